@@ -1,0 +1,1 @@
+"""Database layer: the managed local cluster, engines, the model and its migrations."""

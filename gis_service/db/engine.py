@@ -1,0 +1,28 @@
+"""Which database a command uses, and its SQLAlchemy engine."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine
+
+from gis_service.db.cluster import LocalCluster
+from gis_service.settings import Settings, get_settings
+
+
+def managed_cluster(settings: Settings | None = None) -> LocalCluster:
+    s = settings or get_settings()
+    return LocalCluster(home=s.data_dir, port=s.db_port, dbname=s.db_name, bin_dir=s.pg_bin_dir)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """``GIS_SERVICE_DATABASE_URL`` if set, else the managed cluster's URL."""
+    s = settings or get_settings()
+    if s.database_url:
+        url = s.database_url
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    return managed_cluster(s).url()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    return create_engine(url or database_url(), pool_pre_ping=True, future=True)

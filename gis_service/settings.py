@@ -1,0 +1,63 @@
+"""Settings read from the environment (prefix ``GIS_SERVICE_``) and the region files in ``config/``.
+
+One place decides which database every command talks to: an external PostGIS when
+``GIS_SERVICE_DATABASE_URL`` is set, otherwise the managed local cluster in ``data_dir``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Region(BaseModel):
+    """The planning region: its admin code, the metric CRS used for distances and areas, and its
+    bounding box (lon/lat, EPSG:4326) used to catch swapped axes and stray coordinates on import."""
+
+    code: str
+    name: str
+    metric_crs: str = Field(description="Projected CRS for distances and areas, e.g. EPSG:32749")
+    bbox: tuple[float, float, float, float] = Field(description="min lon, min lat, max lon, max lat")
+    bbox_margin_deg: float = 0.25
+
+    def contains(self, lon, lat):
+        """Vectorised test: are (lon, lat) inside the bbox grown by the margin?"""
+        m = self.bbox_margin_deg
+        x0, y0, x1, y1 = self.bbox
+        return (lon >= x0 - m) & (lon <= x1 + m) & (lat >= y0 - m) & (lat <= y1 + m)
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every field can be set as ``GIS_SERVICE_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GIS_SERVICE_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="External PostGIS (postgresql+psycopg://…); unset = managed cluster"
+    )
+    data_dir: Path = Field(default=REPO_ROOT / ".gis-service", description="Managed cluster home")
+    db_port: int = Field(default=54329, description="Port of the managed cluster (127.0.0.1 only)")
+    db_name: str = "gis_service"
+    pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; found if unset")
+    config_dir: Path = REPO_ROOT / "config"
+    region: str = Field(default="seruyan", description="Region file config/regions/<region>.yml")
+
+    def region_config(self) -> Region:
+        return load_region(self.config_dir / "regions" / f"{self.region}.yml")
+
+
+@lru_cache(maxsize=8)
+def load_region(path: Path) -> Region:
+    with open(path, encoding="utf-8") as fh:
+        return Region.model_validate(yaml.safe_load(fh))
+
+
+def get_settings() -> Settings:
+    """Fresh settings each call, so tests and the CLI can change the environment."""
+    return Settings()
