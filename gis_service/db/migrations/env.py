@@ -1,0 +1,35 @@
+"""Alembic environment: online migrations against the URL set by ``gis_service.db.migrate``."""
+
+from alembic import context
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import create_engine, pool
+
+from gis_service.db.models import Base
+
+config = context.config
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Ignore PostGIS/pgRouting's own tables (spatial_ref_sys, ...) and GeoAlchemy2's helpers."""
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            include_object=include_object,
+            process_revision_directives=alembic_helpers.writer,
+            render_item=alembic_helpers.render_item,
+            transaction_per_migration=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()

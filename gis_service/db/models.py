@@ -1,0 +1,331 @@
+"""The planning data model (GeoAlchemy2). Alembic migrations create it; nothing calls create_all.
+
+Geometries are stored in EPSG:4326 with the SRID and type enforced by the column type, and a CHECK
+keeps invalid geometries out. Vocabularies are CHECK constraints over text (see ``vocabulary``), so a
+migration can extend them without the pain of PostgreSQL enum types.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity, Integer,
+    MetaData, Numeric, Text, UniqueConstraint, func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gis_service.vocabulary import (
+    AdminLevel, CapacityUnit, FacilityStatus, FacilityType, InstitutionType, LadderRung,
+    NetworkMode, UrbanRural, VillageKind,
+)
+
+SRID = 4326
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def one_of(column: str, vocab: type[StrEnum], name: str | None = None) -> CheckConstraint:
+    allowed = ", ".join(f"'{m.value}'" for m in vocab)
+    return CheckConstraint(f"{column} IS NULL OR {column} IN ({allowed})", name=name or f"{column}_vocab")
+
+
+def valid_geom(column: str = "geom") -> CheckConstraint:
+    return CheckConstraint(f"{column} IS NULL OR (ST_IsValid({column}) AND NOT ST_IsEmpty({column}))",
+                           name=f"{column}_valid")
+
+
+def geom(kind: str, nullable: bool = False, comment: str = "") -> Mapped:
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=True), nullable=nullable,
+                         comment=comment or f"{kind.title()}, EPSG:4326 (lon/lat)")
+
+
+def source_fk() -> Mapped[str]:
+    return mapped_column(Text, ForeignKey("data_source.name", onupdate="CASCADE"), nullable=False,
+                         comment="Data source this row was loaded from")
+
+
+class DataSource(Base):
+    __tablename__ = "data_source"
+    __table_args__ = {"comment": "Provenance of every loaded dataset; illustrative marks demo data"}
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(Text)
+    illustrative: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default="false",
+        comment="True for generated demo data: never present it as real")
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AdminArea(Base):
+    __tablename__ = "admin_area"
+    __table_args__ = (
+        one_of("level", AdminLevel),
+        one_of("village_kind", VillageKind),
+        one_of("urban_rural", UrbanRural),
+        CheckConstraint(
+            r"(level = 'province' AND code ~ '^\d{2}$') OR (level = 'regency' AND code ~ '^\d{2}\.\d{2}$')"
+            r" OR (level = 'district' AND code ~ '^\d{2}\.\d{2}\.\d{2}$')"
+            r" OR (level = 'village' AND code ~ '^\d{2}\.\d{2}\.\d{2}\.\d{4}$')", name="code_pattern"),
+        CheckConstraint("(level = 'province') = (parent_code IS NULL)", name="parent_required"),
+        CheckConstraint("parent_code IS NULL OR starts_with(code, parent_code || '.')", name="parent_prefix"),
+        CheckConstraint("village_kind IS NULL OR level = 'village'", name="kind_village_only"),
+        valid_geom(),
+        {"comment": "Administrative areas by official Kemendagri code: province > regency > district "
+                    "(kecamatan) > village (desa/kelurahan)"},
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True, comment="Kemendagri code, e.g. 62.07.01.2005")
+    level: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    parent_code: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("admin_area.code", onupdate="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    village_kind: Mapped[str | None] = mapped_column(Text, comment="desa or kelurahan (villages only)")
+    urban_rural: Mapped[str | None] = mapped_column(
+        Text, comment="urban/rural status; changes how pit latrines count on the ladder")
+    bps_code: Mapped[str | None] = mapped_column(
+        Text, unique=True, comment="BPS code from a crosswalk; never derived from the Kemendagri code")
+    area_km2: Mapped[float | None] = mapped_column(Float, comment="Area in the region's metric CRS")
+    geom = geom("MULTIPOLYGON", nullable=True)
+    source: Mapped[str] = source_fk()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AdminPopulation(Base):
+    __tablename__ = "admin_population"
+    __table_args__ = (
+        CheckConstraint("population IS NOT NULL OR households IS NOT NULL", name="has_value"),
+        CheckConstraint("population IS NULL OR population >= 0", name="population_nonneg"),
+        CheckConstraint("households IS NULL OR households >= 0", name="households_nonneg"),
+        {"comment": "Population and households of an admin area by year and source (BPS, Dukcapil, ...)"},
+    )
+
+    admin_code: Mapped[str] = mapped_column(
+        Text, ForeignKey("admin_area.code", onupdate="CASCADE", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(
+        Text, ForeignKey("data_source.name", onupdate="CASCADE"), primary_key=True)
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    households: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class _Sourced:
+    """Rows keyed by (source, source_id) so that re-importing a file updates instead of duplicating."""
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source_id: Mapped[str] = mapped_column(Text, nullable=False, comment="Identifier in the source")
+
+
+class Settlement(_Sourced, Base):
+    __tablename__ = "settlement"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_settlement_source_id"),
+        CheckConstraint("GeometryType(geom) IN ('POINT', 'POLYGON', 'MULTIPOLYGON')", name="geom_type"),
+        CheckConstraint("population IS NULL OR population >= 0", name="population_nonneg"),
+        valid_geom(),
+        {"comment": "Settlements (kampung, dusun, permukiman) as polygons or points"},
+    )
+    source: Mapped[str] = source_fk()
+    name: Mapped[str | None] = mapped_column(Text)
+    village_code: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("admin_area.code", onupdate="CASCADE"), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int | None] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)
+    geom = geom("GEOMETRY", comment="Point, Polygon or MultiPolygon, EPSG:4326")
+
+
+class Household(_Sourced, Base):
+    __tablename__ = "household"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_household_source_id"),
+        one_of("ladder_rung", LadderRung),
+        CheckConstraint("members IS NULL OR members > 0", name="members_positive"),
+        {"comment": "Households or buildings as points with their sanitation access (DOMAIN.md 2)"},
+    )
+    source: Mapped[str] = source_fk()
+    village_code: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("admin_area.code", onupdate="CASCADE"), index=True)
+    ladder_rung: Mapped[str | None] = mapped_column(
+        Text, comment="aman, layak_sendiri, layak_bersama, belum_layak or babs")
+    has_septic_tank: Mapped[bool | None] = mapped_column(Boolean)
+    shared_toilet: Mapped[bool | None] = mapped_column(Boolean, comment="Toilet shared with other households")
+    last_desludged: Mapped[date | None] = mapped_column(Date, comment="Last septic tank emptying")
+    members: Mapped[int | None] = mapped_column(Integer, comment="Persons in the household")
+    survey_source: Mapped[str | None] = mapped_column(Text, comment="e.g. EHRA 2024, Kobo form id")
+    survey_date: Mapped[date | None] = mapped_column(Date)
+    geom = geom("POINT")
+
+
+class Facility(_Sourced, Base):
+    __tablename__ = "facility"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_facility_source_id"),
+        one_of("type", FacilityType),
+        one_of("status", FacilityStatus),
+        one_of("capacity_unit", CapacityUnit),
+        one_of("institution_type", InstitutionType),
+        CheckConstraint("capacity IS NULL OR (capacity >= 0 AND capacity_unit IS NOT NULL)",
+                        name="capacity_with_unit"),
+        {"comment": "Sanitation facilities: IPLT, IPAL kota/kawasan/komunal, MCK, desludging depots"},
+    )
+    source: Mapped[str] = source_fk()
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    type: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    status: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    capacity: Mapped[float | None] = mapped_column(Numeric)
+    capacity_unit: Mapped[str | None] = mapped_column(Text, comment="m3_per_day, households, persons, trucks")
+    operator: Mapped[str | None] = mapped_column(Text, comment="Operating body, e.g. UPTD PAL Seruyan")
+    institution_type: Mapped[str | None] = mapped_column(Text, comment="uptd, dinas, bumd, kpp, private")
+    year: Mapped[int | None] = mapped_column(Integer, comment="Year built or planned")
+    capex_idr: Mapped[float | None] = mapped_column(Numeric, comment="Investment cost, Rupiah")
+    opex_idr_per_year: Mapped[float | None] = mapped_column(Numeric, comment="Operating cost, Rupiah/year")
+    service_modes: Mapped[list[str] | None] = mapped_column(
+        ARRAY(Text), comment="Transport modes its service uses: road, river, path")
+    village_code: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("admin_area.code", onupdate="CASCADE"), index=True)
+    attributes: Mapped[dict | None] = mapped_column(JSONB, comment="Other source attributes")
+    geom = geom("POINT")
+
+
+class NetworkEdge(_Sourced, Base):
+    __tablename__ = "network_edge"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_network_edge_source_id"),
+        one_of("mode", NetworkMode),
+        CheckConstraint("speed_kmh IS NULL OR speed_kmh > 0", name="speed_positive"),
+        valid_geom(),
+        {"comment": "Transport network: roads, navigable rivers and walking paths"},
+    )
+    source: Mapped[str] = source_fk()
+    mode: Mapped[str] = mapped_column(Text, nullable=False, index=True)
+    edge_class: Mapped[str | None] = mapped_column(
+        "class", Text, comment="Road class or waterway type, e.g. primary, track, river")
+    name: Mapped[str | None] = mapped_column(Text)
+    speed_kmh: Mapped[float | None] = mapped_column(Float, comment="Speed; NULL = from the class table")
+    oneway: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    length_m: Mapped[float | None] = mapped_column(Float, comment="Length in the region's metric CRS")
+    geom = geom("LINESTRING")
+
+
+class Pilot(Base):
+    __tablename__ = "pilot"
+    __table_args__ = (
+        one_of("institution_type", InstitutionType),
+        CheckConstraint("end_date IS NULL OR start_date IS NULL OR end_date >= start_date", name="dates"),
+        valid_geom("area"),
+        {"comment": "A pilot service (e.g. SERUYAN BARASIH scheduled desludging) and where it ran"},
+    )
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    programme: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(Text)
+    institution_type: Mapped[str | None] = mapped_column(Text)
+    village_codes: Mapped[list[str] | None] = mapped_column(ARRAY(Text), comment="Villages served")
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    area = geom("MULTIPOLYGON", nullable=True, comment="Pilot area, EPSG:4326")
+    source: Mapped[str] = source_fk()
+    notes: Mapped[str | None] = mapped_column(Text)
+    records: Mapped[list[PilotRecord]] = relationship(back_populates="pilot", cascade="all, delete-orphan")
+
+
+class PilotRecord(Base):
+    __tablename__ = "pilot_record"
+    __table_args__ = (
+        UniqueConstraint("pilot_id", "period_start", "period_end", name="uq_pilot_record_period"),
+        CheckConstraint("period_end >= period_start", name="period_order"),
+        CheckConstraint("households_served IS NULL OR households_served >= 0", name="households_nonneg"),
+        CheckConstraint("sludge_m3 IS NULL OR sludge_m3 >= 0", name="sludge_nonneg"),
+        {"comment": "What a pilot measured in one period: service, desludging, trips, money"},
+    )
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    pilot_id: Mapped[int] = mapped_column(ForeignKey("pilot.id", ondelete="CASCADE"), nullable=False)
+    period_start: Mapped[date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[date] = mapped_column(Date, nullable=False)
+    households_served: Mapped[int | None] = mapped_column(Integer)
+    emptyings: Mapped[int | None] = mapped_column(Integer, comment="Septic tanks emptied")
+    sludge_m3: Mapped[float | None] = mapped_column(Float, comment="Sludge delivered to treatment, m3")
+    truck_trips: Mapped[int | None] = mapped_column(Integer)
+    mean_trip_minutes: Mapped[float | None] = mapped_column(Float, comment="Mean round-trip time")
+    working_days: Mapped[int | None] = mapped_column(Integer)
+    capex_idr: Mapped[float | None] = mapped_column(Numeric)
+    opex_idr: Mapped[float | None] = mapped_column(Numeric)
+    revenue_idr: Mapped[float | None] = mapped_column(Numeric, comment="Fees collected")
+    households_paying: Mapped[int | None] = mapped_column(Integer)
+    wtp_idr: Mapped[float | None] = mapped_column(
+        Numeric, comment="Mean stated willingness to pay per emptying, Rupiah")
+    source: Mapped[str] = source_fk()
+    pilot: Mapped[Pilot] = relationship(back_populates="records")
+
+
+class ParameterSet(Base):
+    __tablename__ = "parameter_set"
+    __table_args__ = {"comment": "Named parameter values, each with unit and source (config/parameters)"}
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    values: Mapped[dict] = mapped_column(
+        JSONB, nullable=False, comment="{name: {value, unit, source, verified}}")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Scenario(Base):
+    __tablename__ = "scenario"
+    __table_args__ = {"comment": "A planning scenario: region, parameters and the facilities it includes"}
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(Text, ForeignKey("admin_area.code", onupdate="CASCADE"))
+    parameter_set_id: Mapped[int | None] = mapped_column(ForeignKey("parameter_set.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ScenarioFacility(Base):
+    __tablename__ = "scenario_facility"
+    __table_args__ = {"comment": "Facilities that take part in a scenario"}
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenario.id", ondelete="CASCADE"), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Target(Base):
+    __tablename__ = "target"
+    __table_args__ = (
+        UniqueConstraint("indicator", "year", "scope_code", name="uq_target_indicator_year_scope",
+                         postgresql_nulls_not_distinct=True),
+        CheckConstraint("value >= 0", name="value_nonneg"),
+        {"comment": "Targets such as RPJMN 2020-2024: 90% layak, 15% aman, 0% BABS"},
+    )
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    indicator: Mapped[str] = mapped_column(Text, nullable=False, comment="e.g. layak_pct, aman_pct, babs_pct")
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    value: Mapped[float] = mapped_column(Float, nullable=False)
+    unit: Mapped[str] = mapped_column(Text, nullable=False, server_default="percent_households")
+    scope_code: Mapped[str | None] = mapped_column(
+        Text, ForeignKey("admin_area.code", onupdate="CASCADE"), comment="NULL = national target")
+    source: Mapped[str] = mapped_column(Text, nullable=False, comment="Regulation or plan")
+
+
+class ImportLog(Base):
+    __tablename__ = "import_log"
+    __table_args__ = {"comment": "Every import with its report (read, inserted, updated, repaired, rejected)"}
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    file: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    report: Mapped[dict] = mapped_column(JSONB, nullable=False)
