@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; found if unset")
     config_dir: Path = REPO_ROOT / "config"
     region: str = Field(default="seruyan", description="Region file config/regions/<region>.yml")
+    max_import_mb: int = Field(default=4096, description="Larger input files are refused")
 
     def region_config(self) -> Region:
         return load_region(self.config_dir / "regions" / f"{self.region}.yml")

@@ -1,0 +1,272 @@
+"""``gis-service``: the command line face over the same service functions the API uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gis_service.db.cluster import ClusterError
+from gis_service.settings import get_settings
+
+app = typer.Typer(help="Sanitation coverage and scale-up planning (PostGIS, OGC API).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: managed local PostGIS or GIS_SERVICE_DATABASE_URL.",
+                     no_args_is_help=True)
+demo_app = typer.Typer(help="The illustrative demo region (generated, not real data).",
+                       no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _external() -> bool:
+    return bool(get_settings().database_url)
+
+
+# ---- db ---------------------------------------------------------------------------------------
+
+@db_app.command("up")
+def db_up() -> None:
+    """Start the managed cluster (initialising it on first use) and create the database."""
+    from gis_service.db.engine import managed_cluster
+
+    if _external():
+        console.print("GIS_SERVICE_DATABASE_URL is set: using the external database, nothing to start")
+        return
+    cluster = managed_cluster()
+    try:
+        started = cluster.start()
+        created = cluster.ensure_database()
+    except ClusterError as exc:
+        _fail(str(exc))
+    state = "started" if started else "already running (reused)"
+    console.print(f"PostGIS cluster {state}: 127.0.0.1:{cluster.port}, data in {cluster.pgdata}"
+                  + ("; database created" if created else ""))
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the managed cluster (data stays)."""
+    from gis_service.db.engine import managed_cluster
+
+    stopped = managed_cluster().stop()
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say which database is used and whether it answers; exit 1 when it does not."""
+    from sqlalchemy import text
+
+    from gis_service.db.engine import database_url, make_engine, managed_cluster
+    from gis_service.db.migrate import current_revision, head_revision
+
+    s = get_settings()
+    if not s.database_url:
+        cluster = managed_cluster(s)
+        running = cluster.is_running()
+        console.print(f"managed cluster in {cluster.pgdata}: {'running' if running else 'stopped'} "
+                      f"(port {cluster.port})")
+        if not running:
+            raise typer.Exit(1)
+    try:
+        url = database_url(s)
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+        console.print(f"database {engine.url.render_as_string(hide_password=True)}: PostGIS {version}, "
+                      f"schema revision {current_revision(url) or 'none'} (head {head_revision()})")
+    except Exception as exc:  # noqa: BLE001 - status reports any failure
+        _fail(f"database not reachable: {exc}")
+
+
+@db_app.command("url")
+def db_url(hide_password: Annotated[bool, typer.Option(help="Mask the password")] = False) -> None:
+    """Print the database URL (for psql, QGIS or scripts)."""
+    from sqlalchemy.engine import make_url
+
+    from gis_service.db.engine import database_url
+
+    try:
+        url = make_url(database_url())
+    except ClusterError as exc:
+        _fail(str(exc))
+    print(url.render_as_string(hide_password=hide_password))
+
+
+@db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def db_psql(ctx: typer.Context) -> None:
+    """Open psql on the database (extra arguments go to psql)."""
+    from sqlalchemy.engine import make_url
+
+    from gis_service.db.engine import database_url
+
+    url = make_url(database_url())
+    env = dict(os.environ, PGPASSWORD=url.password or "")
+    args = ["psql", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "",
+            url.database or "", *ctx.args]
+    raise typer.Exit(subprocess.call(args, env=env))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations (to the latest by default)."""
+    from gis_service.db.engine import database_url
+    from gis_service.db.migrate import current_revision, upgrade
+
+    url = database_url()
+    upgrade(url, revision)
+    console.print(f"schema at revision {current_revision(url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Roll the schema back to REVISION ('base' removes every table)."""
+    from gis_service.db.engine import database_url
+    from gis_service.db.migrate import current_revision, downgrade
+
+    url = database_url()
+    downgrade(url, revision)
+    console.print(f"schema at revision {current_revision(url) or 'base'}")
+
+
+# ---- import -------------------------------------------------------------------------------------
+
+def _parse_fields(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            _fail(f"--field takes name=column, got '{pair}'")
+        name, col = pair.split("=", 1)
+        out[name.strip()] = col.strip()
+    return out
+
+
+@app.command("import")
+def import_cmd(
+    kind: Annotated[str, typer.Argument(help="admin, population, settlements, households, facilities, "
+                                            "network or pilots")],
+    file: Annotated[Path, typer.Argument(help="GeoPackage, zipped Shapefile, GeoJSON, CSV, Kobo/ODK "
+                                              "CSV, or .osm.pbf (network)")],
+    source: Annotated[Optional[str], typer.Option(help="Data source name (default: file name)")] = None,
+    title: Annotated[Optional[str], typer.Option(help="Data source title")] = None,
+    crs: Annotated[Optional[str], typer.Option(help="CRS of the coordinates, e.g. EPSG:32749")] = None,
+    layer: Annotated[Optional[str], typer.Option(help="Layer of a multi-layer file")] = None,
+    field: Annotated[list[str], typer.Option("--field", help="Map a field: name=column")] = [],  # noqa: B006
+    skip_bad: Annotated[bool, typer.Option(help="Write the good records, list the bad ones")] = False,
+    swap_xy: Annotated[bool, typer.Option(help="Swap x/y (lat/lon given as x)")] = False,
+    region_check: Annotated[bool, typer.Option(help="Reject locations outside the region")] = True,
+    plain_codes: Annotated[bool, typer.Option(help="Codes without dots are Kemendagri codes")] = False,
+    year: Annotated[Optional[int], typer.Option(help="Year for population rows without one")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Import a file of KIND into the database, in one transaction."""
+    from gis_service.db.engine import make_engine
+    from gis_service.ingest.context import ImportOptions
+    from gis_service.ingest.importer import import_file
+    from gis_service.ingest.report import ImportRejected
+
+    options = ImportOptions(source=source, title=title, crs=crs, layer=layer, fields=_parse_fields(field),
+                            skip_bad=skip_bad, swap_xy=swap_xy, region_check=region_check,
+                            plain_codes=plain_codes, year=year, dry_run=dry_run)
+    try:
+        with console.status(f"importing {kind} from {file.name} ..."):
+            report = import_file(make_engine(), kind, file, options)
+        code = 0
+    except ImportRejected as exc:
+        report, code = exc.report, 2
+    except (ValueError, ClusterError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(report.to_dict(), default=str, ensure_ascii=False, indent=2))
+    else:
+        out = console if code == 0 else err
+        for line in report.lines():
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if code:
+            err.print("[bold red]nothing was written[/]: fix the records above, or pass --skip-bad to "
+                      "write the good ones")
+    raise typer.Exit(code)
+
+
+# ---- demo and summary --------------------------------------------------------------------------
+
+@demo_app.command("load")
+def demo_load(
+    scale: Annotated[float, typer.Option(help="Multiply households (25 = ~1M, province size)")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same region)")] = 6207,
+) -> None:
+    """Generate the illustrative Seruyan-like region and load it through the importers."""
+    from gis_service.db.engine import make_engine
+    from gis_service.demo.load import load_demo
+
+    engine = make_engine()
+    reports = load_demo(engine, scale=scale, seed=seed, progress=True)
+    for r in reports:
+        console.print(f"  {r.kind:<12} read {r.read:>8}  inserted {r.inserted:>8}  updated {r.updated:>6}  "
+                      f"unchanged {r.unchanged:>8}  ({r.seconds:.1f} s)")
+    summary(engine)
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Annotated[Path, typer.Option(help="Folder for the files")] = Path("out/demo"),
+    scale: float = 1.0,
+    seed: int = 6207,
+) -> None:
+    """Write the demo region as files (GeoPackage/CSV), e.g. to try the importers or benchmark."""
+    from gis_service.demo.generator import generate_region, write_files
+
+    paths = write_files(generate_region(seed=seed, scale=scale), out)
+    for kind, path in paths.items():
+        console.print(f"{kind:<12} {path}")
+
+
+@app.command("summary")
+def summary_cmd() -> None:
+    """Print districts, villages, population, households and facilities by type and status."""
+    from gis_service.db.engine import make_engine
+
+    summary(make_engine())
+
+
+def summary(engine) -> None:
+    from gis_service.db.summary import database_summary
+
+    s = database_summary(engine)
+    table = Table(title="Planning database" + (" (contains ILLUSTRATIVE demo data)" if s["illustrative"]
+                                               else ""))
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in s["counts"].items():
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    fac = Table(title="Facilities by type and status")
+    for col in ("type", "status", "count"):
+        fac.add_column(col)
+    for t, st, n in s["facilities"]:
+        fac.add_row(t, st, str(n))
+    console.print(fac)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    try:
+        app()
+    except ClusterError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)

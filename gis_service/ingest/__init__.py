@@ -1,0 +1,1 @@
+"""Importers: read a file, map its fields, validate and repair, then upsert in one transaction."""

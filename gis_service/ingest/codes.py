@@ -1,0 +1,44 @@
+"""Kemendagri administrative codes: 62 (province), 62.07 (regency), 62.07.01 (district),
+62.07.01.2005 (village). The level follows from the pattern; BPS codes (6208010005) look similar
+when written without dots, so undotted codes are only accepted when the user says they are
+Kemendagri codes (``--plain-codes``); BPS codes are joined through a crosswalk, never by pattern."""
+
+from __future__ import annotations
+
+import re
+
+from gis_service.vocabulary import AdminLevel
+
+DOTTED = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+PLAIN = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{10})$")
+LEVELS = {1: AdminLevel.province, 2: AdminLevel.regency, 3: AdminLevel.district, 4: AdminLevel.village}
+
+
+class CodeError(ValueError):
+    pass
+
+
+def normalise_code(value: object, *, plain_codes: bool = False) -> str:
+    """Return the dotted Kemendagri code or raise CodeError with the fix."""
+    s = re.sub(r"\s+", "", str(value))
+    if s.endswith(".0") and s[:-2].isdigit():  # a code read as a number by a spreadsheet
+        s = s[:-2]
+    if DOTTED.match(s):
+        return s
+    if PLAIN.match(s):
+        if plain_codes:
+            parts = [s[:2], s[2:4], s[4:6], s[6:10]]
+            return ".".join(p for p in parts if p)
+        raise CodeError(f"code '{s}' has no dots; Kemendagri codes are written like 62.07.01.2005",
+                        "if these are Kemendagri codes pass --plain-codes; if they are BPS codes, map them "
+                        "with --field bps_code=COLUMN and use a crosswalk")
+    raise CodeError(f"'{s}' is not a Kemendagri code (expected 62, 62.07, 62.07.01 or 62.07.01.2005)",
+                    "correct the code")
+
+
+def level_of(code: str) -> AdminLevel:
+    return LEVELS[code.count(".") + 1]
+
+
+def parent_of(code: str) -> str | None:
+    return code.rsplit(".", 1)[0] if "." in code else None

@@ -1,0 +1,202 @@
+"""Geometry checks shared by all importers: CRS present and plausible, axes not swapped, inside the
+region, of the right type, valid (repaired with ``make_valid`` where that keeps the geometry's kind).
+
+Everything is vectorised over shapely 2 arrays. Output is EPSG:4326.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from gis_service.ingest.report import ImportReport
+from gis_service.settings import Region
+
+FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
+          "Polygon": "polygon", "MultiPolygon": "polygon"}
+
+
+class FileProblem(ValueError):
+    """A problem with the whole file (no CRS, implausible CRS): message and fix."""
+
+    def __init__(self, reason: str, fix: str):
+        super().__init__(f"{reason}. Fix: {fix}")
+        self.reason, self.fix = reason, fix
+
+
+@dataclass(frozen=True)
+class GeomRule:
+    family: str  # point | line | polygon | point_or_polygon
+    required: bool = True
+    polygons_to_points: bool = False  # building footprints -> representative points
+
+
+def check_geometries(frame: gpd.GeoDataFrame, rule: GeomRule, *, region: Region | None,
+                     report: ImportReport, rows: np.ndarray, ids: np.ndarray,
+                     swap_xy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Return (geometries in EPSG:4326, rejected mask). Findings go to ``report``."""
+    n = len(frame)
+    geoms = np.array(frame.geometry.array, dtype=object) if n else np.array([], dtype=object)
+    bad = np.zeros(n, dtype=bool)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.all() and not rule.required:
+        return np.full(n, None, dtype=object), bad
+    if frame.crs is None:
+        raise FileProblem("the file has no coordinate reference system (a Shapefile without .prj, or "
+                          "a GeoPackage layer with an undefined SRS)", "pass --crs, e.g. --crs EPSG:4326 "
+                          "for lon/lat degrees or --crs EPSG:32749 for UTM 49S metres")
+    _check_crs_plausible(geoms[~missing], frame.crs)
+    if swap_xy:
+        geoms = shapely.transform(geoms, lambda c: c[:, ::-1])
+    if not frame.crs.equals("EPSG:4326"):
+        geoms = np.array(gpd.GeoSeries(geoms, crs=frame.crs).to_crs("EPSG:4326").array, dtype=object)
+        report.notes.append(f"reprojected from {frame.crs.to_string()} to EPSG:4326")
+    for i in np.flatnonzero(missing):
+        if rule.required:
+            report.reject(rows[i], ids[i], "no geometry (empty, or unreadable WKT/coordinates)",
+                          "give the record a location or remove it")
+    bad |= missing & rule.required
+    present = ~missing
+    coords_ok = _finite(geoms)
+    for i in np.flatnonzero(present & ~coords_ok):
+        report.reject(rows[i], ids[i], "coordinates are not finite numbers", "correct the coordinates")
+    bad |= present & ~coords_ok
+    todo = present & ~bad
+    geoms, type_bad = _coerce_types(geoms, todo, rule, report, rows, ids)
+    bad |= type_bad
+    todo &= ~type_bad
+    geoms, repair_bad = _repair(geoms, todo, rule, report, rows, ids)
+    bad |= repair_bad
+    todo &= ~repair_bad
+    if region is not None:
+        bad |= _check_region(geoms, todo, region, report, rows, ids)
+    return geoms, bad
+
+
+def _finite(geoms: np.ndarray) -> np.ndarray:
+    counts = shapely.get_num_coordinates(geoms)
+    coords = shapely.get_coordinates(geoms)
+    finite = np.isfinite(coords).all(axis=1)
+    owner = np.repeat(np.arange(len(geoms)), counts)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[owner[~finite]] = True
+    return ~bad
+
+
+def _check_crs_plausible(geoms: np.ndarray, crs) -> None:
+    if len(geoms) == 0:
+        return
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    if not np.isfinite([xmin, ymin, xmax, ymax]).all():
+        return
+    degrees = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
+    if crs.is_geographic and not degrees:
+        raise FileProblem(f"the file declares {crs.to_string()} (degrees) but its coordinates reach "
+                          f"x={xmax:.0f}, y={ymin:.0f}, which look like metres",
+                          "pass the CRS the coordinates are really in, e.g. --crs EPSG:32749")
+    if crs.is_projected and degrees:
+        raise FileProblem(f"the file declares {crs.to_string()} (metres) but its coordinates all lie "
+                          f"within ±180/±90 and look like degrees", "pass --crs EPSG:4326")
+
+
+def _coerce_types(geoms, todo, rule: GeomRule, report, rows, ids):
+    bad = np.zeros(len(geoms), dtype=bool)
+    types = shapely.get_type_id(geoms)
+    names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                      "MultiPolygon", "GeometryCollection"])
+    fam = np.array([FAMILY.get(names[t], "other") if t >= 0 else "none" for t in types])
+    wanted = {"point_or_polygon": {"point", "polygon"}}.get(rule.family, {rule.family})
+    if rule.polygons_to_points:
+        convert = todo & (fam == "polygon")
+        if convert.any():
+            geoms[convert] = shapely.point_on_surface(geoms[convert])
+            report.notes.append(f"{int(convert.sum())} polygons (building footprints) converted to a "
+                                "point on their surface")
+            fam[convert] = "point"
+    single_multi = todo & (types == 4) & (shapely.get_num_geometries(geoms) == 1)
+    if single_multi.any():
+        geoms[single_multi] = shapely.get_geometry(geoms[single_multi], 0)
+    for i in np.flatnonzero(todo & ~np.isin(fam, list(wanted))):
+        got = names[types[i]] if types[i] >= 0 else "nothing"
+        report.reject(rows[i], ids[i], f"geometry is a {got}; this layer takes {' or '.join(sorted(wanted))}"
+                      " geometries", "split mixed geometry types into separate files")
+        bad[i] = True
+    if rule.family == "polygon":
+        poly = todo & ~bad & (types == 3)
+        geoms[poly] = shapely.multipolygons(geoms[poly].reshape(-1, 1)) if poly.any() else geoms[poly]
+    multi = todo & ~bad & (types == 4) & (shapely.get_num_geometries(geoms) > 1)
+    for i in np.flatnonzero(multi):
+        report.reject(rows[i], ids[i], "a MultiPoint with several points where one point is expected",
+                      "split it into one record per point")
+        bad[i] = True
+    return geoms, bad
+
+
+def _repair(geoms, todo, rule: GeomRule, report, rows, ids):
+    bad = np.zeros(len(geoms), dtype=bool)
+    invalid = todo & ~shapely.is_valid(geoms)
+    for i in np.flatnonzero(invalid):
+        reason = shapely.is_valid_reason(geoms[i])
+        fixed = shapely.make_valid(geoms[i])
+        keep = _keep_family(fixed, FAMILY.get(geoms[i].geom_type, ""))
+        if keep is None or keep.is_empty or not keep.is_valid:
+            report.reject(rows[i], ids[i], f"invalid geometry that cannot be repaired safely ({reason})",
+                          "fix the geometry in QGIS (Vector > Geometry Tools > Fix Geometries)")
+            bad[i] = True
+            continue
+        if rule.family == "polygon" and keep.geom_type == "Polygon":
+            keep = shapely.MultiPolygon([keep])
+        geoms[i] = keep
+        report.repaired.append(_problem(rows[i], ids[i], f"{reason}; repaired with make_valid into a "
+                                        f"{keep.geom_type} of {shapely.get_num_geometries(keep)} part(s)"))
+    return geoms, bad
+
+
+def _keep_family(geom, family: str):
+    """Keep the parts of a repaired geometry that have the original's dimension."""
+    dim = {"point": 0, "line": 1, "polygon": 2}.get(family)
+    if dim is None:
+        return None
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_dimensions(p) == dim and not p.is_empty]
+    if not parts:
+        return None
+    if dim == 2:
+        polys = [q for p in parts for q in shapely.get_parts(p)]
+        return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+    if dim == 1:
+        merged = shapely.line_merge(shapely.MultiLineString(
+            [q for p in parts for q in shapely.get_parts(p)]))
+        return merged
+    return parts[0]
+
+
+def _problem(row, rec, reason):
+    from gis_service.ingest.report import Problem
+
+    return Problem(row, None if rec is None else str(rec), reason)
+
+
+def _check_region(geoms, todo, region: Region, report, rows, ids) -> np.ndarray:
+    bad = np.zeros(len(geoms), dtype=bool)
+    idx = np.flatnonzero(todo)
+    if not len(idx):
+        return bad
+    b = shapely.bounds(geoms[idx])
+    x, y = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    inside = region.contains(x, y)
+    swapped = ~inside & region.contains(y, x)
+    for k in np.flatnonzero(~inside):
+        i = idx[k]
+        if swapped[k]:
+            report.reject(rows[i], ids[i], f"latitude and longitude look swapped (lon {x[k]:.4f}, "
+                          f"lat {y[k]:.4f} lies outside {region.name}, but swapped it lies inside)",
+                          "re-export with longitude first, or pass --swap-xy")
+        else:
+            report.reject(rows[i], ids[i], f"location lon {x[k]:.4f}, lat {y[k]:.4f} lies outside "
+                          f"{region.name} (bbox {region.bbox})", "check the coordinates and the CRS, or "
+                          "pass --no-region-check for data from another region")
+        bad[i] = True
+    return bad

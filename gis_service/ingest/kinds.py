@@ -1,0 +1,560 @@
+"""The seven import kinds: their fields, geometry rule, checks against the database and writers."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import text
+
+from gis_service.ingest.codes import CodeError, level_of, normalise_code, parent_of
+from gis_service.ingest.context import Context
+from gis_service.ingest.fields import Field
+from gis_service.ingest.geometry import GeomRule
+from gis_service.ingest.writer import upsert
+from gis_service.vocabulary import (
+    AdminLevel, CapacityUnit, FacilityStatus, FacilityType, InstitutionType, LadderRung,
+    NetworkMode, UrbanRural, VillageKind, match_term, values,
+)
+
+CODE_ALIASES = ("kode", "kode_wilayah", "kode_kemendagri", "kode_desa", "kdepum", "kode_kec", "kdcpum",
+                "kode_kab", "kdpkab", "kode_prov", "kdppum", "kd_wilayah", "admin_code")
+VILLAGE_CODE_ALIASES = ("kode_desa", "kdepum", "kode_kelurahan", "desa_kode", "kode_wilayah", "kode")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    fields: list[Field]
+    geometry: GeomRule | None
+    id_field: str | None  # names a record in messages and keys it in the table
+    check: Callable[[Context], None]
+    write: Callable[[Context], tuple[int, int]]
+    title: str
+
+
+# ---- shared checks ------------------------------------------------------------------------------
+
+def _codes_in_db(ctx: Context, level: str | None = None) -> set[str]:
+    sql = "SELECT code FROM admin_area" + (" WHERE level = :level" if level else "")
+    return set(ctx.conn.execute(text(sql), {"level": level}).scalars())
+
+
+def _normalise_codes(ctx: Context, column: str, required: bool) -> None:
+    f = ctx.frame
+    out = []
+    for i, value in enumerate(f[column].to_numpy(dtype=object)):
+        if value is None or ctx.bad[i]:
+            if value is None and required and not ctx.bad[i]:
+                ctx.reject(i, None, f"no {column}", f"give every record a {column}")
+            out.append(None)
+            continue
+        try:
+            out.append(normalise_code(value, plain_codes=ctx.options.plain_codes))
+        except CodeError as exc:
+            ctx.reject(i, value, exc.args[0], exc.args[1])
+            out.append(None)
+    f[column] = out
+
+
+def _check_village_codes(ctx: Context) -> None:
+    """Known village codes pass; unknown ones are rejected; missing ones are filled from location."""
+    if "village_code" not in ctx.frame:
+        ctx.frame["village_code"] = None
+    _normalise_codes(ctx, "village_code", required=False)
+    villages = _codes_in_db(ctx, "village")
+    ids = _ids(ctx)
+    for i, code in enumerate(ctx.frame["village_code"].to_numpy(dtype=object)):
+        if code is not None and not ctx.bad[i] and code not in villages:
+            ctx.reject(i, ids[i], f"unknown village code {code}",
+                       "import the village boundaries first (import admin ...) or correct the code")
+    _assign_villages(ctx)
+
+
+def _assign_villages(ctx: Context) -> None:
+    """Fill missing village codes by point-in-polygon against the stored villages (prepared
+    polygons queried against a tree of the points, the fast direction)."""
+    f = ctx.frame
+    todo = np.flatnonzero(f["village_code"].isna().to_numpy() & ~ctx.bad)
+    if not len(todo):
+        return
+    rows = ctx.conn.execute(text(
+        "SELECT code, ST_AsBinary(geom) FROM admin_area WHERE level = 'village' AND geom IS NOT NULL"
+    )).all()
+    if not rows:
+        ctx.report.warnings.append(_warn("no village boundaries stored: village codes left empty"))
+        return
+    codes = np.array([r[0] for r in rows], dtype=object)
+    polys = shapely.from_wkb([bytes(r[1]) for r in rows])
+    pts = np.asarray(f.geometry.array, dtype=object)[todo]
+    pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
+    tree = shapely.STRtree(pts)
+    poly_idx, pt_idx = tree.query(polys, predicate="intersects")
+    assigned = np.full(len(todo), None, dtype=object)
+    assigned[pt_idx[::-1]] = codes[poly_idx[::-1]]  # first polygon wins on shared edges
+    col = f["village_code"].to_numpy(dtype=object).copy()
+    col[todo] = assigned
+    f["village_code"] = col
+    outside = int(pd.isna(assigned).sum())
+    ctx.report.notes.append(f"village code assigned from location for {len(todo) - outside} records")
+    if outside:
+        ctx.report.warnings.append(_warn(f"{outside} records lie outside every stored village polygon; "
+                                         "their village code stays empty"))
+
+
+def _warn(reason: str):
+    from gis_service.ingest.report import Problem
+
+    return Problem(None, None, reason)
+
+
+def _ids(ctx: Context) -> np.ndarray:
+    return ctx.frame["_id"].to_numpy(dtype=object)
+
+
+def _source_ids(ctx: Context) -> None:
+    """Records without an id are keyed by their location, so a re-import updates them."""
+    f = ctx.frame
+    if "source_id" not in f or f["source_id"].isna().all():
+        wkb = shapely.to_wkb(shapely.set_precision(np.asarray(f.geometry.array, dtype=object), 1e-7))
+        f["source_id"] = ["g" + hashlib.sha1(b).hexdigest()[:16] if b is not None else None for b in wkb]
+        ctx.report.notes.append("no id column: records are keyed by their location "
+                                "(map an id with --field source_id=COLUMN)")
+    f["_id"] = f["source_id"]
+    missing = f["source_id"].isna().to_numpy()
+    for i in np.flatnonzero(missing & ~ctx.bad):
+        ctx.reject(i, None, "no id", "give every record an id, or map one with --field source_id=COLUMN")
+    _reject_duplicates(ctx, "source_id")
+
+
+def _reject_duplicates(ctx: Context, column: str) -> None:
+    values_ = ctx.frame[column]
+    live = values_.notna().to_numpy() & ~ctx.bad
+    first: dict = {}
+    for i in np.flatnonzero(live):
+        v = values_.iat[i]
+        if v in first:
+            ctx.reject(i, v, f"duplicate {column} {v} (first on row {ctx.rows[first[v]]})",
+                       "remove the duplicate or give it its own id")
+        else:
+            first[v] = i
+
+
+def _metric_measure(ctx: Context, geoms: np.ndarray, how: str) -> np.ndarray:
+    """Area (km²) or length (m) in the region's metric CRS."""
+    out = np.full(len(geoms), np.nan)
+    present = ~shapely.is_missing(geoms)
+    if present.any():
+        metric = gpd.GeoSeries(geoms[present], crs="EPSG:4326").to_crs(ctx.region.metric_crs)
+        out[present] = metric.area / 1e6 if how == "area" else metric.length
+    return out
+
+
+def _base(ctx: Context, columns: list[str]) -> pd.DataFrame:
+    good = ctx.good()
+    out = pd.DataFrame({c: good[c].to_numpy(dtype=object) if c in good else None for c in columns})
+    out["source"] = ctx.source
+    return out
+
+
+# ---- admin ----------------------------------------------------------------------------------
+
+def _provinces() -> dict[str, str]:
+    with resources.files("gis_service.data").joinpath("provinces.csv").open(encoding="utf-8") as fh:
+        return {r["kode"]: r["nama"] for r in csv.DictReader(fh)}
+
+
+def _check_admin(ctx: Context) -> None:
+    f = ctx.frame
+    _normalise_codes(ctx, "code", required=True)
+    f["_id"] = f["code"]
+    _reject_duplicates(ctx, "code")
+    levels = []
+    kinds = f["village_kind"].to_numpy(dtype=object, copy=True)
+    urban = f["urban_rural"].to_numpy(dtype=object, copy=True)
+    for i, code in enumerate(f["code"].to_numpy(dtype=object)):
+        level = level_of(code).value if code else None
+        given = f["level"].iat[i]
+        if code and given and given != level:
+            ctx.reject(i, code, f"the level column says {given} but {code} is a {level} code",
+                       "correct the code or the level")
+        if level != "village":
+            kinds[i] = None
+        elif urban[i] is None and kinds[i] is not None:
+            urban[i] = "urban" if kinds[i] == "kelurahan" else "rural"
+        levels.append(level)
+    f["level"], f["village_kind"], f["urban_rural"] = levels, kinds, urban
+    _check_bps_codes(ctx)
+    _check_parents(ctx)
+
+
+def _check_bps_codes(ctx: Context) -> None:
+    f = ctx.frame
+    f["bps_code"] = [None if v is None else re.sub(r"\D", "", str(v).split(".")[0]) or None
+                     for v in f["bps_code"].to_numpy(dtype=object)]
+    _reject_duplicates(ctx, "bps_code")
+    stored = dict(ctx.conn.execute(text(
+        "SELECT bps_code, code FROM admin_area WHERE bps_code IS NOT NULL")).all())
+    for i, (code, bps) in enumerate(zip(f["code"], f["bps_code"])):
+        if bps and stored.get(bps) not in (None, code) and not ctx.bad[i]:
+            ctx.reject(i, code, f"BPS code {bps} already belongs to {stored[bps]}",
+                       "check the crosswalk: one BPS code maps to one Kemendagri code")
+
+
+def _check_parents(ctx: Context) -> None:
+    f = ctx.frame
+    known = _codes_in_db(ctx) | {c for c, b in zip(f["code"], ctx.bad) if c and not b}
+    provinces = _provinces()
+    added: list[str] = []
+    for i, code in enumerate(f["code"].to_numpy(dtype=object)):
+        parent = parent_of(code) if code else None
+        if parent is None or parent in known or ctx.bad[i]:
+            continue
+        if level_of(parent) == AdminLevel.province and parent in provinces:
+            added.append(parent)
+            known.add(parent)
+            continue
+        ctx.reject(i, code, f"unknown parent code {parent}",
+                   "load the parent area first (e.g. the kecamatan file before the desa file) or fix "
+                   "the code")
+    if added:
+        rows = pd.DataFrame({"code": added, "name": [provinces[c] for c in added], "level": "province"})
+        extra = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries([None] * len(rows)), crs="EPSG:4326")
+        ctx.report.notes.append(f"province(s) {', '.join(added)} added from the built-in list of "
+                                "Kemendagri province codes")
+        ctx.frame = gpd.GeoDataFrame(pd.concat([extra, f], ignore_index=True), crs="EPSG:4326")
+        ctx.rows = np.concatenate([np.zeros(len(added), dtype=int), ctx.rows])
+        ctx.bad = np.concatenate([np.zeros(len(added), dtype=bool), ctx.bad])
+
+
+def _write_admin(ctx: Context) -> tuple[int, int]:
+    cols = ["code", "level", "name", "village_kind", "urban_rural", "bps_code"]
+    out = _base(ctx, cols)
+    out["parent_code"] = [parent_of(c) for c in out["code"]]
+    geoms = np.asarray(ctx.good().geometry.array, dtype=object)
+    out["geom"] = geoms
+    out["area_km2"] = _metric_measure(ctx, geoms, "area")
+    out = out.sort_values("code", key=lambda s: s.str.len(), kind="stable")  # parents first
+    return upsert(ctx.conn, "admin_area", out, key=["code"], kinds={"geom": "geom"}, coalesce=True,
+                  touch="updated_at")
+
+
+# ---- population ----------------------------------------------------------------------------
+
+def _check_population(ctx: Context) -> None:
+    f = ctx.frame
+    ids = f["code"].to_numpy(dtype=object).copy()
+    by_bps = dict(ctx.conn.execute(text(
+        "SELECT bps_code, code FROM admin_area WHERE bps_code IS NOT NULL")).all())
+    for i, bps in enumerate(f["bps_code"].to_numpy(dtype=object)):
+        if ids[i] is None and bps is not None:
+            ids[i] = by_bps.get(re.sub(r"\D", "", str(bps)))
+            if ids[i] is None:
+                ctx.reject(i, bps, f"BPS code {bps} is not in the crosswalk",
+                           "import the crosswalk (import admin crosswalk.csv) or use Kemendagri codes")
+    f["code"] = ids
+    _normalise_codes(ctx, "code", required=True)
+    f["_id"] = f["code"]
+    known = _codes_in_db(ctx)
+    if ctx.options.year is not None:
+        f["year"] = f["year"].where(f["year"].notna(), ctx.options.year)
+    for i, (code, year) in enumerate(zip(f["code"], f["year"])):
+        if ctx.bad[i]:
+            continue
+        if code not in known:
+            ctx.reject(i, code, f"unknown area code {code}", "import the admin areas first or fix the code")
+        elif year is None or pd.isna(year):
+            ctx.reject(i, code, "no year", "add a year (tahun) column or pass --year")
+        elif f["population"].iat[i] is None and f["households"].iat[i] is None:
+            ctx.reject(i, code, "neither population nor households given", "fill one of them")
+        elif any((v is not None and v < 0) for v in (f["population"].iat[i], f["households"].iat[i])):
+            ctx.reject(i, code, "negative count", "correct the value")
+    f["_key"] = list(zip(f["code"], f["year"]))
+    _reject_duplicates(ctx, "_key")
+
+
+def _write_population(ctx: Context) -> tuple[int, int]:
+    out = _base(ctx, ["code", "year", "population", "households"]).rename(columns={"code": "admin_code"})
+    out["year"] = out["year"].map(int)
+    return upsert(ctx.conn, "admin_population", out, key=["admin_code", "year", "source"])
+
+
+# ---- settlements, households, facilities ---------------------------------------------------------
+
+def _check_settlements(ctx: Context) -> None:
+    _source_ids(ctx)
+    _check_village_codes(ctx)
+
+
+def _write_settlements(ctx: Context) -> tuple[int, int]:
+    out = _base(ctx, ["source_id", "name", "village_code", "population", "households", "year"])
+    out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
+    return upsert(ctx.conn, "settlement", out, key=["source", "source_id"], kinds={"geom": "geom"})
+
+
+HOUSEHOLD_COLUMNS = ["source_id", "village_code", "ladder_rung", "has_septic_tank", "shared_toilet",
+                     "last_desludged", "members", "survey_source", "survey_date"]
+
+
+def _write_households(ctx: Context) -> tuple[int, int]:
+    out = _base(ctx, HOUSEHOLD_COLUMNS)
+    out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
+    return upsert(ctx.conn, "household", out, key=["source", "source_id"], kinds={"geom": "geom"})
+
+
+CAPACITY = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(.*)$")
+
+
+def _check_facilities(ctx: Context) -> None:
+    f = ctx.frame
+    _source_ids(ctx)
+    ids = _ids(ctx)
+    if f["status"].isna().any():
+        f["status"] = f["status"].fillna("existing")
+        ctx.report.notes.append("records without a status were taken as 'existing'")
+    caps, units = [], []
+    for i, (cap, unit) in enumerate(zip(f["capacity"], f["capacity_unit"])):
+        number, unit_text = None, unit
+        if cap is not None:
+            m = CAPACITY.match(str(cap))
+            if not m:
+                ctx.reject(i, ids[i], f"capacity '{cap}' is not a number", "write e.g. 20 or '20 m3/hari'")
+            else:
+                number = float(m.group(1).replace(",", "."))
+                unit_text = unit_text or (m.group(2) or None)
+        code = match_term(CapacityUnit, unit_text) if unit_text else None
+        if number is not None and code is None and not ctx.bad[i]:
+            ctx.reject(i, ids[i], f"capacity {number:g} has {'an unknown' if unit_text else 'no'} unit"
+                       + (f" '{unit_text}'" if unit_text else ""),
+                       f"give the unit, one of {', '.join(values(CapacityUnit))}")
+        caps.append(number)
+        units.append(code if number is not None else None)
+    f["capacity"], f["capacity_unit"] = caps, units
+    modes = []
+    for i, items in enumerate(f["service_modes"]):
+        mapped = [match_term(NetworkMode, m) for m in (items or [])]
+        if None in mapped and not ctx.bad[i]:
+            ctx.reject(i, ids[i], f"unknown service mode in {items}", "use road, river or path")
+        modes.append(sorted(set(m for m in mapped if m)) or None)
+    f["service_modes"] = modes
+    _check_village_codes(ctx)
+
+
+FACILITY_COLUMNS = ["source_id", "name", "type", "status", "capacity", "capacity_unit", "operator",
+                    "institution_type", "year", "capex_idr", "opex_idr_per_year", "service_modes",
+                    "village_code"]
+
+
+def _write_facilities(ctx: Context) -> tuple[int, int]:
+    out = _base(ctx, FACILITY_COLUMNS)
+    out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
+    return upsert(ctx.conn, "facility", out, key=["source", "source_id"],
+                  kinds={"geom": "geom", "service_modes": "array"})
+
+
+# ---- network ----------------------------------------------------------------------------------
+
+MODE_BY_CLASS = {"river": "river", "canal": "river", "sungai": "river", "footway": "path", "path": "path",
+                 "setapak": "path", "steps": "path", "pedestrian": "path"}
+
+
+def _check_network(ctx: Context) -> None:
+    f = ctx.frame
+    geoms = np.asarray(f.geometry.array, dtype=object)
+    multi = ~ctx.bad & (shapely.get_type_id(geoms) == 5)
+    if multi.any():  # MultiLineStrings become one edge per part, ids suffixed #1, #2, ...
+        f["_part"] = [list(range(shapely.get_num_geometries(g))) if m else [None]
+                      for g, m in zip(geoms, multi)]
+        f["geometry"] = [list(shapely.get_parts(g)) if m else [g] for g, m in zip(geoms, multi)]
+        f["_row"], f["_bad"] = ctx.rows, ctx.bad
+        f = f.explode(["geometry", "_part"], ignore_index=True)
+        ctx.frame = gpd.GeoDataFrame(f, geometry="geometry", crs="EPSG:4326")
+        ctx.rows, ctx.bad = f["_row"].to_numpy(), f["_bad"].to_numpy(dtype=bool)
+        ctx.report.notes.append(f"{int(multi.sum())} multi-part lines split into single edges")
+    f = ctx.frame
+    if "source_id" in f and f["source_id"].notna().any() and "_part" in f:
+        f["source_id"] = [s if p is None or pd.isna(p) else f"{s}#{int(p) + 1}"
+                          for s, p in zip(f["source_id"], f["_part"])]
+    _source_ids(ctx)
+    ids = _ids(ctx)
+    modes = f["mode"].to_numpy(dtype=object, copy=True)
+    for i, cls in enumerate(f["class"].to_numpy(dtype=object)):
+        if modes[i] is None and cls is not None:
+            modes[i] = MODE_BY_CLASS.get(str(cls).lower(), "road")
+        if modes[i] is None and not ctx.bad[i]:
+            ctx.reject(i, ids[i], "no mode", "add a mode column (road, river, path) or a class column")
+    f["mode"] = modes
+    f["oneway"] = f["oneway"].map(lambda v: bool(v) if v is not None and not pd.isna(v) else False)
+
+
+def _write_network(ctx: Context) -> tuple[int, int]:
+    out = _base(ctx, ["source_id", "mode", "class", "name", "speed_kmh", "oneway"])
+    geoms = ctx.good().geometry.to_numpy(dtype=object)
+    out["geom"] = geoms
+    out["length_m"] = _metric_measure(ctx, geoms, "length")
+    return upsert(ctx.conn, "network_edge", out, key=["source", "source_id"], kinds={"geom": "geom"})
+
+
+# ---- pilots -----------------------------------------------------------------------------------
+
+PILOT_RECORD_COLUMNS = ["households_served", "emptyings", "sludge_m3", "truck_trips", "mean_trip_minutes",
+                        "working_days", "capex_idr", "opex_idr", "revenue_idr", "households_paying",
+                        "wtp_idr"]
+
+
+def _check_pilots(ctx: Context) -> None:
+    f = ctx.frame
+    f["_id"] = [f"{p} {s}" for p, s in zip(f["pilot"], f["period_start"])]
+    villages = _codes_in_db(ctx, "village")
+    codes_out = []
+    for i, row in enumerate(f.itertuples()):
+        if ctx.bad[i]:
+            codes_out.append(None)
+            continue
+        if row.period_end is None:
+            ctx.reject(i, row._id, "no period_end", "give each record its period (start and end dates)")
+        elif row.period_end < row.period_start:
+            ctx.reject(i, row._id, f"period ends ({row.period_end}) before it starts", "swap the dates")
+        codes = []
+        for c in row.village_codes or []:
+            try:
+                code = normalise_code(c, plain_codes=ctx.options.plain_codes)
+            except CodeError as exc:
+                ctx.reject(i, row._id, exc.args[0], exc.args[1])
+                continue
+            if code not in villages:
+                ctx.reject(i, row._id, f"unknown village code {code}", "import the villages first")
+            codes.append(code)
+        codes_out.append(codes or None)
+        negative = [c for c in PILOT_RECORD_COLUMNS if getattr(row, c) is not None and getattr(row, c) < 0]
+        if negative:
+            ctx.reject(i, row._id, f"negative {', '.join(negative)}", "correct the values")
+    f["village_codes"] = codes_out
+    f["_key"] = list(zip(f["pilot"], f["period_start"], f["period_end"]))
+    _reject_duplicates(ctx, "_key")
+
+
+def _write_pilots(ctx: Context) -> tuple[int, int]:
+    good = ctx.good()
+    pilots = good.groupby("pilot", sort=False).agg(
+        programme=("programme", "first"), operator=("operator", "first"),
+        institution_type=("institution_type", "first"),
+        village_codes=("village_codes", lambda s: sorted({c for v in s if v for c in v}) or None),
+        start_date=("period_start", "min"), end_date=("period_end", "max")).reset_index()
+    pilots = pilots.rename(columns={"pilot": "name"})
+    pilots["source"] = ctx.source
+    upsert(ctx.conn, "pilot", pilots, key=["name"], kinds={"village_codes": "array"})
+    ids = dict(ctx.conn.execute(text("SELECT name, id FROM pilot WHERE name = ANY(:n)"),
+                                {"n": list(pilots["name"])}).all())
+    out = _base(ctx, ["period_start", "period_end", *PILOT_RECORD_COLUMNS])
+    out.insert(0, "pilot_id", [ids[p] for p in good["pilot"]])
+    return upsert(ctx.conn, "pilot_record", out, key=["pilot_id", "period_start", "period_end"])
+
+
+# ---- the registry -------------------------------------------------------------------------------
+
+SOURCE_ID = Field("source_id", aliases=("id", "_id", "_uuid", "uuid", "instanceid", "meta_instanceid",
+                                        "meta_instance_id", "kode_id", "objectid", "fid", "osm_id"))
+VILLAGE = Field("village_code", aliases=VILLAGE_CODE_ALIASES)
+
+KINDS: dict[str, Kind] = {
+    "admin": Kind(
+        "admin", [
+            Field("code", aliases=CODE_ALIASES, required=True),
+            Field("name", aliases=("nama", "nama_wilayah", "nama_kemendagri", "nama_desa", "wadmkd", "desa",
+                                   "kelurahan", "nama_kec", "wadmkc", "kecamatan", "nama_kab", "wadmkk",
+                                   "nama_prov", "wadmpr", "namobj"), required=True),
+            Field("level", "vocab", ("tingkat", "level_wilayah"), AdminLevel),
+            Field("village_kind", "vocab", ("jenis", "tipe", "status_desa", "jenis_desa"), VillageKind),
+            Field("urban_rural", "vocab", ("klasifikasi", "kota_desa", "status_perkotaan", "urban"), UrbanRural),
+            Field("bps_code", aliases=("kode_bps", "kdbbps", "idbps", "bps", "kode_desa_bps")),
+        ], GeomRule("polygon", required=False), "code", _check_admin, _write_admin,
+        "administrative areas (province, regency, district, village)"),
+    "population": Kind(
+        "population", [
+            Field("code", aliases=CODE_ALIASES),
+            Field("bps_code", aliases=("kode_bps", "kdbbps", "idbps", "bps")),
+            Field("year", "int", ("tahun", "thn")),
+            Field("population", "int", ("penduduk", "jumlah_penduduk", "jml_penduduk", "jiwa", "pop",
+                                        "total_penduduk")),
+            Field("households", "int", ("kk", "jumlah_kk", "jml_kk", "rumah_tangga", "ruta", "jumlah_ruta")),
+        ], None, "code", _check_population, _write_population, "population by area and year"),
+    "settlements": Kind(
+        "settlements", [
+            SOURCE_ID, Field("name", aliases=("nama", "nama_kampung", "nama_dusun", "namobj", "nama_permukiman")),
+            VILLAGE,
+            Field("population", "int", ("penduduk", "jiwa", "jumlah_penduduk", "pop")),
+            Field("households", "int", ("kk", "jumlah_kk", "rumah_tangga")),
+            Field("year", "int", ("tahun",)),
+        ], GeomRule("point_or_polygon"), "source_id", _check_settlements, _write_settlements, "settlements"),
+    "households": Kind(
+        "households", [
+            SOURCE_ID, VILLAGE,
+            Field("ladder_rung", "vocab", ("akses", "akses_sanitasi", "status_sanitasi", "kategori_sanitasi",
+                                           "sanitasi", "tangga_sanitasi", "ladder", "jmp"), LadderRung),
+            Field("has_septic_tank", "bool", ("tangki_septik", "septic_tank", "ada_tangki_septik",
+                                              "punya_tangki_septik", "septictank")),
+            Field("shared_toilet", "bool", ("jamban_bersama", "shared", "wc_bersama", "toilet_bersama")),
+            Field("last_desludged", "date", ("terakhir_disedot", "tgl_sedot", "tanggal_penyedotan",
+                                             "tanggal_sedot_terakhir")),
+            Field("members", "int", ("jumlah_anggota", "anggota_rt", "jml_art", "art", "jumlah_jiwa")),
+            Field("survey_source", aliases=("sumber", "survei", "form", "_xform_id_string")),
+            Field("survey_date", "date", ("tanggal_survei", "tgl_survei", "today", "_submission_time", "start")),
+        ], GeomRule("point", polygons_to_points=True), "source_id", _check_settlements, _write_households,
+        "households or buildings"),
+    "facilities": Kind(
+        "facilities", [
+            SOURCE_ID,
+            Field("name", aliases=("nama", "nama_fasilitas", "nama_instalasi", "namobj"), required=True),
+            Field("type", "vocab", ("jenis", "tipe", "jenis_fasilitas", "kategori"), FacilityType, True),
+            Field("status", "vocab", ("kondisi", "status_fasilitas"), FacilityStatus),
+            Field("capacity", aliases=("kapasitas", "kapasitas_desain")),
+            Field("capacity_unit", aliases=("satuan", "satuan_kapasitas", "unit")),
+            Field("operator", aliases=("pengelola", "operator_name")),
+            Field("institution_type", "vocab", ("jenis_pengelola", "kelembagaan", "lembaga"), InstitutionType),
+            Field("year", "int", ("tahun", "tahun_bangun", "tahun_pembangunan")),
+            Field("capex_idr", "float", ("biaya_investasi", "capex", "nilai_investasi")),
+            Field("opex_idr_per_year", "float", ("biaya_operasional", "opex", "biaya_om")),
+            Field("service_modes", "list", ("moda", "moda_layanan", "modes")),
+            VILLAGE,
+        ], GeomRule("point", polygons_to_points=True), "source_id", _check_facilities, _write_facilities,
+        "sanitation facilities"),
+    "network": Kind(
+        "network", [
+            SOURCE_ID,
+            Field("mode", "vocab", ("moda", "jenis_jaringan"), NetworkMode),
+            Field("class", aliases=("kelas", "highway", "waterway", "fclass", "kelas_jalan", "remark")),
+            Field("name", aliases=("nama", "namobj", "nama_jalan")),
+            Field("speed_kmh", "float", ("kecepatan", "speed", "maxspeed", "kecepatan_kmh")),
+            Field("oneway", "bool", ("satu_arah", "one_way")),
+        ], GeomRule("line"), "source_id", _check_network, _write_network, "transport network edges"),
+    "pilots": Kind(
+        "pilots", [
+            Field("pilot", aliases=("nama_pilot", "pilot_name", "layanan", "nama_layanan"), required=True),
+            Field("programme", aliases=("program", "programme_name")),
+            Field("operator", aliases=("pengelola",)),
+            Field("institution_type", "vocab", ("jenis_pengelola", "kelembagaan"), InstitutionType),
+            Field("village_codes", "list", ("kode_desa", "desa", "villages")),
+            Field("period_start", "date", ("periode_mulai", "mulai", "start", "tanggal_mulai"), required=True),
+            Field("period_end", "date", ("periode_selesai", "selesai", "end", "tanggal_selesai")),
+            Field("households_served", "int", ("kk_terlayani", "rumah_tangga_terlayani", "pelanggan")),
+            Field("emptyings", "int", ("jumlah_penyedotan", "penyedotan", "sedot")),
+            Field("sludge_m3", "float", ("volume_m3", "lumpur_m3", "volume_lumpur")),
+            Field("truck_trips", "int", ("ritase", "trips", "jumlah_rit")),
+            Field("mean_trip_minutes", "float", ("waktu_tempuh_menit", "durasi_rit_menit")),
+            Field("working_days", "int", ("hari_kerja",)),
+            Field("capex_idr", "float", ("biaya_investasi", "capex")),
+            Field("opex_idr", "float", ("biaya_operasional", "opex")),
+            Field("revenue_idr", "float", ("pendapatan", "retribusi", "revenue")),
+            Field("households_paying", "int", ("kk_membayar", "pelanggan_membayar")),
+            Field("wtp_idr", "float", ("kesediaan_membayar", "wtp", "willingness_to_pay")),
+        ], None, None, _check_pilots, _write_pilots, "pilot records"),
+}

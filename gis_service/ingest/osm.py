@@ -1,0 +1,72 @@
+"""Read a transport network from an OpenStreetMap extract (.osm.pbf) with pyosmium.
+
+Highways become roads (or paths for foot classes), navigable waterways become rivers; the class
+table in ``config/parameters/network.yml`` says which classes count. Speeds stay empty unless the
+way carries ``maxspeed``: the coverage engine applies the class speed table, so editing the table
+does not need a re-import.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import osmium
+import shapely
+import yaml
+
+from gis_service.ingest.readers import ReadError
+from gis_service.settings import Settings
+
+MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?")
+
+
+def network_parameters(settings: Settings) -> dict:
+    with open(settings.config_dir / "parameters" / "network.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def read_osm_network(path: Path, *, settings: Settings) -> tuple[gpd.GeoDataFrame, list[str]]:
+    params = network_parameters(settings)
+    roads = set(params["road"]) - {"default"}
+    paths = set(params["path_classes"])
+    waterways = set(params["navigable_waterways"])
+    factory = osmium.geom.WKBFactory()
+    records, wkbs, skipped = [], [], 0
+    processor = (osmium.FileProcessor(str(path), osmium.osm.WAY | osmium.osm.NODE)
+                 .with_locations()
+                 .with_filter(osmium.filter.KeyFilter("highway", "waterway")))
+    for way in processor:
+        if not way.is_way():
+            continue
+        tags = way.tags
+        highway, waterway = tags.get("highway"), tags.get("waterway")
+        if highway in paths:
+            mode, cls = "path", highway
+        elif highway in roads:
+            mode, cls = "road", highway
+        elif waterway in waterways:
+            mode, cls = "river", waterway
+        else:
+            continue
+        try:
+            wkb = factory.create_linestring(way)
+        except osmium.InvalidLocationError:
+            skipped += 1
+            continue
+        speed = MAXSPEED.match(tags.get("maxspeed", ""))
+        kmh = None
+        if speed:
+            kmh = float(speed.group(1)) * (1.609 if speed.group(2) else 1.0)
+        records.append({"source_id": f"w{way.id}", "mode": mode, "class": cls, "name": tags.get("name"),
+                        "speed_kmh": kmh, "oneway": tags.get("oneway") in ("yes", "1", "true")})
+        wkbs.append(bytes.fromhex(wkb))
+    if not records:
+        raise ReadError(f"{path.name} holds no highways or navigable waterways")
+    notes = [f"OpenStreetMap: {len(records)} ways kept (highways and navigable waterways)"]
+    if skipped:
+        notes.append(f"{skipped} ways skipped: their nodes are missing from the extract")
+    geoms = shapely.from_wkb(wkbs) if wkbs else []
+    frame = gpd.GeoDataFrame(records, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
+    return frame, notes
