@@ -93,7 +93,8 @@ def _check_crs_plausible(geoms: np.ndarray, crs) -> None:
     if not np.isfinite([xmin, ymin, xmax, ymax]).all():
         return
     degrees = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
-    if crs.is_geographic and not degrees:
+    swapped_degrees = -90 <= xmin and xmax <= 90 and -180 <= ymin and ymax <= 180
+    if crs.is_geographic and not degrees and not swapped_degrees:
         raise FileProblem(f"the file declares {crs.to_string()} (degrees) but its coordinates reach "
                           f"x={xmax:.0f}, y={ymin:.0f}, which look like metres",
                           "pass the CRS the coordinates are really in, e.g. --crs EPSG:32749")

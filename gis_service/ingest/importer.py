@@ -17,7 +17,7 @@ from gis_service.ingest.fields import convert, map_columns
 from gis_service.ingest.geometry import FileProblem, check_geometries
 from gis_service.ingest.kinds import KINDS, Kind
 from gis_service.ingest.readers import ReadError, read_table
-from gis_service.ingest.report import ImportRejected, ImportReport
+from gis_service.ingest.report import ImportRejected, ImportReport, Problem
 from gis_service.settings import Settings, get_settings
 
 
@@ -55,6 +55,8 @@ def import_frame(engine: Engine, kind: str, frame: pd.DataFrame, options: Import
     spec = _kind(kind)
     report = report or ImportReport(kind=kind, file=None, source=options.source or "memory")
     report.read = len(frame)
+    for i, reason in frame.attrs.get("repaired", []):
+        report.repaired.append(Problem(i + 1, None, reason))
     region = settings.region_config()
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index),

@@ -415,28 +415,29 @@ def _check_pilots(ctx: Context) -> None:
     f["_id"] = [f"{p} {s}" for p, s in zip(f["pilot"], f["period_start"])]
     villages = _codes_in_db(ctx, "village")
     codes_out = []
-    for i, row in enumerate(f.itertuples()):
+    for i, row in enumerate(f.drop(columns="geometry").to_dict("records")):
+        rid = row["_id"]
         if ctx.bad[i]:
             codes_out.append(None)
             continue
-        if row.period_end is None:
-            ctx.reject(i, row._id, "no period_end", "give each record its period (start and end dates)")
-        elif row.period_end < row.period_start:
-            ctx.reject(i, row._id, f"period ends ({row.period_end}) before it starts", "swap the dates")
+        if row["period_end"] is None:
+            ctx.reject(i, rid, "no period_end", "give each record its period (start and end dates)")
+        elif row["period_end"] < row["period_start"]:
+            ctx.reject(i, rid, f"period ends ({row['period_end']}) before it starts", "swap the dates")
         codes = []
-        for c in row.village_codes or []:
+        for c in row["village_codes"] or []:
             try:
                 code = normalise_code(c, plain_codes=ctx.options.plain_codes)
             except CodeError as exc:
-                ctx.reject(i, row._id, exc.args[0], exc.args[1])
+                ctx.reject(i, rid, exc.args[0], exc.args[1])
                 continue
             if code not in villages:
-                ctx.reject(i, row._id, f"unknown village code {code}", "import the villages first")
+                ctx.reject(i, rid, f"unknown village code {code}", "import the villages first")
             codes.append(code)
         codes_out.append(codes or None)
-        negative = [c for c in PILOT_RECORD_COLUMNS if getattr(row, c) is not None and getattr(row, c) < 0]
+        negative = [c for c in PILOT_RECORD_COLUMNS if row[c] is not None and row[c] < 0]
         if negative:
-            ctx.reject(i, row._id, f"negative {', '.join(negative)}", "correct the values")
+            ctx.reject(i, rid, f"negative {', '.join(negative)}", "correct the values")
     f["village_codes"] = codes_out
     f["_key"] = list(zip(f["pilot"], f["period_start"], f["period_end"]))
     _reject_duplicates(ctx, "_key")

@@ -88,6 +88,8 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
         if "encod" in str(exc).lower() or "utf" in str(exc).lower():
             frame = pyogrio.read_dataframe(source, layer=layer, encoding="latin1")
             notes.append("attributes are not UTF-8: decoded as Latin-1")
+        elif "LinearRing" in str(exc) or "IllegalArgument" in str(exc):
+            frame = _read_fixing_rings(source, layer)
         else:
             raise ReadError(f"{path.name} cannot be read: {exc}") from exc
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -99,6 +101,21 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
         frame = frame.set_crs(crs, allow_override=True)
         from_file = False
     return ReadResult(frame, notes, crs_from_file=from_file)
+
+
+def _read_fixing_rings(source: str, layer: str | None) -> gpd.GeoDataFrame:
+    """Read geometries one by one so that an unclosed ring closes (a safe repair, reported per
+    record through ``frame.attrs['repaired']``) instead of failing the whole file."""
+    meta, table = pyogrio.read_arrow(source, layer=layer)
+    df = table.to_pandas()
+    wkb = df.pop(meta["geometry_name"] or "wkb_geometry").to_numpy(dtype=object)
+    strict = shapely.from_wkb(wkb, on_invalid="ignore")
+    fixed = shapely.from_wkb(wkb, on_invalid="fix")
+    repaired = [(int(i), "ring not closed; closed it by repeating its first point")
+                for i in np.flatnonzero(shapely.is_missing(strict) & ~shapely.is_missing(fixed))]
+    frame = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(fixed), crs=meta["crs"])
+    frame.attrs["repaired"] = repaired
+    return frame
 
 
 def _same_crs(a, b) -> bool:

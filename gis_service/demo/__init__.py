@@ -1,0 +1,1 @@
+"""Illustrative demo data (a generated regency modelled on Kabupaten Seruyan); never real data."""

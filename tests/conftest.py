@@ -1,0 +1,112 @@
+"""Test fixtures: a throwaway PostGIS cluster started by the suite itself (never a mock), a
+template database with the migrations applied, and a fresh database per test cloned from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import geopandas as gpd
+import psycopg
+import pytest
+import shapely
+from sqlalchemy import create_engine, text
+
+from gis_service.db import migrate
+from gis_service.db.cluster import LocalCluster, free_port
+from gis_service.db.models import Base
+
+TEMPLATE = "gis_template"
+SHARED_SERUYAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "seruyan"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    home = Path(tempfile.mkdtemp(prefix="gis-test-"))
+    cluster = LocalCluster(home=home, port=free_port(), durable=False)
+    cluster.start()
+    cluster.ensure_database(TEMPLATE)
+    migrate.upgrade(cluster.url(TEMPLATE))
+    yield cluster
+    cluster.destroy()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _admin_conn(cluster: LocalCluster):
+    return psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres",
+                           password=cluster.password(), dbname="postgres", autocommit=True)
+
+
+@pytest.fixture
+def db_url(pg_cluster, monkeypatch):
+    """A fresh migrated database for one test; every command in the test points at it."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    url = pg_cluster.url(name)
+    monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", url)
+    yield url
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = create_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+def snapshot(engine) -> dict[str, str]:
+    """A fingerprint of every table: equal snapshots mean nothing was written."""
+    out = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.tables:
+            out[table] = conn.execute(text(
+                f"SELECT count(*) || ':' || COALESCE(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
+                f"FROM {table} t")).scalar()
+    return out
+
+
+# ---- small synthetic admin hierarchy inside the Seruyan bbox --------------------------------------
+
+def _box(x0, y0, x1, y1):
+    return shapely.MultiPolygon([shapely.box(x0, y0, x1, y1)])
+
+
+@pytest.fixture
+def admin_files(tmp_path) -> dict[str, Path]:
+    """Regency 62.07, district 62.07.01, villages 62.07.01.2001 (west) and .2002 (east)."""
+    reg = gpd.GeoDataFrame({"kode": ["62.07"], "nama": ["Kabupaten Uji"]},
+                           geometry=[_box(112.0, -3.0, 112.4, -2.6)], crs="EPSG:4326")
+    dis = gpd.GeoDataFrame({"kode": ["62.07.01"], "nama": ["Kecamatan Uji"], "kode_bps": ["6208010"]},
+                           geometry=[_box(112.0, -3.0, 112.4, -2.6)], crs="EPSG:4326")
+    vil = gpd.GeoDataFrame({"kode": ["62.07.01.2001", "62.07.01.2002"], "nama": ["Desa Barat", "Desa Timur"],
+                            "jenis": ["desa", "kelurahan"], "kode_bps": ["6208010001", "6208010002"]},
+                           geometry=[_box(112.0, -3.0, 112.2, -2.6), _box(112.2, -3.0, 112.4, -2.6)],
+                           crs="EPSG:4326")
+    paths = {}
+    for name, frame in (("regency", reg), ("district", dis), ("village", vil)):
+        paths[name] = tmp_path / f"{name}.geojson"
+        frame.to_file(paths[name], driver="GeoJSON")
+    return paths
+
+
+@pytest.fixture
+def admin_loaded(engine, admin_files):
+    from gis_service.ingest.importer import import_file
+
+    for key in ("regency", "district", "village"):
+        import_file(engine, "admin", admin_files[key])
+    return engine
+
+
+@pytest.fixture
+def seruyan_dir() -> Path:
+    path = Path(os.environ.get("GIS_SERVICE_SERUYAN_DATA", SHARED_SERUYAN))
+    if not (path / "desa.geojson").exists():
+        pytest.skip(f"real Seruyan boundaries not found in {path}")
+    return path
