@@ -66,8 +66,8 @@ FALSE = {"0", "false", "f", "no", "n", "tidak", "tidakada", "tdk", "belum"}
 def convert(series: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
     """Convert one column. Returns (values, bad) where ``bad`` marks values that could not be read
     (missing values are not bad; they become None)."""
-    raw = series.astype(object).where(series.notna(), None)
-    text = raw.map(lambda v: None if v is None else str(v).strip() or None)
+    raw = pd.Series([None if _missing(v) else v for v in series], index=series.index, dtype=object)
+    text = _apply(raw, lambda v: None if v is None else str(v).strip() or None)
     missing = text.isna()
     if f.kind == "text":
         return text, pd.Series(False, index=series.index)
@@ -81,24 +81,35 @@ def convert(series: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
         if f.kind == "int":
             frac = nums.notna() & (nums != np.round(nums))
             bad |= frac
-            values = nums.where(~bad).map(lambda v: None if pd.isna(v) else int(v))
+            values = _apply(nums.where(~bad), lambda v: None if pd.isna(v) else int(v))
         else:
-            values = nums.where(~bad).map(lambda v: None if pd.isna(v) else float(v))
+            values = _apply(nums.where(~bad), lambda v: None if pd.isna(v) else float(v))
         return values, bad
     if f.kind == "date":
-        values = text.map(_parse_date)
+        values = _apply(text, _parse_date)
         return values, values.isna() & ~missing
     if f.kind == "bool":
-        folded = text.map(lambda v: None if v is None else fold(v))
-        values = folded.map(lambda v: True if v in TRUE else False if v in FALSE else None)
+        values = _apply(text, lambda v: None if v is None else
+                        True if fold(v) in TRUE else False if fold(v) in FALSE else None)
         return values, values.isna() & ~missing
     if f.kind == "list":
-        values = raw.map(_parse_list)
+        values = _apply(raw, _parse_list)
         return values, pd.Series(False, index=series.index)
     if f.kind == "vocab":
-        values = text.map(lambda v: None if v is None else match_term(f.vocab, v))
+        values = _apply(text, lambda v: None if v is None else match_term(f.vocab, v))
         return values, values.isna() & ~missing
     raise ValueError(f"unknown field kind {f.kind}")
+
+
+def _apply(series: pd.Series, fn) -> pd.Series:
+    """Map to an object Series: pandas' own ``map`` would turn None into NaN in string columns."""
+    return pd.Series([fn(v) for v in series], index=series.index, dtype=object)
+
+
+def _missing(value) -> bool:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return False
+    return value is None or bool(pd.isna(value))
 
 
 def _parse_date(value) -> date | None:

@@ -19,8 +19,12 @@ from sqlalchemy import Connection
 from gis_service.db.models import SRID
 
 
+def _isna(value) -> bool:
+    return value is None or (not isinstance(value, (list, tuple, np.ndarray)) and bool(pd.isna(value)))
+
+
 def _array_literal(items) -> str | None:
-    if items is None or (isinstance(items, float) and np.isnan(items)):
+    if _isna(items):
         return None
     quoted = ('"' + str(i).replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items)
     return "{" + ",".join(quoted) + "}"
@@ -38,15 +42,15 @@ def _csv_column(series: pd.Series, kind: str) -> pd.Series:
     if kind == "array":
         return series.map(_array_literal)
     if kind == "json":
-        return series.map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False, default=str))
+        return series.map(lambda v: None if _isna(v) else json.dumps(v, ensure_ascii=False, default=str))
     values = series.dropna()
     if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-        return series.map(lambda v: None if v is None or v is pd.NA else ("t" if v else "f"))
+        return series.map(lambda v: None if _isna(v) else ("t" if v else "f"))
     if len(values) and values.map(lambda v: isinstance(v, (int, np.integer))
                                   and not isinstance(v, bool)).all():
         return series.astype("Int64")
     if len(values) and values.map(lambda v: isinstance(v, date)).all():
-        return series.map(lambda v: None if v is None else v.isoformat())
+        return series.map(lambda v: None if _isna(v) else v.isoformat())
     return series
 
 
