@@ -11,6 +11,15 @@ from sqlalchemy import create_engine, text
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Ignore PostGIS/pgRouting's own tables (spatial_ref_sys, ...) and GeoAlchemy2's helpers."""
+    from geoalchemy2 import alembic_helpers
+
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -4,16 +4,10 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from gis_service.db.migrate import include_object
 from gis_service.db.models import Base
 
 config = context.config
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    """Ignore PostGIS/pgRouting's own tables (spatial_ref_sys, ...) and GeoAlchemy2's helpers."""
-    if type_ == "table" and reflected and compare_to is None:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:
