@@ -1,0 +1,27 @@
+# The two commands a newcomer needs: `make demo` (the main job) and `make test`.
+VENV ?= .venv
+GIS := $(VENV)/bin/gis-service
+SCALE ?= 1
+
+.PHONY: demo test bootstrap benchmark db-down
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+## Bring up the local PostGIS, apply the migrations, load the demo region and print a summary.
+demo: bootstrap
+	$(GIS) db up
+	$(GIS) db upgrade
+	$(GIS) demo load --scale $(SCALE)
+
+## Run the whole test suite against a throwaway PostGIS the suite starts itself.
+test: bootstrap
+	$(VENV)/bin/python -m pytest
+
+## Import speed on the province-size generated region (~1M households); see scripts/benchmark_import.py.
+benchmark: bootstrap
+	$(VENV)/bin/python scripts/benchmark_import.py
+
+## Stop the managed cluster.
+db-down:
+	$(GIS) db down

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install what the project needs on a Debian/Ubuntu machine, idempotently and fast on re-runs:
+# PostgreSQL + PostGIS 3 + pgRouting from the OS packages, and a virtualenv with this package.
+# Used by `make demo`, `make test` and CI. Set PG_MAJOR to choose another PostgreSQL version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_MAJOR="${PG_MAJOR:-15}"
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "bootstrap: need root or sudo to run: $*" >&2; exit 1; fi
+}
+
+have_postgis() {
+  [ -x "/usr/lib/postgresql/${PG_MAJOR}/bin/initdb" ] &&
+  [ -f "/usr/share/postgresql/${PG_MAJOR}/extension/postgis.control" ] &&
+  [ -f "/usr/share/postgresql/${PG_MAJOR}/extension/pgrouting.control" ]
+}
+
+if ! have_postgis; then
+  if ! command -v apt-get >/dev/null; then
+    echo "bootstrap: PostgreSQL ${PG_MAJOR} with PostGIS 3 and pgRouting is missing and this is not a" \
+         "Debian/Ubuntu machine. Install them, or set GIS_SERVICE_DATABASE_URL to an existing PostGIS." >&2
+    exit 1
+  fi
+  echo "bootstrap: installing PostgreSQL ${PG_MAJOR} + PostGIS 3 + pgRouting (apt)"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+    "postgresql-${PG_MAJOR}" "postgresql-${PG_MAJOR}-postgis-3" "postgresql-${PG_MAJOR}-pgrouting" >/dev/null
+  # Debian starts a default cluster on 5432; we use our own private cluster instead.
+  have_postgis
+fi
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "bootstrap: Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+    sudo_if_needed apt-get install -y -qq python3-venv >/dev/null
+    "$PYTHON" -m venv "$VENV"
+  fi
+fi
+stamp="$VENV/.installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing the Python package into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
