@@ -19,9 +19,13 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    # PostGIS for geometry, pgRouting for the coverage engine's oracle and network topology.
+    # PostGIS for geometry; pgRouting (network topology, travel-time oracle) where the server has it,
+    # so a plain postgis/postgis container works too.
     op.execute('CREATE EXTENSION IF NOT EXISTS postgis')
-    op.execute('CREATE EXTENSION IF NOT EXISTS pgrouting')
+    op.execute("""DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting') THEN
+            CREATE EXTENSION IF NOT EXISTS pgrouting;
+        END IF; END $$""")
     op.create_table('data_source',
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('title', sa.Text(), nullable=True),
