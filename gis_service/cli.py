@@ -215,8 +215,18 @@ def demo_load(
     from gis_service.db.engine import make_engine
     from gis_service.demo.load import load_demo
 
+    from gis_service.demo.load import RealDataPresent
+    from gis_service.ingest.report import ImportRejected
+
     engine = make_engine()
-    reports = load_demo(engine, scale=scale, seed=seed, progress=True)
+    try:
+        reports = load_demo(engine, scale=scale, seed=seed, progress=True)
+    except RealDataPresent as exc:
+        _fail(str(exc))
+    except ImportRejected as exc:
+        for line in exc.report.lines():
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+        _fail("the demo region could not be loaded; nothing of that layer was written")
     for r in reports:
         console.print(f"  {r.kind:<12} read {r.read:>8}  inserted {r.inserted:>8}  updated {r.updated:>6}  "
                       f"unchanged {r.unchanged:>8}  ({r.seconds:.1f} s)")

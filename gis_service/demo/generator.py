@@ -109,6 +109,8 @@ _LADDER = {
     "remote": (0.002, 0.46, 0.14, 0.248, 0.15),
 }
 
+_LISTS = ("service_modes", "village_codes")  # joined with ';' in files
+_EMPTY_NUMBERS = ("capex_idr", "opex_idr_per_year", "speed_kmh")  # None on purpose: user-entered
 Frames = dict[str, pd.DataFrame | gpd.GeoDataFrame]
 
 
@@ -148,9 +150,10 @@ def write_files(region: Frames, out_dir: Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for kind, frame in region.items():
         flat = frame.copy()
-        for column in flat.columns:
-            if flat[column].map(lambda v: isinstance(v, list)).any():
-                flat[column] = flat[column].map(lambda v: ";".join(v) if v else None)
+        for column in flat.columns.intersection(_LISTS):
+            flat[column] = flat[column].map(lambda v: ";".join(v) if v else None)
+        for column in flat.columns.intersection(_EMPTY_NUMBERS):  # a number field, not text
+            flat[column] = flat[column].astype(float)
         if isinstance(frame, gpd.GeoDataFrame):
             path = out_dir / f"{kind}.gpkg"
             path.unlink(missing_ok=True)
@@ -364,9 +367,10 @@ def _district_seeds(k: int, land: _Land, rng: np.random.Generator) -> pd.DataFra
                 points.append(p)
                 river_idx.append(i)
                 break
-    inland = _inland_seeds(inner, river.line, np.array(points), district.villages - len(points),
-                           rng)
-    xy = np.vstack([np.array(points), inland])
+    taken = np.array(points).reshape(-1, 2)
+    inland = _inland_seeds(inner, shapely.simplify(river.line, 100.0), taken,
+                           district.villages - len(taken), rng)
+    xy = np.vstack([taken, inland])
     return pd.DataFrame({
         "x": xy[:, 0], "y": xy[:, 1],
         "river_idx": np.r_[river_idx, np.full(len(inland), -1)].astype(int),
@@ -391,18 +395,18 @@ def _inland_seeds(area: shapely.Geometry, river: LineString, taken: np.ndarray, 
                   rng: np.random.Generator) -> np.ndarray:
     """Greedy spread of inland villages, preferring points far from the river and each other."""
     xmin, ymin, xmax, ymax = area.bounds
-    candidates = rng.uniform([xmin, ymin], [xmax, ymax], size=(4_000, 2))
+    candidates = rng.uniform([xmin, ymin], [xmax, ymax], size=(2_000, 2))
     candidates = candidates[shapely.contains_xy(area, candidates[:, 0], candidates[:, 1])]
     to_river = shapely.distance(shapely.points(candidates), river)
-    chosen = [*taken]
+    chosen, wanted = [*taken], len(taken) + count
     for min_river, min_gap in ((6_000.0, 5_000.0), (2_000.0, 2_500.0), (0.0, 1_000.0)):
         for p, d in zip(candidates, to_river, strict=True):
-            if len(chosen) - len(taken) == count:
-                return np.array(chosen[len(taken):]).reshape(-1, 2)
+            if len(chosen) == wanted:
+                break
             gap = np.hypot(*(np.array(chosen) - p).T).min() if chosen else np.inf
             if d >= min_river and gap >= min_gap:
                 chosen.append(p)
-    if len(chosen) - len(taken) < count:
+    if len(chosen) < wanted:
         raise RuntimeError("not enough room for the inland villages")
     return np.array(chosen[len(taken):]).reshape(-1, 2)
 
@@ -540,8 +544,7 @@ def _network(land: _Land, villages: pd.DataFrame, settlements: pd.DataFrame,
     for s in riverside.index:
         edges.append(("path", "footway", None, np.vstack([node[s], landing[riverside.village[s]]])))
         connected[s] = True
-    road_ends = np.vstack([e[3][[0, -1]] for e in edges if e[0] == "road"])
-    targets = np.vstack([landing_xy, road_ends, node[connected]])
+    targets = np.vstack([landing_xy, *(e[3][[0, -1]] for e in edges if e[0] == "road")])
     for s in np.flatnonzero(~connected):
         t = targets[np.argmin(np.hypot(*(targets - node[s]).T))]
         edges.append(("path", "footway", None, np.vstack([node[s], t])))
@@ -772,12 +775,13 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
 
 def _pick_settlement(settlements: pd.DataFrame, n_villages: int, village: np.ndarray,
                      rng: np.random.Generator) -> np.ndarray:
+    """Each household's settlement, drawn by the settlements' shares of their village."""
     local = settlements.groupby("village").cumcount().to_numpy()
     first = np.searchsorted(settlements.village.to_numpy(), np.arange(n_villages))
-    cum = np.full((n_villages, 3), np.inf)
-    cum[settlements.village, local] = settlements.share
-    cum = np.cumsum(np.nan_to_num(cum, posinf=0.0), axis=1)
-    cum[cum >= 1.0 - 1e-12] = np.inf
+    shares = np.zeros((n_villages, 3))
+    shares[settlements.village, local] = settlements.share
+    cum = np.cumsum(shares, axis=1)
+    cum[cum >= 1.0 - 1e-9] = np.inf  # never step past a village's last settlement
     return first[village] + (rng.random(len(village))[:, None] >= cum[village]).sum(axis=1)
 
 
@@ -856,7 +860,7 @@ def _settlement_frame(villages: pd.DataFrame, settlements: pd.DataFrame, settlem
     n = len(settlements)
     frame = pd.DataFrame({
         "source_id": [f"S{i + 1:04d}" for i in range(n)],
-        "name": settlements.name,
+        "name": settlements["name"],
         "village_code": villages.code.to_numpy()[settlements.village],
         "population": np.bincount(settlement, weights=members, minlength=n).astype(np.int64),
         "households": np.bincount(settlement, minlength=n),
@@ -894,7 +898,7 @@ def _pilot_frame(villages: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
         "period_end": ((months + 1).astype("datetime64[D]") - 1).astype(object),
         "households_served": emptyings,
         "emptyings": emptyings,
-        "sludge_m3": np.round(emptyings * rng.uniform(2.5, 3.0, 12), 1),
+        "sludge_m3": np.round(emptyings * rng.uniform(2.55, 2.95, 12), 1),
         "truck_trips": trips,
         "mean_trip_minutes": np.round(rng.uniform(40.0, 90.0, 12), 1),
         "working_days": rng.integers(20, 25, 12),

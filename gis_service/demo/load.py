@@ -20,6 +20,7 @@ DEMO_SCENARIO = "Pilot only (demo)"
 def load_demo(engine: Engine, *, scale: float = 1.0, seed: int = 6207, progress: bool = False,
               settings: Settings | None = None) -> list[ImportReport]:
     settings = settings or get_settings()
+    _refuse_over_real_data(engine, settings.region_config().code)
     region = generate_region(seed=seed, scale=scale)
     options = ImportOptions(source=DEMO_SOURCE, title=DEMO_TITLE, illustrative=True)
     reports = []
@@ -42,6 +43,22 @@ def load_demo(engine: Engine, *, scale: float = 1.0, seed: int = 6207, progress:
         load_targets(conn, settings.config_dir / "targets.yml")
         _pilot_scenario(conn, params, settings.region_config().code)
     return reports
+
+
+class RealDataPresent(RuntimeError):
+    """The demo would overwrite real areas that share its Kemendagri codes."""
+
+
+def _refuse_over_real_data(engine: Engine, region_code: str) -> None:
+    with engine.connect() as conn:
+        sources = conn.execute(text(
+            "SELECT DISTINCT a.source FROM admin_area a JOIN data_source d ON d.name = a.source "
+            "WHERE NOT d.illustrative AND starts_with(a.code, :code)"), {"code": region_code}).scalars().all()
+    if sources:
+        raise RealDataPresent(
+            f"this database holds real administrative areas of {region_code} (sources: {', '.join(sources)}); "
+            "the illustrative demo uses the same codes and would overwrite them. Load the demo into another "
+            "database, e.g. GIS_SERVICE_DB_NAME=gis_demo gis-service db up && ... demo load")
 
 
 def _pilot_scenario(conn, parameter_set_id: int, region_code: str) -> None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from gis_service.ingest.arrays import map_unique
 from gis_service.vocabulary import fold, match_term
 
 
@@ -65,45 +66,99 @@ FALSE = {"0", "false", "f", "no", "n", "tidak", "tidakada", "tdk", "belum"}
 
 def convert(series: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
     """Convert one column. Returns (values, bad) where ``bad`` marks values that could not be read
-    (missing values are not bad; they become None)."""
-    raw = pd.Series([None if _missing(v) else v for v in series], index=series.index, dtype=object)
-    text = _apply(raw, lambda v: None if v is None else str(v).strip() or None)
-    missing = text.isna()
+    (missing values are not bad; they become None). Work is done once per distinct value."""
+    if f.kind == "list":  # lists are unhashable; list columns are short (facilities, pilots)
+        out = np.empty(len(series), dtype=object)
+        for i, v in enumerate(series):
+            out[i] = _parse_list(None if _missing(v) else v)
+        return pd.Series(out, index=series.index, dtype=object), pd.Series(False, index=series.index)
     if f.kind == "text":
-        return text, pd.Series(False, index=series.index)
-    if f.kind in ("int", "float"):
-        cleaned = text.str.replace(r"[\s_]", "", regex=True).str.replace(",", ".", regex=False)
-        if pd.api.types.is_numeric_dtype(series):
-            nums = pd.to_numeric(series, errors="coerce")
-        else:
-            nums = pd.to_numeric(cleaned, errors="coerce")
-        bad = nums.isna() & ~missing
-        if f.kind == "int":
-            frac = nums.notna() & (nums != np.round(nums))
-            bad |= frac
-            values = _apply(nums.where(~bad), lambda v: None if pd.isna(v) else int(v))
-        else:
-            values = _apply(nums.where(~bad), lambda v: None if pd.isna(v) else float(v))
-        return values, bad
-    if f.kind == "date":
-        values = _apply(text, _parse_date)
-        return values, values.isna() & ~missing
-    if f.kind == "bool":
-        values = _apply(text, lambda v: None if v is None else
-                        True if fold(v) in TRUE else False if fold(v) in FALSE else None)
-        return values, values.isna() & ~missing
-    if f.kind == "list":
-        values = _apply(raw, _parse_list)
-        return values, pd.Series(False, index=series.index)
-    if f.kind == "vocab":
-        values = _apply(text, lambda v: None if v is None else match_term(f.vocab, v))
-        return values, values.isna() & ~missing
-    raise ValueError(f"unknown field kind {f.kind}")
+        return _text_column(series), pd.Series(False, index=series.index)
+    one = _CONVERTERS[f.kind]
+    pairs = map_unique(series.reset_index(drop=True), lambda v: one(v, f))
+    present = np.array([p is not None for p in pairs], dtype=bool)
+    values = np.full(len(series), None, dtype=object)
+    bad = np.zeros(len(series), dtype=bool)
+    if present.any():
+        got = pairs[present]
+        values[present] = [p[0] for p in got]
+        bad[present] = [p[1] for p in got]
+    return (pd.Series(values, index=series.index, dtype=object),
+            pd.Series(bad, index=series.index, dtype=bool))
 
 
-def _apply(series: pd.Series, fn) -> pd.Series:
-    """Map to an object Series: pandas' own ``map`` would turn None into NaN in string columns."""
-    return pd.Series([fn(v) for v in series], index=series.index, dtype=object)
+def _text_column(series: pd.Series) -> pd.Series:
+    """Vectorised: ids and names are mostly distinct, so per-value work would cost a call per row."""
+    if pd.api.types.is_float_dtype(series) and bool((series.dropna() % 1 == 0).all()):
+        series = series.astype("Int64")  # ids or codes stored as numbers
+    text = series.astype("string").str.strip()
+    text = text.mask(text == "")
+    return pd.Series(text.to_numpy(dtype=object, na_value=None), index=series.index, dtype=object)
+
+
+def _text(v) -> str | None:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)  # an id or code stored as a number
+    s = str(v).strip()
+    return s or None
+
+
+def _as_text(v, f: Field):
+    return _text(v), False
+
+
+def _as_number(v, f: Field):
+    if isinstance(v, (bool, np.bool_)):
+        return None, True
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        num = float(v)
+    else:
+        s = _text(v)
+        if s is None:
+            return None, False
+        try:
+            num = float(re.sub(r"[\s_]", "", s).replace(",", "."))
+        except ValueError:
+            return None, True
+    if not np.isfinite(num):
+        return None, True
+    if f.kind == "int":
+        return (int(num), False) if num.is_integer() else (None, True)
+    return num, False
+
+
+def _as_date(v, f: Field):
+    if hasattr(v, "date") and callable(v.date):  # datetime, pandas Timestamp
+        return v.date(), False
+    if isinstance(v, date):
+        return v, False
+    s = _text(v)
+    if s is None:
+        return None, False
+    parsed = _parse_date(s)
+    return parsed, parsed is None
+
+
+def _as_bool(v, f: Field):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v), False
+    s = _text(v)
+    if s is None:
+        return None, False
+    key = fold(s)
+    return (True, False) if key in TRUE else (False, False) if key in FALSE else (None, True)
+
+
+def _as_vocab(v, f: Field):
+    s = _text(v)
+    if s is None:
+        return None, False
+    term = match_term(f.vocab, s)
+    return term, term is None
+
+
+_CONVERTERS = {"text": _as_text, "int": _as_number, "float": _as_number, "date": _as_date,
+               "bool": _as_bool, "vocab": _as_vocab}
 
 
 def _missing(value) -> bool:

@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
+from gis_service.ingest.arrays import first_occurrence, map_unique
 from gis_service.ingest.codes import CodeError, level_of, normalise_code, parent_of
 from gis_service.ingest.context import Context
 from gis_service.ingest.fields import Field
@@ -49,20 +50,27 @@ def _codes_in_db(ctx: Context, level: str | None = None) -> set[str]:
 
 
 def _normalise_codes(ctx: Context, column: str, required: bool) -> None:
+    """Dotted Kemendagri codes, checked once per distinct value; bad ones reject their rows."""
     f = ctx.frame
-    out = []
-    for i, value in enumerate(f[column].to_numpy(dtype=object)):
-        if value is None or ctx.bad[i]:
-            if value is None and required and not ctx.bad[i]:
-                ctx.reject(i, None, f"no {column}", f"give every record a {column}")
-            out.append(None)
-            continue
+
+    def one(value):
         try:
-            out.append(normalise_code(value, plain_codes=ctx.options.plain_codes))
+            return normalise_code(value, plain_codes=ctx.options.plain_codes), None
         except CodeError as exc:
-            ctx.reject(i, value, exc.args[0], exc.args[1])
-            out.append(None)
-    f[column] = out
+            return None, exc
+
+    results = map_unique(f[column], one)
+    codes = np.full(len(f), None, dtype=object)
+    for i in np.flatnonzero(results != None):  # noqa: E711 - elementwise on an object array
+        code, error = results[i]
+        if error is None:
+            codes[i] = code
+        elif not ctx.bad[i]:
+            ctx.reject(i, f[column].iat[i], error.args[0], error.args[1])
+    if required:
+        for i in np.flatnonzero(f[column].isna().to_numpy() & ~ctx.bad):
+            ctx.reject(i, None, f"no {column}", f"give every record a {column}")
+    f[column] = codes
 
 
 def _check_village_codes(ctx: Context) -> None:
@@ -70,12 +78,13 @@ def _check_village_codes(ctx: Context) -> None:
     if "village_code" not in ctx.frame:
         ctx.frame["village_code"] = None
     _normalise_codes(ctx, "village_code", required=False)
-    villages = _codes_in_db(ctx, "village")
+    codes = ctx.frame["village_code"].to_numpy(dtype=object)
+    given = ~pd.isna(codes) & ~ctx.bad
+    unknown = given & ~np.isin(codes.astype(str), list(_codes_in_db(ctx, "village")))
     ids = _ids(ctx)
-    for i, code in enumerate(ctx.frame["village_code"].to_numpy(dtype=object)):
-        if code is not None and not ctx.bad[i] and code not in villages:
-            ctx.reject(i, ids[i], f"unknown village code {code}",
-                       "import the village boundaries first (import admin ...) or correct the code")
+    for i in np.flatnonzero(unknown):
+        ctx.reject(i, ids[i], f"unknown village code {codes[i]}",
+                   "import the village boundaries first (import admin ...) or correct the code")
     _assign_villages(ctx)
 
 
@@ -136,16 +145,15 @@ def _source_ids(ctx: Context) -> None:
 
 
 def _reject_duplicates(ctx: Context, column: str) -> None:
-    values_ = ctx.frame[column]
-    live = values_.notna().to_numpy() & ~ctx.bad
-    first: dict = {}
-    for i in np.flatnonzero(live):
-        v = values_.iat[i]
-        if v in first:
-            ctx.reject(i, v, f"duplicate {column} {v} (first on row {ctx.rows[first[v]]})",
-                       "remove the duplicate or give it its own id")
-        else:
-            first[v] = i
+    values_ = ctx.frame[column].to_numpy(dtype=object)
+    live = np.flatnonzero(~pd.isna(values_) & ~ctx.bad) if values_.dtype == object else np.array([])
+    if not len(live):
+        return
+    first = first_occurrence(values_[live])
+    for k in np.flatnonzero(first != np.arange(len(live))):
+        i, v = live[k], values_[live[k]]
+        ctx.reject(i, v, f"duplicate {column} {v} (first on row {ctx.rows[live[first[k]]]})",
+                   "remove the duplicate or give it its own id")
 
 
 def _metric_measure(ctx: Context, geoms: np.ndarray, how: str) -> np.ndarray:
@@ -243,7 +251,7 @@ def _write_admin(ctx: Context) -> tuple[int, int]:
     out["geom"] = geoms
     out["area_km2"] = _metric_measure(ctx, geoms, "area")
     out = out.sort_values("code", key=lambda s: s.str.len(), kind="stable")  # parents first
-    return upsert(ctx.conn, "admin_area", out, key=["code"], kinds={"geom": "geom"}, coalesce=True,
+    return upsert(ctx.conn, "admin_area", out, key=["code"], coalesce=True,
                   touch="updated_at")
 
 
@@ -297,7 +305,7 @@ def _check_settlements(ctx: Context) -> None:
 def _write_settlements(ctx: Context) -> tuple[int, int]:
     out = _base(ctx, ["source_id", "name", "village_code", "population", "households", "year"])
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
-    return upsert(ctx.conn, "settlement", out, key=["source", "source_id"], kinds={"geom": "geom"})
+    return upsert(ctx.conn, "settlement", out, key=["source", "source_id"])
 
 
 HOUSEHOLD_COLUMNS = ["source_id", "village_code", "ladder_rung", "has_septic_tank", "shared_toilet",
@@ -307,7 +315,7 @@ HOUSEHOLD_COLUMNS = ["source_id", "village_code", "ladder_rung", "has_septic_tan
 def _write_households(ctx: Context) -> tuple[int, int]:
     out = _base(ctx, HOUSEHOLD_COLUMNS)
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
-    return upsert(ctx.conn, "household", out, key=["source", "source_id"], kinds={"geom": "geom"})
+    return upsert(ctx.conn, "household", out, key=["source", "source_id"])
 
 
 CAPACITY = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(.*)$")
@@ -356,8 +364,7 @@ FACILITY_COLUMNS = ["source_id", "name", "type", "status", "capacity", "capacity
 def _write_facilities(ctx: Context) -> tuple[int, int]:
     out = _base(ctx, FACILITY_COLUMNS)
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
-    return upsert(ctx.conn, "facility", out, key=["source", "source_id"],
-                  kinds={"geom": "geom", "service_modes": "array"})
+    return upsert(ctx.conn, "facility", out, key=["source", "source_id"])
 
 
 # ---- network ----------------------------------------------------------------------------------
@@ -400,7 +407,7 @@ def _write_network(ctx: Context) -> tuple[int, int]:
     geoms = ctx.good().geometry.to_numpy(dtype=object)
     out["geom"] = geoms
     out["length_m"] = _metric_measure(ctx, geoms, "length")
-    return upsert(ctx.conn, "network_edge", out, key=["source", "source_id"], kinds={"geom": "geom"})
+    return upsert(ctx.conn, "network_edge", out, key=["source", "source_id"])
 
 
 # ---- pilots -----------------------------------------------------------------------------------
@@ -452,7 +459,7 @@ def _write_pilots(ctx: Context) -> tuple[int, int]:
         start_date=("period_start", "min"), end_date=("period_end", "max")).reset_index()
     pilots = pilots.rename(columns={"pilot": "name"})
     pilots["source"] = ctx.source
-    upsert(ctx.conn, "pilot", pilots, key=["name"], kinds={"village_codes": "array"})
+    upsert(ctx.conn, "pilot", pilots, key=["name"])
     ids = dict(ctx.conn.execute(text("SELECT name, id FROM pilot WHERE name = ANY(:n)"),
                                 {"n": list(pilots["name"])}).all())
     out = _base(ctx, ["period_start", "period_end", *PILOT_RECORD_COLUMNS])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ import shapely
 from sqlalchemy import Connection
 
 from gis_service.db.models import SRID
+from gis_service.ingest.arrays import map_unique
 
 
 def _isna(value) -> bool:
@@ -30,33 +30,41 @@ def _array_literal(items) -> str | None:
     return "{" + ",".join(quoted) + "}"
 
 
-def _csv_column(series: pd.Series, kind: str) -> pd.Series:
-    if kind == "geom":
+def _csv_column(series: pd.Series, pg_type: str) -> np.ndarray | pd.Series:
+    """Render one column for COPY (CSV) according to the target column's PostgreSQL type."""
+    if pg_type == "geometry":
         geoms = np.asarray(series, dtype=object)
         out = np.full(len(geoms), None, dtype=object)
         present = ~shapely.is_missing(geoms)
         if present.any():
             out[present] = shapely.to_wkb(shapely.set_srid(geoms[present], SRID), hex=True,
                                           include_srid=True)
-        return pd.Series(out, index=series.index)
-    if kind == "array":
-        return series.map(_array_literal)
-    if kind == "json":
-        return series.map(lambda v: None if _isna(v) else json.dumps(v, ensure_ascii=False, default=str))
-    values = series.dropna()
-    if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-        return series.map(lambda v: None if _isna(v) else ("t" if v else "f"))
-    if len(values) and values.map(lambda v: isinstance(v, (int, np.integer))
-                                  and not isinstance(v, bool)).all():
-        return series.astype("Int64")
-    if len(values) and values.map(lambda v: isinstance(v, date)).all():
-        return series.map(lambda v: None if _isna(v) else v.isoformat())
+        return out
+    if pg_type.endswith("[]"):
+        return np.array([_array_literal(v) for v in series] or [], dtype=object)
+    if pg_type == "jsonb":
+        return np.array([None if _isna(v) else json.dumps(v, ensure_ascii=False, default=str)
+                         for v in series], dtype=object)
+    if pg_type == "boolean":
+        return map_unique(series, lambda v: "t" if v else "f")
+    if pg_type in ("integer", "bigint", "smallint"):
+        return pd.to_numeric(series, errors="raise").astype("Int64")
+    if pg_type == "date":
+        return map_unique(series, lambda v: v.isoformat())
     return series
 
 
-def copy_rows(conn: Connection, table: str, frame: pd.DataFrame, kinds: dict[str, str]) -> None:
-    """COPY ``frame`` into ``table`` (column kinds: geom, array, json; others by value)."""
-    out = pd.DataFrame({c: _csv_column(frame[c], kinds.get(c, "")) for c in frame.columns})
+def _column_types(conn: Connection, table: str) -> dict[str, str]:
+    rows = conn.connection.driver_connection.execute(
+        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+        "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped", (table,)).fetchall()
+    return dict(rows)
+
+
+def copy_rows(conn: Connection, table: str, frame: pd.DataFrame) -> None:
+    """COPY ``frame`` into ``table``, rendering each column for its type."""
+    types = _column_types(conn, table)
+    out = pd.DataFrame({c: _csv_column(frame[c], types[c]) for c in frame.columns})
     buf = io.StringIO()
     out.to_csv(buf, index=False, header=False)
     cols = ", ".join(f'"{c}"' for c in frame.columns)
@@ -66,8 +74,7 @@ def copy_rows(conn: Connection, table: str, frame: pd.DataFrame, kinds: dict[str
 
 
 def upsert(conn: Connection, table: str, frame: pd.DataFrame, *, key: list[str],
-           kinds: dict[str, str] | None = None, coalesce: bool = False,
-           touch: str | None = None) -> tuple[int, int]:
+           coalesce: bool = False, touch: str | None = None) -> tuple[int, int]:
     """Insert or update ``frame`` into ``table`` by ``key``. Returns (inserted, updated).
 
     ``coalesce`` keeps the stored value where the new one is NULL (layered sources: a code list
@@ -81,7 +88,7 @@ def upsert(conn: Connection, table: str, frame: pd.DataFrame, *, key: list[str],
     raw = conn.connection.driver_connection
     raw.execute(f"DROP TABLE IF EXISTS {stage}")
     raw.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {quoted} FROM {table} WITH NO DATA")
-    copy_rows(conn, stage, frame, kinds or {})
+    copy_rows(conn, stage, frame)
     others = [c for c in cols if c not in key]
     new = {c: (f'COALESCE(EXCLUDED."{c}", t."{c}")' if coalesce else f'EXCLUDED."{c}"') for c in others}
     sets = [f'"{c}" = {expr}' for c, expr in new.items()] + ([f'"{touch}" = now()'] if touch else [])
