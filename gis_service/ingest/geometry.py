@@ -108,7 +108,9 @@ def _coerce_types(geoms, todo, rule: GeomRule, report, rows, ids):
     types = shapely.get_type_id(geoms)
     names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
                       "MultiPolygon", "GeometryCollection"])
-    fam = np.array([FAMILY.get(names[t], "other") if t >= 0 else "none" for t in types])
+    family_of_type = np.array(["point", "line", "other", "polygon", "point", "line", "polygon", "other",
+                               "none"])
+    fam = family_of_type[np.where(types >= 0, types, 8)]
     wanted = {"point_or_polygon": {"point", "polygon"}}.get(rule.family, {rule.family})
     if rule.polygons_to_points:
         convert = todo & (fam == "polygon")

@@ -52,25 +52,22 @@ def _codes_in_db(ctx: Context, level: str | None = None) -> set[str]:
 def _normalise_codes(ctx: Context, column: str, required: bool) -> None:
     """Dotted Kemendagri codes, checked once per distinct value; bad ones reject their rows."""
     f = ctx.frame
-
-    def one(value):
+    codes, uniques = pd.factorize(f[column], use_na_sentinel=True)
+    normal = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing
+    errors: dict[int, CodeError] = {}
+    for k, value in enumerate(uniques):
         try:
-            return normalise_code(value, plain_codes=ctx.options.plain_codes), None
+            normal[k] = normalise_code(value, plain_codes=ctx.options.plain_codes)
         except CodeError as exc:
-            return None, exc
-
-    results = map_unique(f[column], one)
-    codes = np.full(len(f), None, dtype=object)
-    for i in np.flatnonzero(results != None):  # noqa: E711 - elementwise on an object array
-        code, error = results[i]
-        if error is None:
-            codes[i] = code
-        elif not ctx.bad[i]:
-            ctx.reject(i, f[column].iat[i], error.args[0], error.args[1])
+            errors[k] = exc
+    if errors:
+        for i in np.flatnonzero(np.isin(codes, list(errors))):
+            exc = errors[codes[i]]
+            ctx.reject(i, uniques[codes[i]], exc.args[0], exc.args[1])
     if required:
-        for i in np.flatnonzero(f[column].isna().to_numpy() & ~ctx.bad):
+        for i in np.flatnonzero((codes < 0) & ~ctx.bad):
             ctx.reject(i, None, f"no {column}", f"give every record a {column}")
-    f[column] = codes
+    f[column] = normal[np.where(codes >= 0, codes, len(uniques))]
 
 
 def _check_village_codes(ctx: Context) -> None:
@@ -80,7 +77,7 @@ def _check_village_codes(ctx: Context) -> None:
     _normalise_codes(ctx, "village_code", required=False)
     codes = ctx.frame["village_code"].to_numpy(dtype=object)
     given = ~pd.isna(codes) & ~ctx.bad
-    unknown = given & ~np.isin(codes.astype(str), list(_codes_in_db(ctx, "village")))
+    unknown = given & ~pd.Series(codes).isin(_codes_in_db(ctx, "village")).to_numpy()
     ids = _ids(ctx)
     for i in np.flatnonzero(unknown):
         ctx.reject(i, ids[i], f"unknown village code {codes[i]}",
