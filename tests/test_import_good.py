@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from gis_service.ingest.context import ImportOptions
 from gis_service.ingest.importer import import_file
+from gis_service.ingest.report import ImportRejected
 from tests.conftest import snapshot
 from tests.helpers import households, write_csv
 
@@ -161,7 +162,7 @@ def test_latin1_csv_is_decoded(admin_loaded, tmp_path):
 
 def test_population_by_bps_code_through_crosswalk(admin_loaded, tmp_path):
     rows = [{"kode_bps": "6208010001", "tahun": "2024", "jumlah_penduduk": "1.234", "jumlah_kk": "310"}]
-    with pytest.raises(Exception):  # "1.234" is not a whole number: Indonesian thousands separators
+    with pytest.raises(ImportRejected):  # "1.234" is not a whole number: Indonesian thousands separators
         import_file(admin_loaded, "population", write_csv(tmp_path / "p.csv", rows))
     rows[0]["jumlah_penduduk"] = "1234"
     report = import_file(admin_loaded, "population", write_csv(tmp_path / "p.csv", rows))

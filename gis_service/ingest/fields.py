@@ -15,7 +15,6 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from gis_service.ingest.arrays import map_unique
 from gis_service.vocabulary import fold, match_term
 
 
@@ -75,16 +74,14 @@ def convert(series: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
     if f.kind == "text":
         return _text_column(series), pd.Series(False, index=series.index)
     one = _CONVERTERS[f.kind]
-    pairs = map_unique(series.reset_index(drop=True), lambda v: one(v, f))
-    present = np.array([p is not None for p in pairs], dtype=bool)
-    values = np.full(len(series), None, dtype=object)
-    bad = np.zeros(len(series), dtype=bool)
-    if present.any():
-        got = pairs[present]
-        values[present] = [p[0] for p in got]
-        bad[present] = [p[1] for p in got]
-    return (pd.Series(values, index=series.index, dtype=object),
-            pd.Series(bad, index=series.index, dtype=bool))
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    converted = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing values
+    wrong = np.zeros(len(uniques) + 1, dtype=bool)
+    for k, value in enumerate(uniques):
+        converted[k], wrong[k] = one(value, f)
+    idx = np.where(codes >= 0, codes, len(uniques))
+    return (pd.Series(converted[idx], index=series.index, dtype=object),
+            pd.Series(wrong[idx], index=series.index, dtype=bool))
 
 
 def _text_column(series: pd.Series) -> pd.Series:

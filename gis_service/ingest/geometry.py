@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gis_service.ingest.report import ImportReport
+from gis_service.ingest.report import ImportReport, Problem
 from gis_service.settings import Region
 
 FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
@@ -153,7 +153,7 @@ def _repair(geoms, todo, rule: GeomRule, report, rows, ids):
         if rule.family == "polygon" and keep.geom_type == "Polygon":
             keep = shapely.MultiPolygon([keep])
         geoms[i] = keep
-        report.repaired.append(_problem(rows[i], ids[i], f"{reason}; repaired with make_valid into a "
+        report.repaired.append(Problem(rows[i], None if ids[i] is None else str(ids[i]), f"{reason}; repaired with make_valid into a "
                                         f"{keep.geom_type} of {shapely.get_num_geometries(keep)} part(s)"))
     return geoms, bad
 
@@ -174,12 +174,6 @@ def _keep_family(geom, family: str):
             [q for p in parts for q in shapely.get_parts(p)]))
         return merged
     return parts[0]
-
-
-def _problem(row, rec, reason):
-    from gis_service.ingest.report import Problem
-
-    return Problem(row, None if rec is None else str(rec), reason)
 
 
 def _check_region(geoms, todo, region: Region, report, rows, ids) -> np.ndarray:

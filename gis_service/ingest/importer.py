@@ -34,7 +34,6 @@ def import_file(engine: Engine, kind: str, path: Path, options: ImportOptions | 
             from gis_service.ingest.osm import read_osm_network
 
             frame, notes = read_osm_network(path, settings=settings)
-            crs_given = True
         else:
             result = read_table(path, layer=options.layer, crs=options.crs, max_mb=settings.max_import_mb,
                                 geometry_required=spec.geometry is not None and spec.geometry.required)

@@ -15,11 +15,12 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
-from gis_service.ingest.arrays import first_occurrence, map_unique
+from gis_service.ingest.arrays import first_occurrence
 from gis_service.ingest.codes import CodeError, level_of, normalise_code, parent_of
 from gis_service.ingest.context import Context
 from gis_service.ingest.fields import Field
 from gis_service.ingest.geometry import GeomRule
+from gis_service.ingest.report import Problem
 from gis_service.ingest.writer import upsert
 from gis_service.vocabulary import (
     AdminLevel, CapacityUnit, FacilityStatus, FacilityType, InstitutionType, LadderRung,
@@ -116,9 +117,7 @@ def _assign_villages(ctx: Context) -> None:
                                          "their village code stays empty"))
 
 
-def _warn(reason: str):
-    from gis_service.ingest.report import Problem
-
+def _warn(reason: str) -> Problem:
     return Problem(None, None, reason)
 
 

@@ -35,7 +35,6 @@ class ReadError(ValueError):
 class ReadResult:
     frame: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
-    crs_from_file: bool = True
 
 
 def read_table(path: Path, *, layer: str | None = None, crs: str | None = None,
@@ -94,13 +93,11 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
             raise ReadError(f"{path.name} cannot be read: {exc}") from exc
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=None)
-    from_file = frame.crs is not None
     if crs:
         if frame.crs is not None and not _same_crs(frame.crs, crs):
             notes.append(f"file declares {frame.crs.to_string()}; using {crs} as given by --crs")
         frame = frame.set_crs(crs, allow_override=True)
-        from_file = False
-    return ReadResult(frame, notes, crs_from_file=from_file)
+    return ReadResult(frame, notes)
 
 
 def _read_fixing_rings(source: str, layer: str | None) -> gpd.GeoDataFrame:
@@ -157,13 +154,13 @@ def _read_csv(path: Path, *, crs: str | None, geometry_required: bool) -> ReadRe
             raise ReadError(f"{path.name}: no geometry columns found. Provide lon/lat columns (lon, lat, "
                             "longitude, latitude, bujur, lintang), a WKT column (wkt, geometry) or a Kobo/"
                             "ODK geopoint column, or x/y columns with --crs")
-        return ReadResult(gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df))), notes, False)
+        return ReadResult(gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df))), notes)
     notes.append(f"geometry from {how}")
     if crs is None and assumed_crs is None:
         raise ReadError(f"{path.name}: the coordinates in {how} have no CRS. Pass --crs (for example "
                         "--crs EPSG:32749 for UTM 49S metres)")
     frame = gpd.GeoDataFrame(df, geometry=geoms, crs=crs or assumed_crs)
-    return ReadResult(frame, notes, crs_from_file=False)
+    return ReadResult(frame, notes)
 
 
 def _find(columns: list[str], names: tuple[str, ...]) -> str | None:

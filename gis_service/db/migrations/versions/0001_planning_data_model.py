@@ -2,7 +2,7 @@
 scenarios, parameter sets, targets and provenance.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 01:39:38.840993
 """
 from typing import Sequence, Union
