@@ -88,7 +88,9 @@ def _text_column(series: pd.Series) -> pd.Series:
     """Vectorised: ids and names are mostly distinct, so per-value work would cost a call per row."""
     if pd.api.types.is_float_dtype(series) and bool((series.dropna() % 1 == 0).all()):
         series = series.astype("Int64")  # ids or codes stored as numbers
-    text = series.astype("string").str.strip()
+    if not pd.api.types.is_string_dtype(series) or series.dtype == object:
+        series = series.astype("string")
+    text = series.str.strip()
     text = text.mask(text == "")
     return pd.Series(text.to_numpy(dtype=object, na_value=None), index=series.index, dtype=object)
 

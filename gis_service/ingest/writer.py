@@ -206,18 +206,18 @@ def _source_present(raw, table: str, sources: list[str]) -> bool:
 
 def _drop_secondary(raw, table: str, unique_too: bool = False) -> list[str]:
     """Drop the foreign keys and the indexes that do not enforce a key (with ``unique_too`` also
-    the UNIQUE constraints no foreign key depends on) of ``table``; return the statements that
-    recreate them, to run in the same transaction."""
+    the primary key and UNIQUE constraints no foreign key depends on) of ``table``; return the
+    statements that recreate them, to run in the same transaction."""
     raw.execute("SET LOCAL maintenance_work_mem = '512MB'")
     indexes = raw.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
         "WHERE i.indrelid = to_regclass(%s) AND NOT i.indisunique AND NOT i.indisprimary", (table,)).fetchall()
-    kinds = ["f", "u"] if unique_too else ["f"]
+    kinds = ["f", "u", "p"] if unique_too else ["f"]
     constraints = raw.execute(
         "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
         "WHERE c.conrelid = to_regclass(%s) AND c.contype = ANY(%s) AND NOT EXISTS ("
         "  SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = c.conindid "
-        "  AND c.contype = 'u') ORDER BY c.contype", (table, kinds)).fetchall()
+        "  AND c.contype IN ('u', 'p')) ORDER BY c.contype", (table, kinds)).fetchall()
     for name, _ in constraints:
         raw.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     for name, _ in indexes:
