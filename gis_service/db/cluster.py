@@ -32,8 +32,13 @@ class ClusterError(RuntimeError):
 
 
 def find_pg_bin(explicit: Path | None = None) -> Path:
-    """Locate ``initdb``/``pg_ctl``: the explicit directory, then Debian's layout (newest first)."""
-    candidates = [explicit] if explicit else []
+    """Locate ``initdb``/``pg_ctl``: the explicit directory only, if given; else Debian's layout
+    (newest first), then PATH."""
+    if explicit is not None:
+        if (Path(explicit) / "initdb").exists() and (Path(explicit) / "pg_ctl").exists():
+            return Path(explicit)
+        raise ClusterError(f"no initdb/pg_ctl in {explicit} (GIS_SERVICE_PG_BIN_DIR). Install: {INSTALL_HINT}")
+    candidates = []
     root = Path("/usr/lib/postgresql")
     if root.is_dir():
         versions = sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: -int(p.name))
