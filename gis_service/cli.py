@@ -229,7 +229,7 @@ def demo_load(
         _fail("the demo region could not be loaded; nothing of that layer was written")
     for r in reports:
         console.print(f"  {r.kind:<12} read {r.read:>8}  inserted {r.inserted:>8}  updated {r.updated:>6}  "
-                      f"unchanged {r.unchanged:>8}  ({r.seconds:.1f} s)")
+                      f"unchanged {r.unchanged:>8}  ({r.seconds:.1f} s)", soft_wrap=True)
     summary(engine)
 
 

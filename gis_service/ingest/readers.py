@@ -8,6 +8,7 @@ converts types later with per-row errors.
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,19 +79,10 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
     if layer is None and len(layers) > 1:
         names = ", ".join(str(n) for n in layers[:, 0])
         raise ReadError(f"{path.name} has {len(layers)} layers ({names}): choose one with --layer")
-    try:
-        frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
-    except UnicodeDecodeError:
-        frame = pyogrio.read_dataframe(source, layer=layer, encoding="latin1")
-        notes.append("attributes are not UTF-8: decoded as Latin-1")
-    except Exception as exc:
-        if "encod" in str(exc).lower() or "utf" in str(exc).lower():
-            frame = pyogrio.read_dataframe(source, layer=layer, encoding="latin1")
-            notes.append("attributes are not UTF-8: decoded as Latin-1")
-        elif "LinearRing" in str(exc) or "IllegalArgument" in str(exc):
-            frame = _read_fixing_rings(source, layer)
-        else:
-            raise ReadError(f"{path.name} cannot be read: {exc}") from exc
+    with warnings.catch_warnings(record=True) as gdal_warnings:  # GDAL's warnings go to the report
+        warnings.simplefilter("always")
+        frame = _read_layer(path, source, layer, notes)
+    notes += sorted({f"GDAL: {w.message}" for w in gdal_warnings})
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=None)
     if crs:
@@ -98,6 +90,21 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
             notes.append(f"file declares {frame.crs.to_string()}; using {crs} as given by --crs")
         frame = frame.set_crs(crs, allow_override=True)
     return ReadResult(frame, notes)
+
+
+def _read_layer(path: Path, source: str, layer: str | None, notes: list[str]) -> gpd.GeoDataFrame:
+    try:
+        return pyogrio.read_dataframe(source, layer=layer, use_arrow=True)
+    except UnicodeDecodeError:
+        notes.append("attributes are not UTF-8: decoded as Latin-1")
+        return pyogrio.read_dataframe(source, layer=layer, encoding="latin1")
+    except Exception as exc:
+        if "encod" in str(exc).lower() or "utf" in str(exc).lower():
+            notes.append("attributes are not UTF-8: decoded as Latin-1")
+            return pyogrio.read_dataframe(source, layer=layer, encoding="latin1")
+        if "LinearRing" in str(exc) or "IllegalArgument" in str(exc):
+            return _read_fixing_rings(source, layer)
+        raise ReadError(f"{path.name} cannot be read: {exc}") from exc
 
 
 def _read_fixing_rings(source: str, layer: str | None) -> gpd.GeoDataFrame:
