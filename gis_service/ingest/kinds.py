@@ -40,7 +40,6 @@ class Kind:
     id_field: str | None  # names a record in messages and keys it in the table
     check: Callable[[Context], None]
     write: Callable[[Context], tuple[int, int]]
-    title: str
 
 
 # ---- shared checks ------------------------------------------------------------------------------
@@ -293,7 +292,8 @@ def _write_population(ctx: Context) -> tuple[int, int]:
 
 # ---- settlements, households, facilities ---------------------------------------------------------
 
-def _check_settlements(ctx: Context) -> None:
+def _check_located(ctx: Context) -> None:
+    """Settlements and households: ids, then village codes (given, or from the location)."""
     _source_ids(ctx)
     _check_village_codes(ctx)
 
@@ -480,8 +480,7 @@ KINDS: dict[str, Kind] = {
             Field("village_kind", "vocab", ("jenis", "tipe", "status_desa", "jenis_desa"), VillageKind),
             Field("urban_rural", "vocab", ("klasifikasi", "kota_desa", "status_perkotaan", "urban"), UrbanRural),
             Field("bps_code", aliases=("kode_bps", "kdbbps", "idbps", "bps", "kode_desa_bps")),
-        ], GeomRule("polygon", required=False), "code", _check_admin, _write_admin,
-        "administrative areas (province, regency, district, village)"),
+        ], GeomRule("polygon", required=False), "code", _check_admin, _write_admin),
     "population": Kind(
         "population", [
             Field("code", aliases=CODE_ALIASES),
@@ -490,7 +489,7 @@ KINDS: dict[str, Kind] = {
             Field("population", "int", ("penduduk", "jumlah_penduduk", "jml_penduduk", "jiwa", "pop",
                                         "total_penduduk")),
             Field("households", "int", ("kk", "jumlah_kk", "jml_kk", "rumah_tangga", "ruta", "jumlah_ruta")),
-        ], None, "code", _check_population, _write_population, "population by area and year"),
+        ], None, "code", _check_population, _write_population),
     "settlements": Kind(
         "settlements", [
             SOURCE_ID, Field("name", aliases=("nama", "nama_kampung", "nama_dusun", "namobj", "nama_permukiman")),
@@ -498,7 +497,7 @@ KINDS: dict[str, Kind] = {
             Field("population", "int", ("penduduk", "jiwa", "jumlah_penduduk", "pop")),
             Field("households", "int", ("kk", "jumlah_kk", "rumah_tangga")),
             Field("year", "int", ("tahun",)),
-        ], GeomRule("point_or_polygon"), "source_id", _check_settlements, _write_settlements, "settlements"),
+        ], GeomRule("point_or_polygon"), "source_id", _check_located, _write_settlements),
     "households": Kind(
         "households", [
             SOURCE_ID, VILLAGE,
@@ -512,8 +511,7 @@ KINDS: dict[str, Kind] = {
             Field("members", "int", ("jumlah_anggota", "anggota_rt", "jml_art", "art", "jumlah_jiwa")),
             Field("survey_source", aliases=("sumber", "survei", "form", "_xform_id_string")),
             Field("survey_date", "date", ("tanggal_survei", "tgl_survei", "today", "_submission_time", "start")),
-        ], GeomRule("point", polygons_to_points=True), "source_id", _check_settlements, _write_households,
-        "households or buildings"),
+        ], GeomRule("point", polygons_to_points=True), "source_id", _check_located, _write_households),
     "facilities": Kind(
         "facilities", [
             SOURCE_ID,
@@ -529,8 +527,7 @@ KINDS: dict[str, Kind] = {
             Field("opex_idr_per_year", "float", ("biaya_operasional", "opex", "biaya_om")),
             Field("service_modes", "list", ("moda", "moda_layanan", "modes")),
             VILLAGE,
-        ], GeomRule("point", polygons_to_points=True), "source_id", _check_facilities, _write_facilities,
-        "sanitation facilities"),
+        ], GeomRule("point", polygons_to_points=True), "source_id", _check_facilities, _write_facilities),
     "network": Kind(
         "network", [
             SOURCE_ID,
@@ -539,7 +536,7 @@ KINDS: dict[str, Kind] = {
             Field("name", aliases=("nama", "namobj", "nama_jalan")),
             Field("speed_kmh", "float", ("kecepatan", "speed", "maxspeed", "kecepatan_kmh")),
             Field("oneway", "bool", ("satu_arah", "one_way")),
-        ], GeomRule("line"), "source_id", _check_network, _write_network, "transport network edges"),
+        ], GeomRule("line"), "source_id", _check_network, _write_network),
     "pilots": Kind(
         "pilots", [
             Field("pilot", aliases=("nama_pilot", "pilot_name", "layanan", "nama_layanan"), required=True),
@@ -560,5 +557,5 @@ KINDS: dict[str, Kind] = {
             Field("revenue_idr", "float", ("pendapatan", "retribusi", "revenue")),
             Field("households_paying", "int", ("kk_membayar", "pelanggan_membayar")),
             Field("wtp_idr", "float", ("kesediaan_membayar", "wtp", "willingness_to_pay")),
-        ], None, None, _check_pilots, _write_pilots, "pilot records"),
+        ], None, None, _check_pilots, _write_pilots),
 }
