@@ -1,0 +1,1 @@
+"""Analysis: network travel times, coverage, allocation, access ladder and gaps."""
