@@ -44,7 +44,7 @@ def test_failure_in_bulk_load_restores_everything(admin_loaded, tmp_path, small_
     def broken_copy(*args, **kwargs):
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(writer, "_copy", broken_copy)
+    monkeypatch.setattr(writer, "copy_staged", broken_copy)
     with pytest.raises(RuntimeError):
         import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(50)))
     assert _schema(admin_loaded) == before_schema
