@@ -8,11 +8,13 @@ SCALE ?= 1
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-## Bring up the local PostGIS, apply the migrations, load the demo region and print a summary.
+## Bring up the local PostGIS, apply the migrations, load the demo region, run coverage for the
+## demo's pilot scenario and print the regency summary.
 demo: bootstrap
 	$(GIS) db up
 	$(GIS) db upgrade
 	$(GIS) demo load --scale $(SCALE)
+	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60
 
 ## Run the whole test suite against a throwaway PostGIS the suite starts itself.
 test: bootstrap

@@ -22,8 +22,11 @@ db_app = typer.Typer(help="The database: managed local PostGIS or GIS_SERVICE_DA
                      no_args_is_help=True)
 demo_app = typer.Typer(help="The illustrative demo region (generated, not real data).",
                        no_args_is_help=True)
+coverage_app = typer.Typer(help="Coverage analysis: who is served, the access ladder and the gaps.",
+                           no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(coverage_app, name="coverage")
 console = Console()
 err = Console(stderr=True)
 
@@ -80,7 +83,7 @@ def db_status() -> None:
         cluster = managed_cluster(s)
         running = cluster.is_running()
         console.print(f"managed cluster in {cluster.pgdata}: {'running' if running else 'stopped'} "
-                      f"(port {cluster.port})")
+                      f"(port {cluster.port})", soft_wrap=True)
         if not running:
             raise typer.Exit(1)
     try:
@@ -89,7 +92,8 @@ def db_status() -> None:
         with engine.connect() as conn:
             version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
         console.print(f"database {engine.url.render_as_string(hide_password=True)}: PostGIS {version}, "
-                      f"schema revision {current_revision(url) or 'none'} (head {head_revision()})")
+                      f"schema revision {current_revision(url) or 'none'} (head {head_revision()})",
+                      soft_wrap=True)
     except Exception as exc:  # noqa: BLE001 - status reports any failure
         _fail(f"database not reachable: {exc}")
 
@@ -272,6 +276,126 @@ def summary(engine) -> None:
     for t, st, n in s["facilities"]:
         fac.add_row(t, st, str(n))
     console.print(fac)
+
+
+# ---- coverage ---------------------------------------------------------------------------------
+
+def _thresholds(value: str) -> list[float]:
+    try:
+        out = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        _fail(f"--threshold takes minutes separated by commas, e.g. 15,30,60 (got '{value}')")
+    if not out or min(out) <= 0:
+        _fail("--threshold needs positive minutes")
+    return out
+
+
+@coverage_app.command("run")
+def coverage_run(
+    scenario: Annotated[Optional[str], typer.Option(help="Scenario name (default: existing + pilot)")] = None,
+    method: Annotated[str, typer.Option(help="network (travel time) or buffer (distance)")] = "network",
+    threshold: Annotated[str, typer.Option(help="Travel-time bands in minutes, e.g. 30,60")] = "30,60",
+    distance: Annotated[float, typer.Option(help="Buffer radius in metres (method buffer)")] = 5000.0,
+    capacity: Annotated[bool, typer.Option(help="Limit each facility to its capacity")] = True,
+    order: Annotated[str, typer.Option(help="Facility order: priority, given or demand")] = "priority",
+    export: Annotated[Optional[Path], typer.Option(help="Also write the results: FILE.csv or FILE.gpkg")] = None,
+) -> None:
+    """Run a coverage analysis, store it, print the regency summary."""
+    from rich.progress import Progress
+
+    from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.db.engine import make_engine
+
+    options = CoverageOptions(scenario=scenario, method=method, thresholds_min=_thresholds(threshold),
+                              distance_m=distance, capacity=capacity, order=order)
+    engine = make_engine()
+    try:
+        with Progress(transient=True, console=err) as bar:
+            task = bar.add_task("coverage", total=4)
+            result = run_coverage(engine, options, progress=lambda name: (
+                bar.update(task, description=name), bar.advance(task)))
+    except (ValueError, KeyError) as exc:
+        _fail(str(exc).strip("'\""))
+    _print_coverage(result)
+    if export:
+        _export(engine, result.run_id, export)
+
+
+def _print_coverage(result) -> None:
+    s = result.summary
+    table = Table(title=f"Coverage run {result.run_id}: regency summary")
+    for col in ("", "households", "people"):
+        table.add_column(col, justify="right" if col else "left")
+    table.add_row("total", f"{s['households']:,}", f"{s['people']:,}")
+    for key in sorted(k for k in s if k.startswith("served_") and k.endswith("_households")):
+        service = key[len("served_"):-len("_households")]
+        label = "served by any service" if service == "all" else f"served: {service}"
+        table.add_row(label, f"{s[key]:,}", f"{s[f'served_{service}_people']:,}")
+    if "lltt_bands" in s:
+        bands = ", ".join(f"{k.split('_', 1)[1]}: {v:,}" for k, v in s["lltt_bands"].items())
+        table.caption = f"households within reach of scheduled desludging (min or m) - {bands}"
+    console.print(table)
+    ladder = Table(title="Access ladder (households): now -> if the scenario runs")
+    for col in ("rung", "now", "projected"):
+        ladder.add_column(col, justify="left" if col == "rung" else "right")
+    for rung, now in s["ladder"].items():
+        ladder.add_row(rung, f"{now:,}", f"{s['ladder_projected'][rung]:,}")
+    console.print(ladder)
+    gaps = result.gaps
+    if not gaps.empty:
+        reg = gaps[gaps.area_code == result.areas[result.areas.level == "regency"].area_code.iloc[0]]
+        gt = Table(title="Gap to targets (regency)")
+        for col in ("indicator", "year", "target %", "now %", "projected %", "gap households", "gap people"):
+            gt.add_column(col, justify="left" if col == "indicator" else "right")
+        for _, g in reg.iterrows():
+            gt.add_row(g.indicator, str(g.year), f"{g.target_pct:g}", f"{g.current_pct:.1f}", f"{g.projected_pct:.1f}",
+                       f"{g.gap_households:,}", f"{g.gap_people:,}")
+        console.print(gt)
+    console.print(f"timings (s): {result.seconds}", soft_wrap=True)
+
+
+def _export(engine, run_id: int, path: Path) -> None:
+    from gis_service.analysis.export import export_run
+
+    with engine.connect() as conn:
+        try:
+            written = export_run(conn, run_id, path)
+        except ValueError as exc:
+            _fail(str(exc))
+    console.print(f"written {written}")
+
+
+@coverage_app.command("export")
+def coverage_export(run_id: int, file: Path) -> None:
+    """Write a run's results: one row per village (.csv) or villages and facilities (.gpkg)."""
+    from gis_service.db.engine import make_engine
+
+    _export(make_engine(), run_id, file)
+
+
+@coverage_app.command("diff")
+def coverage_diff(run_a: int, run_b: int,
+                  csv: Annotated[Optional[Path], typer.Option(help="Write the table to a CSV")] = None) -> None:
+    """Compare two runs village by village (households served, projected aman and BABS)."""
+    from gis_service.analysis.export import diff_runs
+    from gis_service.db.engine import make_engine
+
+    with make_engine().connect() as conn:
+        try:
+            table = diff_runs(conn, run_a, run_b)
+        except ValueError as exc:
+            _fail(str(exc))
+    if csv:
+        table.to_csv(csv, index=False)
+    changed = table[(table.filter(like="_change") != 0).any(axis=1)]
+    out = Table(title=f"Runs {run_a} -> {run_b}: {len(changed)} of {len(table)} villages change")
+    for col in ("village", "served A", "served B", "aman A", "aman B"):
+        out.add_column(col)
+    for _, r in changed.iterrows():
+        out.add_row(f"{r.code} {r['name'] or ''}", f"{int(r.any_served_households_a)}",
+                    f"{int(r.any_served_households_b)}", f"{int(r.aman_projected_a)}",
+                    f"{int(r.aman_projected_b)}")
+    console.print(out)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     def region_config(self) -> Region:
         return load_region(self.config_dir / "regions" / f"{self.region}.yml")
 
+    def network_config(self) -> dict:
+        """Speeds by mode and class, and which OSM classes count (config/parameters/network.yml)."""
+        with open(self.config_dir / "parameters" / "network.yml", encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+
 
 @lru_cache(maxsize=8)
 def load_region(path: Path) -> Region:

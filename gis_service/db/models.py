@@ -329,3 +329,86 @@ class ImportLog(Base):
     source: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     report: Mapped[dict] = mapped_column(JSONB, nullable=False)
+
+
+# ---- coverage runs (the coverage engine writes these; every run is kept) ------------------------
+
+class CoverageRun(Base):
+    __tablename__ = "coverage_run"
+    __table_args__ = (
+        CheckConstraint("method IN ('buffer', 'network', 'polygon')", name="method_vocab"),
+        {"comment": "One coverage analysis: scenario, method, thresholds, parameters used, timings"},
+    )
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    scenario_id: Mapped[int | None] = mapped_column(ForeignKey("scenario.id", ondelete="SET NULL"))
+    scenario_name: Mapped[str] = mapped_column(Text, nullable=False)
+    method: Mapped[str] = mapped_column(Text, nullable=False)
+    thresholds_min: Mapped[list[float] | None] = mapped_column(ARRAY(Float), comment="Travel-time bands")
+    distance_m: Mapped[float | None] = mapped_column(Float, comment="Buffer radius, metres")
+    capacity_limited: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    demand: Mapped[str] = mapped_column(Text, nullable=False, comment="How demand was represented")
+    parameters: Mapped[dict] = mapped_column(JSONB, nullable=False, comment="Parameter values used")
+    illustrative: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    seconds: Mapped[dict | None] = mapped_column(JSONB, comment="Timings by step")
+    summary: Mapped[dict | None] = mapped_column(JSONB, comment="Regency totals")
+
+
+class CoverageHousehold(Base):
+    __tablename__ = "coverage_household"
+    __table_args__ = {"comment": "Per household and service: serving facility and travel time"}
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    service: Mapped[str] = mapped_column(Text, primary_key=True, comment="Service type, e.g. lltt, offsite, mck")
+    facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Serving facility; NULL = unserved")
+    nearest_facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Nearest reachable facility")
+    cost: Mapped[float | None] = mapped_column(
+        Float, comment="To the nearest reachable facility: minutes (network) or metres (buffer)")
+    served: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class CoverageFacility(Base):
+    __tablename__ = "coverage_facility"
+    __table_args__ = {"comment": "Per facility: capacity in households, demand in reach, households served"}
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    service: Mapped[str] = mapped_column(Text, nullable=False)
+    capacity_households: Mapped[float | None] = mapped_column(Float, comment="NULL = no capacity limit")
+    households_in_reach: Mapped[int] = mapped_column(Integer, nullable=False)
+    served_households: Mapped[int] = mapped_column(Integer, nullable=False)
+    served_people: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class CoverageArea(Base):
+    __tablename__ = "coverage_area"
+    __table_args__ = (
+        CheckConstraint("served_households <= households", name="served_le_total"),
+        {"comment": "Per admin area (village, district, regency) and service: households and people "
+                    "served and unserved, ladder counts now and projected under the scenario"},
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    service: Mapped[str] = mapped_column(Text, primary_key=True, comment="Service type or 'all'")
+    level: Mapped[str] = mapped_column(Text, nullable=False)
+    households: Mapped[int] = mapped_column(Integer, nullable=False)
+    people: Mapped[int] = mapped_column(Integer, nullable=False)
+    served_households: Mapped[int] = mapped_column(Integer, nullable=False)
+    served_people: Mapped[int] = mapped_column(Integer, nullable=False)
+    ladder: Mapped[dict | None] = mapped_column(JSONB, comment="Households by rung now ('all' rows only)")
+    ladder_projected: Mapped[dict | None] = mapped_column(
+        JSONB, comment="Households by rung if the scenario runs ('all' rows only)")
+
+
+class CoverageGap(Base):
+    __tablename__ = "coverage_gap"
+    __table_args__ = {"comment": "Gap to each target row per admin area, now and projected"}
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("target.id", ondelete="CASCADE"), primary_key=True)
+    indicator: Mapped[str] = mapped_column(Text, nullable=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False, comment="Target year")
+    target_pct: Mapped[float] = mapped_column(Float, nullable=False)
+    current_pct: Mapped[float] = mapped_column(Float, nullable=False)
+    projected_pct: Mapped[float] = mapped_column(Float, nullable=False)
+    gap_households: Mapped[int] = mapped_column(Integer, nullable=False, comment="Households still needed")
+    gap_people: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -14,7 +14,6 @@ from pathlib import Path
 import geopandas as gpd
 import osmium
 import shapely
-import yaml
 
 from gis_service.ingest.readers import ReadError
 from gis_service.settings import Settings
@@ -22,13 +21,8 @@ from gis_service.settings import Settings
 MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?")
 
 
-def network_parameters(settings: Settings) -> dict:
-    with open(settings.config_dir / "parameters" / "network.yml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def read_osm_network(path: Path, *, settings: Settings) -> tuple[gpd.GeoDataFrame, list[str]]:
-    params = network_parameters(settings)
+    params = settings.network_config()
     roads = set(params["road"]) - {"default"}
     paths = set(params["path_classes"])
     waterways = set(params["navigable_waterways"])

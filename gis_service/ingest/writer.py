@@ -19,6 +19,7 @@ from gis_service.db.bulk import column_types, copy_staged, create_stage, stage_c
 
 BULK_ROWS = 100_000  # loads at least this large (and larger than the table) use the bulk path
 
+
 def upsert(conn: Connection, table: str, frame: pd.DataFrame, *, key: list[str],
            coalesce: bool = False, touch: str | None = None) -> tuple[int, int]:
     """Insert or update ``frame`` into ``table`` by ``key``. Returns (inserted, updated).

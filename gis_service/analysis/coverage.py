@@ -1,0 +1,267 @@
+"""A coverage run: who is served by which sanitation service, how far each household is from its
+nearest facility, the access ladder now and projected, and the gap to every target, per village,
+district and regency. Every run is stored with its scenario, parameters and timings; results are
+keyed by the run id so runs can be compared.
+
+Services and how reach is measured (metric CRS of the region):
+- ``lltt`` scheduled desludging (IPLT, depots, transfer stations): travel time over the network
+  with each facility's service modes (trucks on roads, boats on the river), or a buffer radius;
+- ``offsite`` piped systems (IPAL kota/kawasan/komunal): a buffer of the piped service radius;
+- ``mck`` public toilet blocks: walking time over paths and roads, or the walking radius.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+from scipy.spatial import cKDTree
+from sqlalchemy import Connection, Engine, text
+
+from gis_service.analysis import network as net
+from gis_service.analysis.allocation import allocate, facility_order
+from gis_service.analysis.ladder import area_table, gaps, project_rungs
+from gis_service.analysis.parameters import (
+    SERVICE_OF_TYPE, SERVICES, capacity_households, load_parameter_values, value,
+)
+from gis_service.db.bulk import copy_frame
+from gis_service.settings import Settings, get_settings
+
+STATUS_PRIORITY = {"existing": 0, "pilot": 1, "planned": 2, "candidate": 3}
+DEFAULT_MODES = {"lltt": {"road"}, "mck": {"path", "road"}}
+
+
+@dataclass
+class CoverageOptions:
+    scenario: str | None = None  # None: all existing and pilot facilities, default parameters
+    method: str = "network"  # network | buffer
+    thresholds_min: list[float] = field(default_factory=lambda: [30.0, 60.0])
+    distance_m: float = 5000.0
+    capacity: bool = True
+    order: str = "priority"  # priority | given | demand
+
+
+@dataclass
+class CoverageResult:
+    run_id: int
+    summary: dict
+    seconds: dict
+    areas: pd.DataFrame
+    gaps: pd.DataFrame
+
+
+def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
+                 settings: Settings | None = None, progress=None) -> CoverageResult:
+    """Run, store and return a coverage analysis. ``progress(step)`` is called between steps."""
+    options = options or CoverageOptions()
+    settings = settings or get_settings()
+    if options.method not in ("network", "buffer"):
+        raise ValueError(f"unknown method '{options.method}' (network or buffer)")
+    region = settings.region_config()
+    step = progress or (lambda name: None)
+    timer = _Timer()
+    with engine.begin() as conn:
+        step("loading")
+        scenario_id, scenario_name, parameter_set_id, facility_ids = _scenario(conn, options.scenario)
+        params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
+        to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
+        households = _households(conn, to_metric, params)
+        facilities = _facilities(conn, facility_ids, to_metric)
+        illustrative = _illustrative(conn)
+        timer.lap("load")
+        step("service areas and allocation")
+        graphs: dict[frozenset, net.Graph] = {}
+        net_params = net.NetworkParams.from_config(settings.network_config())
+        edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
+        per_household, per_facility, served = [], [], {}
+        bands: dict | None = None
+        for service in SERVICES:
+            fac = facilities[facilities["service"] == service].reset_index(drop=True)
+            if fac.empty:
+                continue
+            pairs, limit = _reach(service, fac, households, options, params, edges, graphs, net_params)
+            capacity = np.array([
+                capacity_households(c, u, params) if options.capacity else None
+                for c, u in zip(fac["capacity"], fac["capacity_unit"])], dtype=float)
+            capacity = np.where(np.isnan(capacity), np.inf, capacity)
+            order = facility_order(len(fac), how=options.order, fac=pairs[0],
+                                   priority=fac["status"].map(STATUS_PRIORITY).to_numpy())
+            a = allocate(*pairs, n_facilities=len(fac), n_households=len(households), capacity=capacity,
+                         order=order, limit=limit)
+            served[service] = a.served_by >= 0
+            fid = fac["id"].to_numpy()
+            per_household.append(pd.DataFrame({
+                "household_id": households["id"].to_numpy(), "service": service,
+                "facility_id": np.where(a.served_by >= 0, fid[np.maximum(a.served_by, 0)], None),
+                "nearest_facility_id": np.where(a.nearest >= 0, fid[np.maximum(a.nearest, 0)], None),
+                "cost": np.where(np.isfinite(a.nearest_cost), a.nearest_cost, np.nan),
+                "served": a.served_by >= 0}))
+            people = households["people"].to_numpy()
+            per_facility.append(pd.DataFrame({
+                "facility_id": fid, "service": service,
+                "capacity_households": np.where(np.isfinite(capacity), capacity, np.nan),
+                "households_in_reach": a.in_reach, "served_households": a.served,
+                "served_people": np.bincount(a.served_by[a.served_by >= 0],
+                                             weights=people[a.served_by >= 0], minlength=len(fac)).astype(int)}))
+            if service == "lltt":
+                bands = {f"within_{t:g}": int((a.nearest_cost <= t + 1e-9).sum()) for t in _bands(options)}
+        timer.lap("allocation")
+        step("ladder and gaps")
+        projected = project_rungs(households["rung"].to_numpy(), households["has_septic_tank"].to_numpy(), served)
+        areas = area_table(households, served, projected, region_code=region.code)
+        targets = pd.read_sql(text("SELECT id, indicator, year, value, scope_code FROM target ORDER BY year, indicator"), conn)
+        gap_rows = gaps(areas, targets) if not targets.empty else pd.DataFrame()
+        timer.lap("aggregation")
+        step("writing results")
+        summary = _summary(areas, region.code, bands)
+        run_id = conn.execute(text(
+            "INSERT INTO coverage_run (scenario_id, scenario_name, method, thresholds_min, distance_m, "
+            "capacity_limited, demand, parameters, illustrative, summary) VALUES (:sid, :sname, :m, :t, :d, "
+            ":c, :demand, CAST(:p AS jsonb), :ill, CAST(:s AS jsonb)) RETURNING id"),
+            {"sid": scenario_id, "sname": scenario_name, "m": options.method,
+             "t": options.thresholds_min if options.method == "network" else None,
+             "d": options.distance_m if options.method == "buffer" else None, "c": options.capacity,
+             "demand": "household points", "p": _json({**params, "_order": options.order}),
+             "ill": illustrative, "s": _json(summary)}).scalar_one()
+        for frame, table in ((per_household, "coverage_household"), (per_facility, "coverage_facility")):
+            if frame:
+                copy_frame(conn, table, pd.concat(frame, ignore_index=True).assign(run_id=run_id))
+        copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
+        if not gap_rows.empty:
+            copy_frame(conn, "coverage_gap", gap_rows.assign(run_id=run_id))
+        timer.lap("write")
+        conn.execute(text("UPDATE coverage_run SET seconds = CAST(:s AS jsonb) WHERE id = :i"),
+                     {"s": _json(timer.laps), "i": run_id})
+    return CoverageResult(run_id, summary, timer.laps, areas, gap_rows)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._t, 3)
+        self._t = now
+
+
+def _json(obj) -> str:
+    import json
+
+    return json.dumps(obj, default=str)
+
+
+def _bands(options: CoverageOptions) -> list[float]:
+    return sorted(options.thresholds_min) if options.method == "network" else [options.distance_m]
+
+
+def _scenario(conn: Connection, name: str | None):
+    """(scenario id, name, parameter set id, facility ids) - no scenario: existing and pilot."""
+    if name is None:
+        ids = conn.execute(text("SELECT id FROM facility WHERE status IN ('existing', 'pilot') ORDER BY id")
+                           ).scalars().all()
+        return None, "existing and pilot facilities", None, list(ids)
+    row = conn.execute(text("SELECT id, parameter_set_id FROM scenario WHERE name = :n"), {"n": name}).first()
+    if row is None:
+        known = conn.execute(text("SELECT name FROM scenario ORDER BY name")).scalars().all()
+        raise ValueError(f"unknown scenario '{name}'; known: {', '.join(known) or 'none'}")
+    ids = conn.execute(text("SELECT facility_id FROM scenario_facility WHERE scenario_id = :s ORDER BY 1"),
+                       {"s": row.id}).scalars().all()
+    return row.id, name, row.parameter_set_id, list(ids)
+
+
+def _copy_out(conn: Connection, sql: str) -> pd.DataFrame:
+    """Read a query through COPY ... TO STDOUT (CSV): much faster than row fetching for 1M rows."""
+    buf = io.BytesIO()
+    with conn.connection.driver_connection.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)") as cp:
+        for chunk in cp:
+            buf.write(chunk)
+    buf.seek(0)
+    return pd.read_csv(buf, dtype={"village_code": object, "rung": object}, keep_default_na=False,
+                       na_values=[""])
+
+
+def _households(conn: Connection, to_metric: Transformer, params: dict) -> pd.DataFrame:
+    hh = _copy_out(conn, "SELECT id, village_code, COALESCE(ladder_rung, 'unknown') AS rung, has_septic_tank, "
+                         "members, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM household ORDER BY id")
+    hh["x"], hh["y"] = to_metric.transform(hh.pop("lon").to_numpy(), hh.pop("lat").to_numpy())
+    size = value(params, "household_size")
+    hh["people"] = hh.pop("members").fillna(size).round().astype(int)
+    hh["has_septic_tank"] = hh["has_septic_tank"].astype(object).where(hh["has_septic_tank"].notna(), None)
+    hh["rung"] = hh["rung"].astype(object)
+    return hh
+
+
+def _facilities(conn: Connection, ids: list[int], to_metric: Transformer) -> pd.DataFrame:
+    fac = pd.read_sql(text(
+        "SELECT id, type, status, capacity, capacity_unit, service_modes, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+        "FROM facility WHERE id = ANY(:ids) ORDER BY id"), conn, params={"ids": ids})
+    fac["x"], fac["y"] = to_metric.transform(fac.pop("lon").to_numpy(), fac.pop("lat").to_numpy())
+    fac["service"] = fac["type"].map(SERVICE_OF_TYPE)
+    fac["capacity"] = fac["capacity"].astype(float).where(fac["capacity"].notna(), None)
+    return fac
+
+
+def _illustrative(conn: Connection) -> bool:
+    return bool(conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM household h JOIN data_source d ON d.name = h.source "
+        "WHERE d.illustrative)")).scalar())
+
+
+def _reach(service: str, fac: pd.DataFrame, hh: pd.DataFrame, options: CoverageOptions, params: dict,
+           edges, graphs: dict, net_params: net.NetworkParams
+           ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
+    """Reach pairs (facility index, household index, cost) and the allocation limit."""
+    hh_xy = hh[["x", "y"]].to_numpy()
+    fac_xy = fac[["x", "y"]].to_numpy()
+    walk_m_per_min = net_params.walk_speed_kmh * 1000 / 60
+    if service == "offsite":
+        radius = value(params, "ipal_komunal_radius_m")
+        return _buffer_pairs(fac_xy, hh_xy, radius), radius
+    if options.method == "buffer":
+        radius = options.distance_m if service == "lltt" else value(params, "mck_walk_minutes") * walk_m_per_min
+        return _buffer_pairs(fac_xy, hh_xy, radius), radius
+    limit = max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
+    out_f, out_h, out_c = [], [], []
+    modes_of = [frozenset(m) if m else frozenset(DEFAULT_MODES[service]) for m in fac["service_modes"]]
+    for modes in sorted(set(modes_of), key=sorted):
+        idx = np.flatnonzero([m == modes for m in modes_of])
+        if modes not in graphs:
+            graphs[modes] = net.build_graph(edges, modes=set(modes), params=net_params)
+        f, h, c = net.facility_to_points(graphs[modes], fac_xy[idx], hh_xy, params=net_params, limit_min=limit)
+        out_f.append(idx[f])
+        out_h.append(h)
+        out_c.append(c)
+    return (np.concatenate(out_f), np.concatenate(out_h), np.concatenate(out_c)), limit
+
+
+def _buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
+    """All (facility, household) pairs within ``radius`` metres, with their distance."""
+    if not len(hh_xy):
+        return np.array([], int), np.array([], int), np.array([])
+    tree = cKDTree(hh_xy)
+    lists = tree.query_ball_point(fac_xy, r=radius + 1e-6)
+    counts = np.array([len(x) for x in lists])
+    f = np.repeat(np.arange(len(fac_xy)), counts)
+    h = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]) if counts.sum() else np.array([], int)
+    d = np.hypot(*(hh_xy[h] - fac_xy[f]).T)
+    return f, h, d
+
+
+def _summary(areas: pd.DataFrame, region_code: str, bands: dict | None) -> dict:
+    reg = areas[(areas["level"] == "regency") & (areas["area_code"] == region_code)]
+    out = {"households": int(reg[reg.service == "all"].households.sum()),
+           "people": int(reg[reg.service == "all"].people.sum())}
+    for _, row in reg.iterrows():
+        out[f"served_{row.service}_households"] = int(row.served_households)
+        out[f"served_{row.service}_people"] = int(row.served_people)
+        if row.service == "all":
+            out["ladder"], out["ladder_projected"] = row.ladder, row.ladder_projected
+    if bands:
+        out["lltt_bands"] = bands
+    return out
