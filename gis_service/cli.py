@@ -298,6 +298,7 @@ def coverage_run(
     distance: Annotated[float, typer.Option(help="Buffer radius in metres (method buffer)")] = 5000.0,
     capacity: Annotated[bool, typer.Option(help="Limit each facility to its capacity")] = True,
     order: Annotated[str, typer.Option(help="Facility order: priority, given or demand")] = "priority",
+    service_areas: Annotated[bool, typer.Option(help="Store service-area polygons for the maps")] = True,
     export: Annotated[Optional[Path], typer.Option(help="Also write the results: FILE.csv or FILE.gpkg")] = None,
 ) -> None:
     """Run a coverage analysis, store it, print the regency summary."""
@@ -307,7 +308,8 @@ def coverage_run(
     from gis_service.db.engine import make_engine
 
     options = CoverageOptions(scenario=scenario, method=method, thresholds_min=_thresholds(threshold),
-                              distance_m=distance, capacity=capacity, order=order)
+                              distance_m=distance, capacity=capacity, order=order,
+                              service_areas=service_areas)
     engine = make_engine()
     try:
         with Progress(transient=True, console=err) as bar:

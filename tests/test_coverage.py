@@ -4,6 +4,7 @@ sums equal district and regency totals, runs are stored, exported and compared."
 from __future__ import annotations
 
 import pandas as pd
+import pyogrio
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -102,7 +103,8 @@ def test_runs_are_stored_exported_and_compared(small_region, tmp_path):
     table = pd.read_csv(csv, dtype={"code": str})
     assert sorted(table.code) == ["62.07.01.2001", "62.07.01.2002"]
     assert (table.lltt_served_households + table.lltt_unserved_households == table.households).all()
-    assert gpkg.exists()
+    assert set(pyogrio.list_layers(gpkg)[:, 0]) == {"coverage_village", "coverage_facility",
+                                                   "coverage_service_area"}
     assert (diff.any_served_households_change >= 0).all() and diff.any_served_households_change.sum() > 0
 
 
@@ -118,3 +120,18 @@ def test_cli_coverage_run_and_diff(small_region, tmp_path):
     assert diff.exit_code == 0 and "villages change" in diff.stdout
     bad = runner.invoke(app, ["coverage", "run", "--scenario", "nope"])
     assert bad.exit_code == 1 and "unknown scenario 'nope'" in bad.output
+
+
+def test_service_areas_are_stored_and_contain_the_served(small_region):
+    result = run_coverage(small_region, CoverageOptions(method="buffer", distance_m=3000, capacity=False))
+    with small_region.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT f.source_id, a.unit, a.threshold, ST_IsValid(a.geom), "
+            "(SELECT count(*) FROM household h WHERE ST_Intersects(a.geom, h.geom)) "
+            "FROM coverage_service_area a JOIN facility f ON f.id = a.facility_id WHERE a.run_id = :r "
+            "ORDER BY 1"), {"r": result.run_id}).all()
+    by_id = {r[0]: r for r in rows}
+    assert by_id["D1"][1:4] == ("m", 3000.0, True)
+    # the drawn disc holds the households counted within 3 km (a 16-segment disc: within 1%)
+    assert by_id["D1"][4] == pytest.approx(result.summary["served_lltt_households"], rel=0.01)
+    assert by_id["K1"][2] == 300.0

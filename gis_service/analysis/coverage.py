@@ -16,8 +16,10 @@ import io
 import time
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 from sqlalchemy import Connection, Engine, text
@@ -26,8 +28,13 @@ from gis_service.analysis import network as net
 from gis_service.analysis.allocation import allocate, facility_order
 from gis_service.analysis.ladder import area_table, gaps, project_rungs
 from gis_service.analysis.parameters import (
-    SERVICE_OF_TYPE, SERVICES, capacity_households, load_parameter_values, value,
+    SERVICE_OF_TYPE,
+    SERVICES,
+    capacity_households,
+    load_parameter_values,
+    value,
 )
+from gis_service.analysis.service_areas import isochrones, radius_areas
 from gis_service.db.bulk import copy_frame
 from gis_service.settings import Settings, get_settings
 
@@ -43,6 +50,7 @@ class CoverageOptions:
     distance_m: float = 5000.0
     capacity: bool = True
     order: str = "priority"  # priority | given | demand
+    service_areas: bool = True  # draw isochrones / radius polygons for the maps
 
 
 @dataclass
@@ -79,11 +87,14 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
         per_household, per_facility, served = [], [], {}
         bands: dict | None = None
+        areas_out: list[pd.DataFrame] = []
         for service in SERVICES:
             fac = facilities[facilities["service"] == service].reset_index(drop=True)
             if fac.empty:
                 continue
             pairs, limit = _reach(service, fac, households, options, params, edges, graphs, net_params)
+            if options.service_areas:
+                areas_out.append(_service_areas(service, fac, options, params, graphs, net_params))
             capacity = np.array([
                 capacity_households(c, u, params) if options.capacity else None
                 for c, u in zip(fac["capacity"], fac["capacity_unit"])], dtype=float)
@@ -131,6 +142,10 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
             if frame:
                 copy_frame(conn, table, pd.concat(frame, ignore_index=True).assign(run_id=run_id))
         copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
+        if areas_out:
+            polygons = pd.concat(areas_out, ignore_index=True)
+            polygons["geom"] = gpd.GeoSeries(polygons["geom"], crs=region.metric_crs).to_crs(4326).to_numpy()
+            copy_frame(conn, "coverage_service_area", polygons.assign(run_id=run_id))
         if not gap_rows.empty:
             copy_frame(conn, "coverage_gap", gap_rows.assign(run_id=run_id))
         timer.lap("write")
@@ -219,16 +234,12 @@ def _reach(service: str, fac: pd.DataFrame, hh: pd.DataFrame, options: CoverageO
     """Reach pairs (facility index, household index, cost) and the allocation limit."""
     hh_xy = hh[["x", "y"]].to_numpy()
     fac_xy = fac[["x", "y"]].to_numpy()
-    walk_m_per_min = net_params.walk_speed_kmh * 1000 / 60
-    if service == "offsite":
-        radius = value(params, "ipal_komunal_radius_m")
-        return _buffer_pairs(fac_xy, hh_xy, radius), radius
-    if options.method == "buffer":
-        radius = options.distance_m if service == "lltt" else value(params, "mck_walk_minutes") * walk_m_per_min
+    if service == "offsite" or options.method == "buffer":
+        radius = _radius(service, options, params, net_params)
         return _buffer_pairs(fac_xy, hh_xy, radius), radius
     limit = max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
     out_f, out_h, out_c = [], [], []
-    modes_of = [frozenset(m) if m else frozenset(DEFAULT_MODES[service]) for m in fac["service_modes"]]
+    modes_of = _modes(service, fac)
     for modes in sorted(set(modes_of), key=sorted):
         idx = np.flatnonzero([m == modes for m in modes_of])
         if modes not in graphs:
@@ -238,6 +249,43 @@ def _reach(service: str, fac: pd.DataFrame, hh: pd.DataFrame, options: CoverageO
         out_h.append(h)
         out_c.append(c)
     return (np.concatenate(out_f), np.concatenate(out_h), np.concatenate(out_c)), limit
+
+
+def _service_areas(service: str, fac: pd.DataFrame, options: CoverageOptions, params: dict, graphs: dict,
+                   net_params: net.NetworkParams) -> pd.DataFrame:
+    """Polygons (metric CRS) per facility and band, drawn the way reach was measured."""
+    fac_xy = fac[["x", "y"]].to_numpy()
+    if service == "offsite" or options.method == "buffer":
+        radius = _radius(service, options, params, net_params)
+        geoms = radius_areas(fac_xy, radius)
+        return pd.DataFrame({"facility_id": fac["id"], "threshold": radius, "unit": "m", "service": service,
+                             "geom": [shapely.MultiPolygon([g]) for g in geoms]})
+    bands = options.thresholds_min if service == "lltt" else [value(params, "mck_walk_minutes")]
+    rows = []
+    modes_of = _modes(service, fac)
+    for modes in sorted(set(modes_of), key=sorted):
+        idx = np.flatnonzero([m == modes for m in modes_of])
+        for f, band, poly in isochrones(graphs[modes], fac_xy[idx], bands, params=net_params):
+            rows.append({"facility_id": int(fac["id"].iat[idx[f]]), "threshold": band, "unit": "min",
+                         "service": service, "geom": _multi(poly)})
+    return pd.DataFrame(rows)
+
+
+def _multi(geom):
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
+    return shapely.MultiPolygon(parts)
+
+
+def _radius(service: str, options: CoverageOptions, params: dict, net_params: net.NetworkParams) -> float:
+    if service == "offsite":
+        return value(params, "ipal_komunal_radius_m")
+    if service == "lltt":
+        return options.distance_m
+    return value(params, "mck_walk_minutes") * net_params.walk_speed_kmh * 1000 / 60
+
+
+def _modes(service: str, fac: pd.DataFrame) -> list[frozenset]:
+    return [frozenset(m) if m else frozenset(DEFAULT_MODES[service]) for m in fac["service_modes"]]
 
 
 def _buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):

@@ -1,5 +1,6 @@
-"""Results of a coverage run as tables and files: one row per village (CSV) and village polygons
-and facilities with their results (GeoPackage), plus the village-by-village comparison of runs."""
+"""Results of a coverage run as tables and files: one row per village (CSV); village polygons,
+facilities and service areas with their results (GeoPackage); the village-by-village comparison
+of two runs."""
 
 from __future__ import annotations
 
@@ -54,6 +55,12 @@ def export_run(conn: Connection, run_id: int, path: Path) -> Path:
         "f.id = c.facility_id WHERE c.run_id = :r"), conn, geom_col="geom", params={"r": run_id})
     if not facilities.empty:
         facilities.to_file(path, layer="coverage_facility", engine="pyogrio")
+    areas = gpd.read_postgis(text(
+        "SELECT a.facility_id, f.name, a.service, a.threshold, a.unit, a.geom FROM coverage_service_area a "
+        "JOIN facility f ON f.id = a.facility_id WHERE a.run_id = :r ORDER BY a.threshold DESC"),
+        conn, geom_col="geom", params={"r": run_id})
+    if not areas.empty:
+        areas.to_file(path, layer="coverage_service_area", engine="pyogrio")
     return path
 
 

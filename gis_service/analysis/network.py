@@ -320,7 +320,7 @@ def snap(graph: Graph, xy: np.ndarray, *, params: NetworkParams,
     return node, minutes
 
 
-def _snap_facilities(graph: Graph, xy: np.ndarray, *, params: NetworkParams,
+def snap_facilities(graph: Graph, xy: np.ndarray, *, params: NetworkParams,
                      layers: set[str] | None) -> np.ndarray:
     """The node a facility sits on (zero access): the nearest within max_snap_m, -1 if none.
 
@@ -383,7 +383,7 @@ def facility_to_points(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
     house is reached by boat or by road, whichever is quicker. Indices refer to the input arrays.
     """
     facility_xy, point_xy = _points(facility_xy), _points(point_xy)
-    fac_node = _snap_facilities(graph, facility_xy, params=params, layers=layers)
+    fac_node = snap_facilities(graph, facility_xy, params=params, layers=layers)
     fac = np.flatnonzero(fac_node >= 0)
     times = travel_times(graph, fac_node[fac], limit_min=limit_min)
     node_ptr, row, minutes = _by_node(times)

@@ -412,3 +412,15 @@ class CoverageGap(Base):
     projected_pct: Mapped[float] = mapped_column(Float, nullable=False)
     gap_households: Mapped[int] = mapped_column(Integer, nullable=False, comment="Households still needed")
     gap_people: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class CoverageServiceArea(Base):
+    __tablename__ = "coverage_service_area"
+    __table_args__ = (valid_geom(), {"comment": "Service area of each facility per band: a network "
+                                               "isochrone (minutes) or a radius (metres)"})
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    threshold: Mapped[float] = mapped_column(Float, primary_key=True, comment="Band edge")
+    unit: Mapped[str] = mapped_column(Text, nullable=False, comment="min (network) or m (radius)")
+    service: Mapped[str] = mapped_column(Text, nullable=False)
+    geom = geom("MULTIPOLYGON")

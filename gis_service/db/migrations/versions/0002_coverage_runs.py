@@ -8,6 +8,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0002'
@@ -93,8 +94,23 @@ def upgrade() -> None:
     comment='Per household and service: serving facility and travel time'
     )
 
+    op.create_geospatial_table('coverage_service_area',
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.BigInteger(), nullable=False),
+    sa.Column('threshold', sa.Float(), nullable=False, comment='Band edge'),
+    sa.Column('unit', sa.Text(), nullable=False, comment='min (network) or m (radius)'),
+    sa.Column('service', sa.Text(), nullable=False),
+    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=False, comment='Multipolygon, EPSG:4326 (lon/lat)'),
+    sa.CheckConstraint('geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom))', name=op.f('ck_coverage_service_area_geom_valid')),
+    sa.ForeignKeyConstraint(['run_id'], ['coverage_run.id'], name=op.f('fk_coverage_service_area_run_id_coverage_run'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('run_id', 'facility_id', 'threshold', name=op.f('pk_coverage_service_area'))
+    )
+    op.create_geospatial_index('idx_coverage_service_area_geom', 'coverage_service_area', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_table_comment('coverage_service_area', 'Service area of each facility per band: a network isochrone (minutes) or a radius (metres)')
 
 def downgrade() -> None:
+    op.drop_geospatial_index('idx_coverage_service_area_geom', table_name='coverage_service_area', postgresql_using='gist', column_name='geom')
+    op.drop_geospatial_table('coverage_service_area')
     op.drop_table('coverage_household')
     op.drop_table('coverage_gap')
     op.drop_table('coverage_facility')
