@@ -85,7 +85,8 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         graphs: dict[frozenset, net.Graph] = {}
         net_params = net.NetworkParams.from_config(settings.network_config())
         edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
-        per_household, per_facility, served = [], [], {}
+        per_household = pd.DataFrame({"household_id": households["id"].to_numpy()})
+        per_facility, served = [], {}
         bands: dict | None = None
         areas_out: list[pd.DataFrame] = []
         for service in SERVICES:
@@ -105,12 +106,9 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
                          order=order, limit=limit)
             served[service] = a.served_by >= 0
             fid = fac["id"].to_numpy()
-            per_household.append(pd.DataFrame({
-                "household_id": households["id"].to_numpy(), "service": service,
-                "facility_id": np.where(a.served_by >= 0, fid[np.maximum(a.served_by, 0)], None),
-                "nearest_facility_id": np.where(a.nearest >= 0, fid[np.maximum(a.nearest, 0)], None),
-                "cost": np.where(np.isfinite(a.nearest_cost), a.nearest_cost, np.nan),
-                "served": a.served_by >= 0}))
+            per_household[f"{service}_facility_id"] = _ids_or_null(fid, a.served_by)
+            per_household[f"{service}_nearest_id"] = _ids_or_null(fid, a.nearest)
+            per_household[f"{service}_cost"] = np.where(np.isfinite(a.nearest_cost), a.nearest_cost, np.nan)
             people = households["people"].to_numpy()
             per_facility.append(pd.DataFrame({
                 "facility_id": fid, "service": service,
@@ -138,9 +136,9 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
              "d": options.distance_m if options.method == "buffer" else None, "c": options.capacity,
              "demand": "household points", "p": _json({**params, "_order": options.order}),
              "ill": illustrative, "s": _json(summary)}).scalar_one()
-        for frame, table in ((per_household, "coverage_household"), (per_facility, "coverage_facility")):
-            if frame:
-                copy_frame(conn, table, pd.concat(frame, ignore_index=True).assign(run_id=run_id))
+        copy_frame(conn, "coverage_household", per_household.assign(run_id=run_id))
+        if per_facility:
+            copy_frame(conn, "coverage_facility", pd.concat(per_facility, ignore_index=True).assign(run_id=run_id))
         copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
         if areas_out:
             polygons = pd.concat(areas_out, ignore_index=True)
@@ -152,6 +150,13 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         conn.execute(text("UPDATE coverage_run SET seconds = CAST(:s AS jsonb) WHERE id = :i"),
                      {"s": _json(timer.laps), "i": run_id})
     return CoverageResult(run_id, summary, timer.laps, areas, gap_rows)
+
+
+def _ids_or_null(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Facility ids for facility indices; -1 (none) becomes NULL."""
+    out = np.full(len(index), None, dtype=object)
+    out[index >= 0] = ids[index[index >= 0]]
+    return out
 
 
 class _Timer:

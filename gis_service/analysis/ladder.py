@@ -17,7 +17,7 @@ import pandas as pd
 
 RUNGS = ("aman", "layak_sendiri", "layak_bersama", "belum_layak", "babs", "unknown")
 LAYAK = ("aman", "layak_sendiri", "layak_bersama")
-LEVEL_BY_DOTS = {1: "regency", 2: "district", 3: "village"}
+UNASSIGNED = "unassigned"  # households outside every stored village polygon
 
 
 def project_rungs(rung: np.ndarray, has_tank: np.ndarray, served: dict[str, np.ndarray]) -> np.ndarray:
@@ -36,65 +36,71 @@ def area_table(households: pd.DataFrame, served: dict[str, np.ndarray], projecte
                *, region_code: str) -> pd.DataFrame:
     """Rows per area (villages, their districts, the regency) and service: households, people,
     served households and people. The 'all' row counts households served by any service and
-    carries the ladder counts now and projected."""
-    hh = households.assign(projected=projected)
-    flags = {"all": np.logical_or.reduce(list(served.values())) if served else np.zeros(len(hh), bool),
+    carries the ladder counts now and projected.
+
+    Households are grouped once, by village; districts and the regency are sums of villages, so
+    the totals agree by construction."""
+    flags = {"all": np.logical_or.reduce(list(served.values())) if served else np.zeros(len(households), bool),
              **served}
-    villages = hh["village_code"].fillna(UNASSIGNED)
+    people = households["people"].to_numpy()
+    codes, villages = pd.factorize(households["village_code"].fillna(UNASSIGNED), sort=True)
+    n = len(villages)
+    wide = {"households": np.bincount(codes, minlength=n), "people": np.bincount(codes, people, n)}
+    for service, flag in flags.items():
+        wide[f"{service}|served_households"] = np.bincount(codes[flag], minlength=n)
+        wide[f"{service}|served_people"] = np.bincount(codes[flag], people[flag], n)
+    for label, rungs in (("now", households["rung"].to_numpy()), ("projected", projected)):
+        for rung in RUNGS:
+            wide[f"{label}|{rung}"] = np.bincount(codes[rungs == rung], minlength=n)
+    village = pd.DataFrame(wide, index=pd.Index(villages, name="area_code")).astype("int64")
+    district_of = pd.Series(villages, index=villages).str.rsplit(".", n=1).str[0]
+    district_of[district_of.index == UNASSIGNED] = UNASSIGNED
+    levels = [("village", village), ("district", village.groupby(district_of.to_numpy()).sum()),
+              ("regency", village.sum().to_frame(region_code).T)]
+    return pd.concat([_long(table, level, list(flags)) for level, table in levels], ignore_index=True)
+
+
+def _long(wide: pd.DataFrame, level: str, services: list[str]) -> pd.DataFrame:
+    """One row per area and service from the wide counts."""
     frames = []
-    for level, codes in _levels(villages, region_code):
-        g = hh.assign(code=codes.to_numpy())
-        base = g.groupby("code").agg(households=("id", "size"), people=("people", "sum"))
-        for service, flag in flags.items():
-            s = g[flag].groupby("code").agg(served_households=("id", "size"), served_people=("people", "sum"))
-            rows = base.join(s).fillna(0).astype("int64").reset_index(names="area_code")
-            rows["level"], rows["service"] = level, service
-            rows["ladder"] = rows["ladder_projected"] = None
-            if service == "all":
-                rows["ladder"] = _ladder_dicts(g["code"], g["rung"], rows["area_code"])
-                rows["ladder_projected"] = _ladder_dicts(g["code"], g["projected"], rows["area_code"])
-            frames.append(rows)
+    for service in services:
+        rows = pd.DataFrame({
+            "area_code": wide.index.astype(str), "level": level, "service": service,
+            "households": wide["households"].to_numpy(), "people": wide["people"].to_numpy(),
+            "served_households": wide[f"{service}|served_households"].to_numpy(),
+            "served_people": wide[f"{service}|served_people"].to_numpy()})
+        rows["ladder"] = rows["ladder_projected"] = None
+        if service == "all":
+            rows["ladder"] = _dicts(wide, "now")
+            rows["ladder_projected"] = _dicts(wide, "projected")
+        frames.append(rows)
     return pd.concat(frames, ignore_index=True)
 
 
-def _ladder_dicts(codes: pd.Series, rungs: pd.Series, order: pd.Series) -> list[dict]:
-    table = pd.crosstab(codes, rungs).reindex(index=order, columns=list(RUNGS), fill_value=0)
-    return [{k: int(v) for k, v in row.items()} for row in table.to_dict("records")]
-
-
-UNASSIGNED = "unassigned"  # households outside every stored village polygon
-
-
-def _levels(village_codes: pd.Series, region_code: str):
-    yield "village", village_codes
-    districts = village_codes.str.rsplit(".", n=1).str[0]
-    yield "district", districts.where(village_codes != UNASSIGNED, UNASSIGNED)
-    yield "regency", pd.Series(region_code, index=village_codes.index)
+def _dicts(wide: pd.DataFrame, label: str) -> list[dict]:
+    cols = [f"{label}|{r}" for r in RUNGS]
+    return [dict(zip(RUNGS, map(int, row))) for row in wide[cols].to_numpy()]
 
 
 def gaps(areas: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     """Gap to every applicable target row (national targets apply everywhere; a scoped target to
     its area and the areas inside it). Layak and aman targets are floors; babs targets ceilings."""
-    base = areas[areas["service"] == "all"]
     rows = []
-    for _, area in base.iterrows():
-        hh, people = area.households, area.people
-        per_hh = people / hh if hh else 0.0
-        for _, t in targets.iterrows():
-            scope = t.scope_code
-            if scope is not None and not pd.isna(scope) and not (
-                    area.area_code == scope or area.area_code.startswith(scope + ".")):
+    target_rows = targets.to_dict("records")
+    for area in areas[areas["service"] == "all"].to_dict("records"):
+        hh, code = area["households"], area["area_code"]
+        per_hh = area["people"] / hh if hh else 0.0
+        for t in target_rows:
+            scope = t["scope_code"]
+            if isinstance(scope, str) and not (code == scope or code.startswith(scope + ".")):
                 continue
-            now, later = _count(area.ladder, t.indicator), _count(area.ladder_projected, t.indicator)
-            needed = t.value / 100 * hh
-            if t.indicator == "babs_pct":
-                gap = max(0.0, later - needed)
-            else:
-                gap = max(0.0, needed - later)
-            rows.append({"area_code": area.area_code, "target_id": int(t.id), "indicator": t.indicator,
-                         "year": int(t.year),
-                         "target_pct": float(t.value), "current_pct": _pct(now, hh),
-                         "projected_pct": _pct(later, hh), "gap_households": int(np.ceil(gap - 1e-9)),
+            now, later = _count(area["ladder"], t["indicator"]), _count(area["ladder_projected"], t["indicator"])
+            needed = t["value"] / 100 * hh
+            gap = max(0.0, later - needed) if t["indicator"] == "babs_pct" else max(0.0, needed - later)
+            rows.append({"area_code": code, "target_id": int(t["id"]), "indicator": t["indicator"],
+                         "year": int(t["year"]), "target_pct": float(t["value"]),
+                         "current_pct": _pct(now, hh), "projected_pct": _pct(later, hh),
+                         "gap_households": int(np.ceil(gap - 1e-9)),
                          "gap_people": int(np.ceil(gap * per_hh - 1e-9))})
     return pd.DataFrame(rows)
 

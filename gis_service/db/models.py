@@ -356,15 +356,20 @@ class CoverageRun(Base):
 
 class CoverageHousehold(Base):
     __tablename__ = "coverage_household"
-    __table_args__ = {"comment": "Per household and service: serving facility and travel time"}
+    __table_args__ = {"comment": "Per household: for each service the serving facility, the nearest "
+                                 "reachable one and the cost to it (one row per household and run)"}
     run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
     household_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    service: Mapped[str] = mapped_column(Text, primary_key=True, comment="Service type, e.g. lltt, offsite, mck")
-    facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Serving facility; NULL = unserved")
-    nearest_facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Nearest reachable facility")
-    cost: Mapped[float | None] = mapped_column(
-        Float, comment="To the nearest reachable facility: minutes (network) or metres (buffer)")
-    served: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    lltt_facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Serving LLTT facility")
+    lltt_nearest_id: Mapped[int | None] = mapped_column(BigInteger, comment="Nearest reachable")
+    lltt_cost: Mapped[float | None] = mapped_column(
+        Float, comment="To the nearest reachable LLTT facility: minutes (network) or metres (buffer)")
+    offsite_facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Serving IPAL")
+    offsite_nearest_id: Mapped[int | None] = mapped_column(BigInteger)
+    offsite_cost: Mapped[float | None] = mapped_column(Float, comment="Metres to the nearest IPAL")
+    mck_facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Serving MCK")
+    mck_nearest_id: Mapped[int | None] = mapped_column(BigInteger)
+    mck_cost: Mapped[float | None] = mapped_column(Float, comment="Walking minutes (or metres)")
 
 
 class CoverageFacility(Base):

@@ -84,14 +84,18 @@ def upgrade() -> None:
     op.create_table('coverage_household',
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('household_id', sa.BigInteger(), nullable=False),
-    sa.Column('service', sa.Text(), nullable=False, comment='Service type, e.g. lltt, offsite, mck'),
-    sa.Column('facility_id', sa.BigInteger(), nullable=True, comment='Serving facility; NULL = unserved'),
-    sa.Column('nearest_facility_id', sa.BigInteger(), nullable=True, comment='Nearest reachable facility'),
-    sa.Column('cost', sa.Float(), nullable=True, comment='To the nearest reachable facility: minutes (network) or metres (buffer)'),
-    sa.Column('served', sa.Boolean(), nullable=False),
+    sa.Column('lltt_facility_id', sa.BigInteger(), nullable=True, comment='Serving LLTT facility'),
+    sa.Column('lltt_nearest_id', sa.BigInteger(), nullable=True, comment='Nearest reachable'),
+    sa.Column('lltt_cost', sa.Float(), nullable=True, comment='To the nearest reachable LLTT facility: minutes (network) or metres (buffer)'),
+    sa.Column('offsite_facility_id', sa.BigInteger(), nullable=True, comment='Serving IPAL'),
+    sa.Column('offsite_nearest_id', sa.BigInteger(), nullable=True),
+    sa.Column('offsite_cost', sa.Float(), nullable=True, comment='Metres to the nearest IPAL'),
+    sa.Column('mck_facility_id', sa.BigInteger(), nullable=True, comment='Serving MCK'),
+    sa.Column('mck_nearest_id', sa.BigInteger(), nullable=True),
+    sa.Column('mck_cost', sa.Float(), nullable=True, comment='Walking minutes (or metres)'),
     sa.ForeignKeyConstraint(['run_id'], ['coverage_run.id'], name=op.f('fk_coverage_household_run_id_coverage_run'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('run_id', 'household_id', 'service', name=op.f('pk_coverage_household')),
-    comment='Per household and service: serving facility and travel time'
+    sa.PrimaryKeyConstraint('run_id', 'household_id', name=op.f('pk_coverage_household')),
+    comment='Per household: for each service the serving facility, the nearest reachable one and the cost to it (one row per household and run)'
     )
 
     op.create_geospatial_table('coverage_service_area',
