@@ -7,7 +7,8 @@ the region's bounding box (~20k / ~300k edges, split at every grid node so they 
 existing desludging depots (~30 / ~500 LLTT facilities). Then, in one process, it measures:
 
 - end to end: ``run_coverage`` (network, 30/60 min; all existing and pilot facilities), median of
-  ``--repeat`` runs and of each step, plus one buffer run (5 km);
+  ``--repeat`` runs and of each step (the allocation step includes the service-area polygons),
+  plus one network run without the polygons and one buffer run (5 km);
 - the compute core against floors on the same arrays: buffer reach vs a plain cKDTree query;
   network reach and travel times vs ONE scipy csgraph multi-source dijkstra call, and vs
   pgRouting's ``pgr_drivingDistance`` on the same graph (costs in minutes);
@@ -53,7 +54,7 @@ from gis_service.analysis.network import (
     build_graph,
     facility_to_points,
     load_edges,
-    snap,
+    snap_facilities,
     travel_times,
 )
 from gis_service.analysis.parameters import SERVICE_OF_TYPE
@@ -264,7 +265,7 @@ def _network(engine: Engine, url: str, fac_xy: np.ndarray, hh_xy: np.ndarray, se
     crs = settings.region_config().metric_crs
     load_s, edges = _timed(lambda: load_edges(engine, metric_crs=crs))
     build_s, graph = _timed(lambda: build_graph(edges, modes={"road"}, params=params))
-    nodes, _ = snap(graph, fac_xy, params=params)
+    nodes = snap_facilities(graph, fac_xy, params=params, layers=None)
     fac_nodes = nodes[nodes >= 0]
     ftp_s, reach = _timed(lambda: facility_to_points(
         graph, fac_xy, hh_xy, params=params, limit_min=LIMIT_MIN), repeat)
@@ -311,6 +312,9 @@ def _bench_size(cluster: LocalCluster, size: Size, settings: Settings, repeat: i
         network = CoverageOptions(method="network", thresholds_min=THRESHOLDS_MIN)
         out["network"] = _end_to_end(engine, network, settings, repeat)
         _log(f"  end to end (network): {out['network']['runs_s']} s")
+        no_areas = CoverageOptions(method="network", thresholds_min=THRESHOLDS_MIN,
+                                   service_areas=False)
+        out["network_no_polygons"] = _end_to_end(engine, no_areas, settings, 1)
         buffer = CoverageOptions(method="buffer", distance_m=RADIUS_M)
         out["buffer"] = _end_to_end(engine, buffer, settings, 1)
         out["peak_rss_mib_end_to_end"] = round(_peak_mib())
@@ -328,7 +332,7 @@ def _steps(steps: dict) -> str:
 
 
 def _print_size(name: str, r: dict) -> None:
-    reg, e2e, buf = r["region"], r["network"], r["buffer"]
+    reg = r["region"]
     rad, nw = r["floors"]["radius"], r["floors"]["network"]
     print(f"\n== {name}: {reg['households']:,} households, {reg['lltt_facilities']} LLTT "
           f"facilities ({reg['facilities_in_run']} facilities in the run), "
@@ -336,7 +340,10 @@ def _print_size(name: str, r: dict) -> None:
           f"(grid {reg['grid_edges']:,} at {reg['grid_spacing_m']} m) ==")
     print(f"build: load_demo {reg['load_demo_s']} s, grid {reg['grid_s']} s, "
           f"{reg['depots_added']} depots added")
-    for label, run in ((f"network {THRESHOLDS_MIN} min", e2e), (f"buffer {RADIUS_M:g} m", buf)):
+    runs = ((f"network {THRESHOLDS_MIN} min", r["network"]),
+            ("same, without service-area polygons", r["network_no_polygons"]),
+            (f"buffer {RADIUS_M:g} m", r["buffer"]))
+    for label, run in runs:
         print(f"end to end, {label}: {run['median_s']:.2f} s median (target "
               f"< {r['target_s']:g} s); median steps: {_steps(run['steps_s'])}")
         for i, (wall, steps) in enumerate(zip(run["runs_s"], run["runs_steps_s"]), 1):
@@ -349,7 +356,7 @@ def _print_size(name: str, r: dict) -> None:
     rows = [
         (f"radius {RADIUS_M:g} m: _buffer_pairs vs cKDTree", rad["ours_s"], rad["floor_s"],
          rad["ratio"], "<= 1.5x"),
-        ("network: facility_to_points (+ snap hh) vs 1 dijkstra", nw["facility_to_points_s"],
+        ("network reach: facility_to_points vs 1 dijkstra", nw["facility_to_points_s"],
          nw["dijkstra_s"], nw["ratio_facility_to_points"], "<= 2x"),
         ("network: travel_times vs 1 dijkstra", nw["travel_times_s"], nw["dijkstra_s"],
          nw["ratio_travel_times"], "<= 2x"),

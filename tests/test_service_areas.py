@@ -35,3 +35,13 @@ def test_isochrone_follows_the_time_left_at_each_node():
 def test_radius_areas_are_discs():
     disc = radius_areas(np.array([[0.0, 0.0]]), 1000.0)[0]
     assert abs(disc.area - np.pi * 1e6) / (np.pi * 1e6) < 0.01
+
+
+def test_large_isochrones_are_approximated_by_a_grown_hull(monkeypatch):
+    from gis_service.analysis import service_areas
+
+    monkeypatch.setattr(service_areas, "MAX_EXACT_NODES", 3)
+    params = net.NetworkParams(speeds={"road": {"default": 60}}, walk_speed_kmh=4.0, max_snap_m=500.0)
+    graph = net.build_graph(_road(10), modes={"road"}, params=params)
+    (_, _, poly), = isochrones(graph, np.array([[700_000.0, 9_650_000.0]]), [9.0], params=params)
+    assert poly.is_valid and poly.contains(shapely.Point(704_000, 9_650_000))

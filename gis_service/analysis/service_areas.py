@@ -4,6 +4,10 @@ An isochrone for band ``t`` is the union of walking discs around every node the 
 within ``t`` minutes, each disc as wide as the time left at that node allows on foot (capped at
 the snapping distance, less the landing penalty on the river). It is the area whose households the
 coverage step counts as reachable, drawn rather than listed. Computed in the metric CRS.
+
+Dissolving thousands of discs per facility is what makes province-size runs slow, so above
+``MAX_EXACT_NODES`` reached nodes the polygon is approximated: a concave hull of the reached
+nodes, grown by the median disc radius. The per-household results never depend on the polygons.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import numpy as np
 import shapely
 
 from gis_service.analysis import network as net
+
+MAX_EXACT_NODES = 1500
+HULL_RATIO = 0.1  # shapely.concave_hull: 0 = tightest, 1 = convex
 
 
 def radius_areas(facility_xy: np.ndarray, radius_m: float) -> np.ndarray:
@@ -40,6 +47,12 @@ def isochrones(graph: net.Graph, facility_xy: np.ndarray, thresholds: list[float
             if not keep.any():
                 continue
             radius = np.minimum(spare[keep] * walk_m_per_min, params.max_snap_m)
-            discs = shapely.buffer(shapely.points(graph.node_xy[nodes[keep]]), radius, quad_segs=4)
-            out.append((int(f), float(band), shapely.union_all(discs)))
+            out.append((int(f), float(band), _dissolve(graph.node_xy[nodes[keep]], radius)))
     return out
+
+
+def _dissolve(xy: np.ndarray, radius: np.ndarray) -> shapely.Geometry:
+    if len(xy) <= MAX_EXACT_NODES:
+        return shapely.union_all(shapely.buffer(shapely.points(xy), radius, quad_segs=4))
+    hull = shapely.concave_hull(shapely.multipoints(xy), ratio=HULL_RATIO)
+    return shapely.buffer(hull, float(np.median(radius)), quad_segs=4)
