@@ -135,3 +135,13 @@ def test_service_areas_are_stored_and_contain_the_served(small_region):
     # the drawn disc holds the households counted within 3 km (a 16-segment disc: within 1%)
     assert by_id["D1"][4] == pytest.approx(result.summary["served_lltt_households"], rel=0.01)
     assert by_id["K1"][2] == 300.0
+
+
+def test_deleting_a_run_deletes_its_results(small_region):
+    result = run_coverage(small_region, CoverageOptions(method="buffer", distance_m=2000))
+    with small_region.begin() as conn:
+        conn.execute(text("DELETE FROM coverage_run WHERE id = :r"), {"r": result.run_id})
+        left = [conn.execute(text(f"SELECT count(*) FROM {t} WHERE run_id = :r"), {"r": result.run_id}).scalar()
+                for t in ("coverage_household", "coverage_area", "coverage_facility", "coverage_gap",
+                          "coverage_service_area")]
+    assert left == [0, 0, 0, 0, 0]

@@ -48,31 +48,61 @@ def facility_order(n_facilities: int, *, how: str, fac: np.ndarray, priority: np
 
 def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities: int, n_households: int,
              capacity: np.ndarray, order: np.ndarray, limit: float) -> Allocation:
-    """Allocate households to facilities. ``capacity`` in households per facility (inf = none)."""
+    """Allocate households to facilities. ``capacity`` in households per facility (inf = none).
+
+    Linear in the number of pairs except for sorting each facility's nearest candidates: pairs are
+    grouped by facility with a radix sort, a facility without a capacity limit takes all its free
+    candidates unsorted, and a limited one partially sorts only as many nearest candidates as its
+    capacity needs among the candidates still free."""
     fac, hh, cost = np.asarray(fac, dtype=np.int64), np.asarray(hh, dtype=np.int64), np.asarray(cost, float)
     keep = cost <= limit + EPS
     fac, hh, cost = fac[keep], hh[keep], cost[keep]
-    nearest = np.full(n_households, -1, dtype=np.int64)
-    nearest_cost = np.full(n_households, np.inf)
-    by_household = np.lexsort((fac, cost, hh))  # per household: cheapest first, then facility index
-    first = np.ones(len(by_household), dtype=bool)
-    first[1:] = hh[by_household][1:] != hh[by_household][:-1]
-    chosen = by_household[first]
-    nearest[hh[chosen]], nearest_cost[hh[chosen]] = fac[chosen], cost[chosen]
-
+    nearest, nearest_cost = _nearest(fac, hh, cost, n_households)
     rank = np.empty(n_facilities, dtype=np.int64)
     rank[order] = np.arange(n_facilities)
-    pairs = np.lexsort((hh, cost, rank[fac]))  # facility in processing order, then nearest, then household
-    fac_sorted, hh_sorted = fac[pairs], hh[pairs]
-    bounds = np.searchsorted(rank[fac_sorted], np.arange(n_facilities + 1))
+    by_rank = np.argsort(_small_ints(rank[fac], n_facilities), kind="stable")  # radix sort
+    bounds = np.searchsorted(rank[fac][by_rank], np.arange(n_facilities + 1))
     served_by = np.full(n_households, -1, dtype=np.int64)
     served = np.zeros(n_facilities, dtype=np.int64)
     for r in range(n_facilities):
         f = order[r]
-        candidates = hh_sorted[bounds[r]:bounds[r + 1]]
-        free = candidates[served_by[candidates] < 0]
-        cap = capacity[f]
-        take = free if not np.isfinite(cap) else free[: max(int(np.floor(cap + EPS)), 0)]
+        rows = by_rank[bounds[r]:bounds[r + 1]]
+        take = _take(hh[rows], cost[rows], capacity[f], served_by)
         served_by[take] = f
         served[f] = len(take)
     return Allocation(served_by, nearest, nearest_cost, np.bincount(fac, minlength=n_facilities), served)
+
+
+def _small_ints(values: np.ndarray, bound: int) -> np.ndarray:
+    """The narrowest unsigned type, so numpy's stable sort is a radix sort."""
+    return values.astype(np.uint16 if bound < 2**16 else np.uint32)
+
+
+def _nearest(fac, hh, cost, n_households) -> tuple[np.ndarray, np.ndarray]:
+    """Per household the cheapest facility (ties: lowest index) and its cost."""
+    nearest_cost = np.full(n_households, np.inf)
+    np.minimum.at(nearest_cost, hh, cost)
+    nearest = np.full(n_households, np.iinfo(np.int64).max, dtype=np.int64)
+    best = cost == nearest_cost[hh]
+    np.minimum.at(nearest, hh[best], fac[best])
+    nearest[nearest == np.iinfo(np.int64).max] = -1
+    return nearest, nearest_cost
+
+
+def _take(candidates: np.ndarray, cost: np.ndarray, cap: float, served_by: np.ndarray) -> np.ndarray:
+    """The unserved candidates a facility takes: all of them without a limit, else the nearest
+    ``cap`` by (cost, household)."""
+    free = served_by[candidates] < 0
+    if not np.isfinite(cap):
+        return candidates[free]
+    want = max(int(np.floor(cap + EPS)), 0)
+    candidates, cost = candidates[free], cost[free]
+    if want == 0 or not len(candidates):
+        return candidates[:0]
+    if want >= len(candidates):
+        return candidates
+    # the `want` nearest, with every candidate tied with the last one, then exact order
+    edge = np.partition(cost, want - 1)[want - 1]
+    pick = np.flatnonzero(cost <= edge)
+    ordered = pick[np.lexsort((candidates[pick], cost[pick]))]
+    return candidates[ordered[:want]]

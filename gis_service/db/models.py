@@ -358,7 +358,10 @@ class CoverageHousehold(Base):
     __tablename__ = "coverage_household"
     __table_args__ = {"comment": "Per household: for each service the serving facility, the nearest "
                                  "reachable one and the cost to it (one row per household and run)"}
-    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: a run writes a million of these rows and a per-row key check doubled the
+    # write. The run row is written in the same transaction, and a trigger on coverage_run
+    # deletes a run's households with it (migration 0002).
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     household_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     lltt_facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Serving LLTT facility")
     lltt_nearest_id: Mapped[int | None] = mapped_column(BigInteger, comment="Nearest reachable")

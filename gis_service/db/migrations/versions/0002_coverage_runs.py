@@ -93,7 +93,6 @@ def upgrade() -> None:
     sa.Column('mck_facility_id', sa.BigInteger(), nullable=True, comment='Serving MCK'),
     sa.Column('mck_nearest_id', sa.BigInteger(), nullable=True),
     sa.Column('mck_cost', sa.Float(), nullable=True, comment='Walking minutes (or metres)'),
-    sa.ForeignKeyConstraint(['run_id'], ['coverage_run.id'], name=op.f('fk_coverage_household_run_id_coverage_run'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'household_id', name=op.f('pk_coverage_household')),
     comment='Per household: for each service the serving facility, the nearest reachable one and the cost to it (one row per household and run)'
     )
@@ -111,8 +110,19 @@ def upgrade() -> None:
     )
     op.create_geospatial_index('idx_coverage_service_area_geom', 'coverage_service_area', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_table_comment('coverage_service_area', 'Service area of each facility per band: a network isochrone (minutes) or a radius (metres)')
+    # Deleting a run deletes its household rows (they carry no per-row foreign key: see models.py).
+    op.execute("""
+        CREATE FUNCTION coverage_run_delete_households() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM coverage_household WHERE run_id = OLD.id;
+            RETURN OLD;
+        END $$""")
+    op.execute("CREATE TRIGGER coverage_run_delete_households AFTER DELETE ON coverage_run "
+               "FOR EACH ROW EXECUTE FUNCTION coverage_run_delete_households()")
 
 def downgrade() -> None:
+    op.execute('DROP TRIGGER coverage_run_delete_households ON coverage_run')
+    op.execute('DROP FUNCTION coverage_run_delete_households()')
     op.drop_geospatial_index('idx_coverage_service_area_geom', table_name='coverage_service_area', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('coverage_service_area')
     op.drop_table('coverage_household')
