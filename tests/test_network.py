@@ -317,3 +317,25 @@ def test_load_edges_reads_network_edge_in_metric_crs(engine):
     graph = build_graph(edges, modes={"road", "river", "path"}, params=PARAMS)
     assert (graph.node_layer == "river").sum() == 2
     assert graph.csr.nnz == 2 + 2 + 1 + 4  # both river ends are landings: transfer arcs both ways
+
+
+def test_a_road_ending_near_the_river_is_a_landing():
+    """Road data rarely ends exactly on the river line: within landing_snap_m it still connects,
+    paying the landing penalty plus the walk across the gap."""
+    x0, y0 = 700_000.0, 9_650_000.0
+    lines = [shapely.LineString([(x0, y0), (x0 + 1000, y0)]),  # road, 1 min at 60 km/h
+             shapely.LineString([(x0 + 1000, y0 + 30), (x0 + 2000, y0 + 30)])]  # river, 30 m away
+    edges = gpd.GeoDataFrame({"id": [1, 2], "mode": ["road", "river"], "class": ["x", "river"],
+                              "speed_kmh": [60.0, 60.0], "oneway": [False, False],
+                              "length_m": [1000.0, 1000.0]}, geometry=lines, crs=32749)
+    config = {"road": {"default": 60}, "river": {"default": 60}, "path": {"default": 4}}
+    depot, house = np.array([[x0, y0]]), np.array([[x0 + 2000, y0 + 30]])
+    near = NetworkParams.from_config(config, landing_snap_m=50.0, landing_penalty_min=10.0)
+    reach = facility_to_points(build_graph(edges, modes={"road", "river"}, params=near), depot,
+                                   house, params=near, limit_min=60)
+    # road 1 + landing 10 + walk 30 m (0.45) + river 1 + the house's own boat landing 10
+    assert reach.minutes.tolist() == pytest.approx([22.45])
+    far = NetworkParams.from_config(config, landing_snap_m=10.0, landing_penalty_min=10.0)
+    cut = facility_to_points(build_graph(edges, modes={"road", "river"}, params=far), depot,
+                                 house, params=far, limit_min=60)
+    assert len(cut.minutes) == 0

@@ -7,9 +7,9 @@ with two layers of nodes:
 * **land**: endpoints of ``road`` and ``path`` edges. Roads and paths that meet share a node, so
   a walking service can switch between them freely.
 * **river**: endpoints of ``river`` edges. A river node never merges with a land node, even at the
-  same place: getting into or out of a boat costs time. Where a land node and a river node
-  coincide (a landing, within ``node_tolerance_m``) and both layers are in use, transfer arcs join
-  them both ways, each weighing ``landing_penalty_min``.
+  same place: getting into or out of a boat costs time. Where a land node lies within
+  ``landing_snap_m`` of a river node (a landing) and both layers are in use, transfer arcs join
+  them both ways, each weighing ``landing_penalty_min`` plus the walk between them.
 
 Nodes are edge endpoints merged within ``node_tolerance_m`` (interior vertices are not junctions:
 whoever made the data split edges at junctions). Arc weights are minutes, from the edge length
@@ -67,6 +67,7 @@ class NetworkParams:
     max_snap_m: float = 500.0
     landing_penalty_min: float = 10.0
     node_tolerance_m: float = 1.0
+    landing_snap_m: float = 50.0  # a road ending this close to a river node reaches the boats
 
     def __post_init__(self) -> None:
         for mode, table in self.speeds.items():
@@ -76,8 +77,10 @@ class NetworkParams:
                 raise ValueError(f"speeds[{mode!r}] must all be positive km/h")
         if not self.walk_speed_kmh > 0:
             raise ValueError("walk_speed_kmh must be positive")
-        if min(self.max_snap_m, self.landing_penalty_min, self.node_tolerance_m) < 0:
-            raise ValueError("max_snap_m, landing_penalty_min and node_tolerance_m must be >= 0")
+        limits = (self.max_snap_m, self.landing_penalty_min, self.node_tolerance_m, self.landing_snap_m)
+        if min(limits) < 0:
+            raise ValueError("max_snap_m, landing_penalty_min, node_tolerance_m and landing_snap_m "
+                             "must be >= 0")
 
     @classmethod
     def from_config(cls, config: dict, **overrides) -> NetworkParams:
@@ -157,11 +160,11 @@ def build_graph(edges: gpd.GeoDataFrame, *, modes: set[str], params: NetworkPara
     u, v, node_xy, node_layer = _nodes(*_endpoints(edges.geometry.to_numpy()), layer,
                                        params.node_tolerance_m)
     two_way = ~edges["oneway"].eq(True).to_numpy()
-    a, b = _landings(node_xy, node_layer, params.node_tolerance_m)
+    a, b, gap = _landings(node_xy, node_layer, max(params.landing_snap_m, params.node_tolerance_m))
+    transfer = params.landing_penalty_min + params.walk_minutes(gap)
     tail = np.concatenate([u, v[two_way], a, b])
     head = np.concatenate([v, u[two_way], b, a])
-    weight = np.concatenate([minutes, minutes[two_way],
-                             np.full(2 * len(a), float(params.landing_penalty_min))])
+    weight = np.concatenate([minutes, minutes[two_way], transfer, transfer])
     ids = edges["id"].to_numpy() if "id" in edges else edges.index.to_numpy()
     return Graph(csr=_min_csr(tail, head, weight, len(node_xy)), node_xy=node_xy,
                  node_layer=node_layer, edge_ids=ids, edge_nodes=np.column_stack([u, v]))
@@ -242,14 +245,15 @@ def _first_of(labels: np.ndarray, k: int) -> np.ndarray:
 
 
 def _landings(node_xy: np.ndarray, node_layer: np.ndarray,
-              tolerance: float) -> tuple[np.ndarray, np.ndarray]:
-    """(land node, river node) pairs at the same place: where boats load and unload."""
+              reach_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(land node, river node, metres between them) within ``reach_m``: where boats load and
+    unload. Road data rarely ends exactly on the river line, so a landing may be a short walk."""
     land, river = np.flatnonzero(node_layer == LAND), np.flatnonzero(node_layer == RIVER)
     if not len(land) or not len(river):
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     near = cKDTree(node_xy[land]).sparse_distance_matrix(
-        cKDTree(node_xy[river]), tolerance, output_type="ndarray")
-    return land[near["i"]], river[near["j"]]
+        cKDTree(node_xy[river]), reach_m, output_type="ndarray")
+    return land[near["i"]], river[near["j"]], near["v"]
 
 
 def _min_csr(tail: np.ndarray, head: np.ndarray, weight: np.ndarray, n: int) -> sp.csr_matrix:
