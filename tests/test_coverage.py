@@ -145,3 +145,16 @@ def test_deleting_a_run_deletes_its_results(small_region):
                 for t in ("coverage_household", "coverage_area", "coverage_facility", "coverage_gap",
                           "coverage_service_area")]
     assert left == [0, 0, 0, 0, 0]
+
+
+def test_a_household_without_septic_tank_does_not_become_aman(admin_loaded, tmp_path):
+    rows = [{"id": "T1", "lon": "112.05", "lat": "-2.9", "akses_sanitasi": "layak sendiri", "tangki_septik": "ya"},
+            {"id": "T2", "lon": "112.05", "lat": "-2.9", "akses_sanitasi": "layak sendiri",
+             "tangki_septik": "tidak"}]
+    import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", rows))
+    depot = [{"id": "D", "nama": "Depot", "jenis": "depot", "lon": "112.05", "lat": "-2.9"}]
+    import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depot))
+    result = run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=1000, capacity=False))
+    assert result.summary["served_lltt_households"] == 2
+    assert result.summary["ladder_projected"]["aman"] == 1
+    assert result.summary["ladder_projected"]["layak_sendiri"] == 1

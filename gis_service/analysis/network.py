@@ -41,9 +41,12 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
+import psycopg.sql
+from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from gis_service.db.bulk import read_query
 from gis_service.vocabulary import NetworkMode
 
 EPS_MIN = 1e-9
@@ -100,19 +103,33 @@ def load_edges(conn: Connection | Engine, *, metric_crs: str,
                source: str | None = None) -> gpd.GeoDataFrame:
     """Read ``network_edge`` (optionally one data source) in the metric CRS, ready for build_graph.
 
-    The transform runs in pyproj, not PostGIS (a text CRS in ST_Transform is slow per row). A
-    missing ``length_m`` is measured in ``metric_crs``.
+    Only what the graph uses is read: attributes, the stored metric length, and the two end
+    points, transformed in pyproj. The returned geometries are straight lines between the end
+    points (a third of the read time on 300k edges); the length stays the real one. A missing
+    ``length_m`` is measured in PostGIS with the metric SRID.
     """
-    where = "WHERE source = :source" if source is not None else ""
-    sql = text("SELECT id, mode, class, speed_kmh, oneway, length_m, geom FROM network_edge "
-               f"{where} ORDER BY id")
-    params = {"source": source} if source is not None else None
-    frame = gpd.read_postgis(sql, conn, geom_col="geom", crs="EPSG:4326", params=params)
-    frame = frame.rename_geometry("geometry").to_crs(metric_crs)
-    length = frame["length_m"].astype(float)
-    frame["length_m"] = length.where(length.notna(), frame.geometry.length)
+    if isinstance(conn, Engine):
+        with conn.connect() as connection:
+            return load_edges(connection, metric_crs=metric_crs, source=source)
+    srid = int(CRS.from_user_input(metric_crs).to_epsg())
+    where = ""
+    if source is not None:
+        literal = psycopg.sql.Literal(source).as_string(conn.connection.driver_connection)
+        where = f"WHERE source = {literal}"
+    frame = read_query(conn,
+                       "SELECT id, mode, class, speed_kmh, oneway, "
+                       f"COALESCE(length_m, ST_Length(ST_Transform(geom, {srid}))) AS length_m, "
+                       "ST_X(ST_StartPoint(geom)) AS x0, ST_Y(ST_StartPoint(geom)) AS y0, "
+                       "ST_X(ST_EndPoint(geom)) AS x1, ST_Y(ST_EndPoint(geom)) AS y1 "
+                       f"FROM network_edge {where} ORDER BY id", text_columns=("mode", "class"))
+    to_metric = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True)
+    x0, y0 = to_metric.transform(frame.pop("x0").to_numpy(float), frame.pop("y0").to_numpy(float))
+    x1, y1 = to_metric.transform(frame.pop("x1").to_numpy(float), frame.pop("y1").to_numpy(float))
+    ends = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1)
+    lines = shapely.linestrings(ends) if len(frame) else np.empty(0, dtype=object)
+    frame["length_m"] = frame["length_m"].astype(float)
     frame["speed_kmh"] = frame["speed_kmh"].astype(float)
-    return frame
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(lines, crs=metric_crs), crs=metric_crs)
 
 
 @dataclass
