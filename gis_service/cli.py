@@ -334,8 +334,9 @@ def _print_coverage(result) -> None:
         label = "served by any service" if service == "all" else f"served: {service}"
         table.add_row(label, f"{s[key]:,}", f"{s[f'served_{service}_people']:,}")
     if "lltt_bands" in s:
-        bands = ", ".join(f"{k.split('_', 1)[1]}: {v:,}" for k, v in s["lltt_bands"].items())
-        table.caption = f"households within reach of scheduled desludging (min or m) - {bands}"
+        unit = s.get("band_unit", "")
+        bands = ", ".join(f"{k.split('_', 1)[1]} {unit}: {v:,}" for k, v in s["lltt_bands"].items())
+        table.caption = f"households within reach of scheduled desludging - {bands}"
     console.print(table)
     ladder = Table(title="Access ladder (households): now -> if the scenario runs")
     for col in ("rung", "now", "projected"):

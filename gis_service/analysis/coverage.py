@@ -126,6 +126,8 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         timer.lap("aggregation")
         step("writing results")
         summary = _summary(areas, region.code, bands)
+        if bands:
+            summary["band_unit"] = "min" if options.method == "network" else "m"
         run_id = conn.execute(text(
             "INSERT INTO coverage_run (scenario_id, scenario_name, method, thresholds_min, distance_m, "
             "capacity_limited, demand, parameters, illustrative, summary) VALUES (:sid, :sname, :m, :t, :d, "
