@@ -163,7 +163,7 @@ def _parse_fields(pairs: list[str]) -> dict[str, str]:
 @app.command("import")
 def import_cmd(
     kind: Annotated[str, typer.Argument(help="admin, population, settlements, households, facilities, "
-                                            "network or pilots")],
+                                            "service_areas, network or pilots")],
     file: Annotated[Path, typer.Argument(help="GeoPackage, zipped Shapefile, GeoJSON, CSV, Kobo/ODK "
                                               "CSV, or .osm.pbf (network)")],
     source: Annotated[Optional[str], typer.Option(help="Data source name (default: file name)")] = None,
@@ -293,12 +293,20 @@ def _thresholds(value: str) -> list[float]:
 @coverage_app.command("run")
 def coverage_run(
     scenario: Annotated[Optional[str], typer.Option(help="Scenario name (default: existing + pilot)")] = None,
-    method: Annotated[str, typer.Option(help="network (travel time) or buffer (distance)")] = "network",
+    method: Annotated[str, typer.Option(help="network (travel time), buffer (distance) or polygon "
+                                             "(service areas drawn by planners)")] = "network",
     threshold: Annotated[str, typer.Option(help="Travel-time bands in minutes, e.g. 30,60")] = "30,60",
     distance: Annotated[float, typer.Option(help="Buffer radius in metres (method buffer)")] = 5000.0,
     capacity: Annotated[bool, typer.Option(help="Limit each facility to its capacity")] = True,
     order: Annotated[str, typer.Option(help="Facility order: priority, given or demand")] = "priority",
     service_areas: Annotated[bool, typer.Option(help="Store service-area polygons for the maps")] = True,
+    demand: Annotated[str, typer.Option(help="households, settlements, villages (population spread onto "
+                                             "settlements) or raster")] = "households",
+    raster: Annotated[Optional[Path], typer.Option(help="Population GeoTIFF for --demand raster")] = None,
+    population_year: Annotated[Optional[int], typer.Option(help="Year of village population "
+                                                               "(--demand villages; default latest)")] = None,
+    nearest_k: Annotated[int, typer.Option(help="Store the k nearest reachable facilities per household "
+                                                "and service (0: none)")] = 3,
     export: Annotated[Optional[Path], typer.Option(help="Also write the results: FILE.csv or FILE.gpkg")] = None,
 ) -> None:
     """Run a coverage analysis, store it, print the regency summary."""
@@ -309,7 +317,8 @@ def coverage_run(
 
     options = CoverageOptions(scenario=scenario, method=method, thresholds_min=_thresholds(threshold),
                               distance_m=distance, capacity=capacity, order=order,
-                              service_areas=service_areas)
+                              service_areas=service_areas, demand=demand, raster=raster,
+                              population_year=population_year, nearest_k=nearest_k)
     engine = make_engine()
     try:
         with Progress(transient=True, console=err) as bar:
@@ -338,6 +347,13 @@ def _print_coverage(result) -> None:
         bands = ", ".join(f"{k.split('_', 1)[1]} {unit}: {v:,}" for k, v in s["lltt_bands"].items())
         table.caption = f"households within reach of scheduled desludging - {bands}"
     console.print(table)
+    for note in s.get("demand", {}).get("notes", []):
+        console.print(f"demand: {note}")
+    if s.get("facilities_without_drawn_area"):
+        ids = s["facilities_without_drawn_area"]
+        console.print(f"[yellow]{len(ids)} facilities have no drawn service area and reach nobody in this "
+                      f"run[/] (ids {', '.join(map(str, ids[:10]))}{' ...' if len(ids) > 10 else ''}); "
+                      "import them with: gis-service import service_areas FILE")
     ladder = Table(title="Access ladder (households): now -> if the scenario runs")
     for col in ("rung", "now", "projected"):
         ladder.add_column(col, justify="left" if col == "rung" else "right")

@@ -37,6 +37,24 @@ class LadderRung(StrEnum):
     babs = "babs"  # open defecation
 
 
+class ToiletType(StrEnum):
+    """The household's toilet as SUSENAS/EHRA surveys ask it (DOMAIN.md section 2)."""
+
+    gooseneck = "gooseneck"  # kloset leher angsa (pour-flush)
+    non_gooseneck = "non_gooseneck"  # plengsengan, cemplung
+    public = "public"  # uses public facilities only (MCK)
+    none = "none"  # no toilet: open defecation
+
+
+class Disposal(StrEnum):
+    """Where the toilet discharges."""
+
+    septic_tank = "septic_tank"  # tangki septik
+    pit = "pit"  # cubluk / lubang tanah
+    offsite = "offsite"  # connected to an IPAL (SPALD-T)
+    open = "open"  # river, pond, field, beach, drain
+
+
 class FacilityType(StrEnum):
     """Sanitation facilities after Permen PUPR 04/PRT/M/2017 (SPALD-S / SPALD-T)."""
 
@@ -95,6 +113,19 @@ ALIASES: dict[type[StrEnum], dict[str, str]] = {
         "dasar": "belum_layak", "unimproved": "belum_layak",
         "babs": "babs", "babsterbuka": "babs", "babsditempatterbuka": "babs",
         "opendefecation": "babs", "od": "babs",
+    },
+    ToiletType: {
+        "leherangsa": "gooseneck", "klosetleherangsa": "gooseneck", "pourflush": "gooseneck",
+        "plengsengan": "non_gooseneck", "cemplung": "non_gooseneck", "bukanleherangsa": "non_gooseneck",
+        "umum": "public", "mck": "public", "jambanumum": "public", "wcumum": "public",
+        "tidakada": "none", "tidakpunya": "none", "babs": "none",
+    },
+    Disposal: {
+        "tangkiseptik": "septic_tank", "septictank": "septic_tank", "septik": "septic_tank",
+        "cubluk": "pit", "lubangtanah": "pit", "lubang": "pit", "pitlatrine": "pit",
+        "ipal": "offsite", "spaldt": "offsite", "sewer": "offsite", "perpipaan": "offsite",
+        "sungai": "open", "kolam": "open", "sawah": "open", "kebun": "open", "pantai": "open",
+        "tanahlapang": "open", "selokan": "open", "danau": "open",
     },
     FacilityType: {
         "instalasipengolahanlumpurtinja": "iplt", "sludgetreatmentplant": "iplt", "fstp": "iplt",

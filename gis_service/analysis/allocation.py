@@ -47,8 +47,11 @@ def facility_order(n_facilities: int, *, how: str, fac: np.ndarray, priority: np
 
 
 def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities: int, n_households: int,
-             capacity: np.ndarray, order: np.ndarray, limit: float) -> Allocation:
+             capacity: np.ndarray, order: np.ndarray, limit: float, group: np.ndarray | None = None,
+             group_capacity: np.ndarray | None = None) -> Allocation:
     """Allocate households to facilities. ``capacity`` in households per facility (inf = none).
+    Facilities of one ``group`` (>= 0) also share ``group_capacity[group]`` (a plant's capacity
+    shared by the depots that feed it); -1 means no group.
 
     Linear in the number of pairs except for sorting each facility's nearest candidates: pairs are
     grouped by facility with a radix sort, a facility without a capacity limit takes all its free
@@ -64,12 +67,17 @@ def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities:
     bounds = np.searchsorted(rank[fac][by_rank], np.arange(n_facilities + 1))
     served_by = np.full(n_households, -1, dtype=np.int64)
     served = np.zeros(n_facilities, dtype=np.int64)
+    left = None if group is None else np.asarray(group_capacity, float).copy()
     for r in range(n_facilities):
         f = order[r]
         rows = by_rank[bounds[r]:bounds[r + 1]]
-        take = _take(hh[rows], cost[rows], capacity[f], served_by)
+        g = -1 if group is None else group[f]
+        cap = capacity[f] if g < 0 else min(capacity[f], left[g])
+        take = _take(hh[rows], cost[rows], cap, served_by)
         served_by[take] = f
         served[f] = len(take)
+        if g >= 0:
+            left[g] -= len(take)
     return Allocation(served_by, nearest, nearest_cost, np.bincount(fac, minlength=n_facilities), served)
 
 
@@ -106,3 +114,31 @@ def _take(candidates: np.ndarray, cost: np.ndarray, cap: float, served_by: np.nd
     pick = np.flatnonzero(cost <= edge)
     ordered = pick[np.lexsort((candidates[pick], cost[pick]))]
     return candidates[ordered[:want]]
+
+
+def nearest_k(hh: np.ndarray, fac: np.ndarray, cost: np.ndarray, *, k: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` cheapest facilities of every household: (household, rank 1..k, facility, cost),
+    rank by rank.
+
+    Pairs must be sorted by household (ties in cost go to the earlier pair). k passes of a
+    per-household minimum over the contiguous runs, so it stays linear in the pairs."""
+    cost = np.asarray(cost, float)
+    if not len(hh) or k <= 0:
+        empty = np.array([], np.int64)
+        return empty, empty, empty, np.array([])
+    start = np.flatnonzero(np.r_[True, hh[1:] != hh[:-1]])
+    run = np.repeat(np.arange(len(start)), np.diff(np.r_[start, len(hh)]))
+    left = cost.copy()
+    picked = []
+    for rank in range(1, k + 1):
+        best = np.minimum.reduceat(left, start)
+        hit = np.flatnonzero((left == best[run]) & np.isfinite(left))
+        if not len(hit):
+            break
+        first = hit[np.r_[True, run[hit][1:] != run[hit][:-1]]]
+        picked.append((first, rank))
+        left[first] = np.inf
+    rows = np.concatenate([p for p, _ in picked])
+    ranks = np.concatenate([np.full(len(p), r) for p, r in picked])
+    return hh[rows], ranks, fac[rows], cost[rows]

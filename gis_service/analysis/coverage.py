@@ -8,12 +8,19 @@ Services and how reach is measured (metric CRS of the region):
   with each facility's service modes (trucks on roads, boats on the river), or a buffer radius;
 - ``offsite`` piped systems (IPAL kota/kawasan/komunal): a buffer of the piped service radius;
 - ``mck`` public toilet blocks: walking time over paths and roads, or the walking radius.
+With ``method='polygon'`` every service uses the service areas planners drew (``service_area``):
+a household inside a facility's drawn area is in its reach, nearest first by straight distance;
+facilities without a drawn area reach nobody in that run (the summary lists them).
+
+A depot or transfer station that feeds an IPLT (``facility.feeds_facility_id``) shares that IPLT's
+capacity: together they serve no more households than the plant can treat sludge for.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +31,8 @@ from scipy.spatial import cKDTree
 from sqlalchemy import Connection, Engine, text
 
 from gis_service.analysis import network as net
-from gis_service.analysis.allocation import allocate, facility_order
+from gis_service.analysis.allocation import allocate, facility_order, nearest_k
+from gis_service.analysis.demand import Demand, load_demand
 from gis_service.analysis.ladder import area_table, gaps, project_rungs
 from gis_service.analysis.parameters import (
     SERVICE_OF_TYPE,
@@ -41,15 +49,22 @@ STATUS_PRIORITY = {"existing": 0, "pilot": 1, "planned": 2, "candidate": 3}
 DEFAULT_MODES = {"lltt": {"road"}, "mck": {"path", "road"}}
 
 
+METHODS = ("network", "buffer", "polygon")
+
+
 @dataclass
 class CoverageOptions:
     scenario: str | None = None  # None: all existing and pilot facilities, default parameters
-    method: str = "network"  # network | buffer
+    method: str = "network"  # network | buffer | polygon
     thresholds_min: list[float] = field(default_factory=lambda: [30.0, 60.0])
     distance_m: float = 5000.0
     capacity: bool = True
     order: str = "priority"  # priority | given | demand
     service_areas: bool = True  # draw isochrones / radius polygons for the maps
+    demand: str = "households"  # households | settlements | villages | raster
+    raster: Path | None = None  # population GeoTIFF for demand='raster'
+    population_year: int | None = None  # village totals of this year (demand='villages'); None: latest
+    nearest_k: int = 3  # store the k nearest reachable facilities per household and service (0: none)
 
 
 @dataclass
@@ -66,8 +81,10 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
     """Run, store and return a coverage analysis. ``progress(step)`` is called between steps."""
     options = options or CoverageOptions()
     settings = settings or get_settings()
-    if options.method not in ("network", "buffer"):
-        raise ValueError(f"unknown method '{options.method}' (network or buffer)")
+    if options.method not in METHODS:
+        raise ValueError(f"unknown method '{options.method}' ({', '.join(METHODS)})")
+    if options.nearest_k < 0:
+        raise ValueError("nearest_k must be 0 or more")
     region = settings.region_config()
     step = progress or (lambda name: None)
     timer = _Timer()
@@ -76,8 +93,13 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         scenario_id, scenario_name, parameter_set_id, facility_ids = _scenario(conn, options.scenario)
         params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
         to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
-        households = _households(conn, to_metric, params)
+        demand = load_demand(conn, options.demand, to_metric=to_metric, metric_crs=region.metric_crs,
+                             params=params, raster=options.raster, year=options.population_year,
+                             bbox=tuple(region.bbox))
+        households = demand.households
         facilities = _facilities(conn, facility_ids, to_metric)
+        drawn = _drawn_areas(conn, facilities["id"].to_list(), region.metric_crs) \
+            if options.method == "polygon" else None
         illustrative = _illustrative(conn)
         timer.lap("load")
         step("service areas and allocation")
@@ -85,29 +107,39 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         net_params = net.NetworkParams.from_config(settings.network_config())
         edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
         per_household = pd.DataFrame({"household_id": households["id"].to_numpy()})
-        per_facility, served = [], {}
+        per_facility, served, nearest_rows = [], {}, []
         bands: dict | None = None
         areas_out: list[pd.DataFrame] = []
         for service in SERVICES:
             fac = facilities[facilities["service"] == service].reset_index(drop=True)
             if fac.empty:
                 continue
-            pairs, limit = _reach(service, fac, households, options, params, edges, graphs, net_params)
+            if drawn is not None:
+                pairs, limit = _drawn_pairs(fac, households, drawn), np.inf
+            else:
+                pairs, limit = _reach(service, fac, households, options, params, edges, graphs, net_params)
             if options.service_areas:
-                areas_out.append(_service_areas(service, fac, options, params, graphs, net_params))
+                areas_out.append(_drawn_polygons(service, fac, drawn) if drawn is not None else
+                                 _service_areas(service, fac, options, params, graphs, net_params))
             capacity = np.array([
                 capacity_households(c, u, params) if options.capacity else None
                 for c, u in zip(fac["capacity"], fac["capacity_unit"])], dtype=float)
             capacity = np.where(np.isnan(capacity), np.inf, capacity)
+            group, group_capacity = _plant_groups(fac, capacity)
             order = facility_order(len(fac), how=options.order, fac=pairs[0],
                                    priority=fac["status"].map(STATUS_PRIORITY).to_numpy())
             a = allocate(*pairs, n_facilities=len(fac), n_households=len(households), capacity=capacity,
-                         order=order, limit=limit)
+                         order=order, limit=limit, group=group, group_capacity=group_capacity)
             served[service] = a.served_by >= 0
             fid = fac["id"].to_numpy()
             per_household[f"{service}_facility_id"] = _ids_or_null(fid, a.served_by)
             per_household[f"{service}_nearest_id"] = _ids_or_null(fid, a.nearest)
             per_household[f"{service}_cost"] = np.where(np.isfinite(a.nearest_cost), a.nearest_cost, np.nan)
+            if options.nearest_k and demand.points is None:
+                p, rank, f, c = nearest_k(*_by_household(pairs), k=options.nearest_k)
+                nearest_rows.append(pd.DataFrame({"household_id": households["id"].to_numpy()[p],
+                                                  "service": service, "rank": rank,
+                                                  "facility_id": fid[f], "cost": c}))
             people = households["people"].to_numpy()
             per_facility.append(pd.DataFrame({
                 "facility_id": fid, "service": service,
@@ -115,7 +147,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
                 "households_in_reach": a.in_reach, "served_households": a.served,
                 "served_people": np.bincount(a.served_by[a.served_by >= 0],
                                              weights=people[a.served_by >= 0], minlength=len(fac)).astype(int)}))
-            if service == "lltt":
+            if service == "lltt" and drawn is None:
                 bands = {f"within_{t:g}": int((a.nearest_cost <= t + 1e-9).sum()) for t in _bands(options)}
         timer.lap("allocation")
         step("ladder and gaps")
@@ -128,6 +160,10 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         summary = _summary(areas, region.code, bands)
         if bands:
             summary["band_unit"] = "min" if options.method == "network" else "m"
+        summary["demand"] = {"method": options.demand, "units": len(households), "notes": demand.notes}
+        if drawn is not None:
+            without = sorted(set(facilities["id"]) - set(drawn["facility_id"]))
+            summary["facilities_without_drawn_area"] = [int(i) for i in without]
         run_id = conn.execute(text(
             "INSERT INTO coverage_run (scenario_id, scenario_name, method, thresholds_min, distance_m, "
             "capacity_limited, demand, parameters, illustrative, summary) VALUES (:sid, :sname, :m, :t, :d, "
@@ -135,22 +171,106 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
             {"sid": scenario_id, "sname": scenario_name, "m": options.method,
              "t": options.thresholds_min if options.method == "network" else None,
              "d": options.distance_m if options.method == "buffer" else None, "c": options.capacity,
-             "demand": "household points", "p": _json({**params, "_order": options.order}),
+             "demand": demand.description,
+             "p": _json({**params, "_order": options.order, "_nearest_k": options.nearest_k}),
              "ill": illustrative, "s": _json(summary)}).scalar_one()
-        copy_frame(conn, "coverage_household", per_household.assign(run_id=run_id))
+        if demand.points is None:
+            copy_frame(conn, "coverage_household", per_household.assign(run_id=run_id))
+        else:
+            copy_frame(conn, "coverage_demand_point",
+                       _demand_point_rows(demand, served, region.metric_crs).assign(run_id=run_id))
+        if nearest_rows:
+            copy_frame(conn, "coverage_household_facility",
+                       pd.concat(nearest_rows, ignore_index=True).assign(run_id=run_id))
         if per_facility:
             copy_frame(conn, "coverage_facility", pd.concat(per_facility, ignore_index=True).assign(run_id=run_id))
         copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
         if areas_out:
             polygons = pd.concat(areas_out, ignore_index=True)
-            polygons["geom"] = gpd.GeoSeries(polygons["geom"], crs=region.metric_crs).to_crs(4326).to_numpy()
-            copy_frame(conn, "coverage_service_area", polygons.assign(run_id=run_id))
+            if not polygons.empty:
+                polygons["geom"] = gpd.GeoSeries(polygons["geom"], crs=region.metric_crs).to_crs(4326).to_numpy()
+                copy_frame(conn, "coverage_service_area", polygons.assign(run_id=run_id))
         if not gap_rows.empty:
             copy_frame(conn, "coverage_gap", gap_rows.assign(run_id=run_id))
         timer.lap("write")
         conn.execute(text("UPDATE coverage_run SET seconds = CAST(:s AS jsonb) WHERE id = :i"),
                      {"s": _json(timer.laps), "i": run_id})
     return CoverageResult(run_id, summary, timer.laps, areas, gap_rows)
+
+
+def _plant_groups(fac: pd.DataFrame, capacity: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Capacity groups: an IPLT of the run with the depots and transfer stations that feed it share
+    the plant's capacity (households whose sludge it can treat). The group of a facility is the
+    index of its IPLT (-1: none); None when no facility of the run feeds one of the run's IPLTs."""
+    types = fac["type"].to_numpy(dtype=object)
+    plant_index = {int(fid): k for k, fid in enumerate(fac["id"]) if types[k] == "iplt"}
+    group = np.full(len(fac), -1, np.int64)
+    for k, (kind, feeds) in enumerate(zip(types, fac["feeds_facility_id"])):
+        if kind == "iplt":
+            group[k] = k
+        elif feeds is not None and not pd.isna(feeds) and int(feeds) in plant_index:
+            group[k] = plant_index[int(feeds)]
+    if not (group[types != "iplt"] >= 0).any():
+        return None, None
+    return group, capacity.copy()
+
+
+def _by_household(pairs: tuple[np.ndarray, np.ndarray, np.ndarray]):
+    """(household, facility, cost) sorted by household (network pairs already are)."""
+    fac, hh, cost = pairs
+    if len(hh) > 1 and (np.diff(hh) < 0).any():
+        order = np.lexsort((fac, hh))
+        fac, hh, cost = fac[order], hh[order], cost[order]
+    return hh, fac, cost
+
+
+def _drawn_areas(conn: Connection, facility_ids: list[int], metric_crs: str) -> gpd.GeoDataFrame:
+    """The drawn service areas of the run's facilities, one (multi)polygon per facility, metric CRS."""
+    areas = gpd.read_postgis(text(
+        "SELECT facility_id, ST_Multi(ST_Union(geom)) AS geom FROM service_area "
+        "WHERE facility_id = ANY(:ids) GROUP BY facility_id ORDER BY facility_id"),
+        conn, geom_col="geom", params={"ids": facility_ids})
+    return (areas if areas.crs else areas.set_crs(4326)).to_crs(metric_crs)
+
+
+def _drawn_pairs(fac: pd.DataFrame, hh: pd.DataFrame, drawn: gpd.GeoDataFrame):
+    """(facility index, household index, metres to the facility) for households inside (or on the
+    edge of) a facility's drawn area."""
+    index = pd.Series(np.arange(len(fac)), index=fac["id"].to_numpy())
+    mine = drawn[drawn["facility_id"].isin(index.index)]
+    if mine.empty or not len(hh):
+        return np.array([], np.int64), np.array([], np.int64), np.array([])
+    points = shapely.points(hh[["x", "y"]].to_numpy())
+    poly, h = shapely.STRtree(points).query(mine.geometry.to_numpy(), predicate="intersects")
+    f = index.loc[mine["facility_id"].to_numpy()[poly]].to_numpy()
+    d = np.hypot(hh["x"].to_numpy()[h] - fac["x"].to_numpy()[f], hh["y"].to_numpy()[h] - fac["y"].to_numpy()[f])
+    return f, h.astype(np.int64), d
+
+
+def _drawn_polygons(service: str, fac: pd.DataFrame, drawn: gpd.GeoDataFrame) -> pd.DataFrame:
+    mine = drawn[drawn["facility_id"].isin(fac["id"])]
+    return pd.DataFrame({"facility_id": mine["facility_id"].to_numpy(), "threshold": 0.0, "unit": "drawn",
+                         "service": service, "geom": [_multi(g) for g in mine.geometry]})
+
+
+def _demand_point_rows(demand: Demand, served: dict[str, np.ndarray], metric_crs: str) -> pd.DataFrame:
+    """Per demand point: its households and people, and households served per service."""
+    points, point = demand.points, demand.households["point"].to_numpy()
+    n = len(points)
+    out = pd.DataFrame({"point_id": np.arange(n), "origin": points["origin"].to_numpy(),
+                        "origin_ref": points["origin_ref"].to_numpy(dtype=object),
+                        "village_code": points["village_code"].to_numpy(dtype=object),
+                        "households": points["households"].to_numpy(np.int64),
+                        "people": points["people"].to_numpy(np.int64)})
+    any_served = np.zeros(len(point), bool)
+    for service in SERVICES:
+        flag = served.get(service, np.zeros(len(point), bool))
+        any_served |= flag
+        out[f"{service}_served"] = np.bincount(point[flag], minlength=n)
+    out["any_served"] = np.bincount(point[any_served], minlength=n)
+    xy = gpd.GeoSeries(shapely.points(points[["x", "y"]].to_numpy()), crs=metric_crs).to_crs(4326)
+    out["geom"] = xy.to_numpy()
+    return out
 
 
 def _ids_or_null(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -196,21 +316,10 @@ def _scenario(conn: Connection, name: str | None):
     return row.id, name, row.parameter_set_id, list(ids)
 
 
-def _households(conn: Connection, to_metric: Transformer, params: dict) -> pd.DataFrame:
-    hh = read_query(conn, "SELECT id, village_code, COALESCE(ladder_rung, 'unknown') AS rung, has_septic_tank, "
-                         "members, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM household ORDER BY id",
-                    text_columns=("village_code", "rung"))
-    hh["x"], hh["y"] = to_metric.transform(hh.pop("lon").to_numpy(), hh.pop("lat").to_numpy())
-    size = value(params, "household_size")
-    hh["people"] = hh.pop("members").fillna(size).round().astype(int)
-    hh["has_septic_tank"] = hh["has_septic_tank"].astype(object).where(hh["has_septic_tank"].notna(), None)
-    hh["rung"] = hh["rung"].astype(object)
-    return hh
-
-
 def _facilities(conn: Connection, ids: list[int], to_metric: Transformer) -> pd.DataFrame:
     fac = pd.read_sql(text(
-        "SELECT id, type, status, capacity, capacity_unit, service_modes, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+        "SELECT id, type, status, capacity, capacity_unit, service_modes, feeds_facility_id, "
+        "ST_X(geom) AS lon, ST_Y(geom) AS lat "
         "FROM facility WHERE id = ANY(:ids) ORDER BY id"), conn, params={"ids": ids})
     fac["x"], fac["y"] = to_metric.transform(fac.pop("lon").to_numpy(), fac.pop("lat").to_numpy())
     fac["service"] = fac["type"].map(SERVICE_OF_TYPE)
@@ -285,16 +394,15 @@ def _modes(service: str, fac: pd.DataFrame) -> list[frozenset]:
 
 
 def _buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
-    """All (facility, household) pairs within ``radius`` metres, with their distance."""
-    if not len(hh_xy):
-        return np.array([], int), np.array([], int), np.array([])
-    tree = cKDTree(hh_xy)
-    lists = tree.query_ball_point(fac_xy, r=radius + 1e-6)
-    counts = np.array([len(x) for x in lists])
-    f = np.repeat(np.arange(len(fac_xy)), counts)
-    h = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]) if counts.sum() else np.array([], int)
-    d = np.hypot(*(hh_xy[h] - fac_xy[f]).T)
-    return f, h, d
+    """All (facility, household) pairs within ``radius`` metres (inclusive), with their distance.
+
+    One dual-tree traversal in C (``sparse_distance_matrix`` of a facility tree against a household
+    tree) returns the pairs as arrays: faster than ``query_ball_point``, which builds a Python list
+    per facility."""
+    if not len(hh_xy) or not len(fac_xy):
+        return np.array([], np.int64), np.array([], np.int64), np.array([])
+    near = cKDTree(fac_xy).sparse_distance_matrix(cKDTree(hh_xy), radius + 1e-6, output_type="ndarray")
+    return near["i"].astype(np.int64), near["j"].astype(np.int64), near["v"]
 
 
 def _summary(areas: pd.DataFrame, region_code: str, bands: dict | None) -> dict:

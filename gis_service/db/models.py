@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gis_service.vocabulary import (
-    AdminLevel, CapacityUnit, FacilityStatus, FacilityType, InstitutionType, LadderRung,
-    NetworkMode, UrbanRural, VillageKind,
+    AdminLevel, CapacityUnit, Disposal, FacilityStatus, FacilityType, InstitutionType, LadderRung,
+    NetworkMode, ToiletType, UrbanRural, VillageKind,
 )
 
 SRID = 4326
@@ -154,6 +154,8 @@ class Household(_Sourced, Base):
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="uq_household_source_id"),
         one_of("ladder_rung", LadderRung),
+        one_of("toilet_type", ToiletType),
+        one_of("disposal", Disposal),
         CheckConstraint("members IS NULL OR members > 0", name="members_positive"),
         {"comment": "Households or buildings as points with their sanitation access (DOMAIN.md 2)"},
     )
@@ -163,6 +165,9 @@ class Household(_Sourced, Base):
     ladder_rung: Mapped[str | None] = mapped_column(
         Text, comment="aman, layak_sendiri, layak_bersama, belum_layak or babs")
     has_septic_tank: Mapped[bool | None] = mapped_column(Boolean)
+    toilet_type: Mapped[str | None] = mapped_column(
+        Text, comment="gooseneck, non_gooseneck, public or none: derives the rung when none is given")
+    disposal: Mapped[str | None] = mapped_column(Text, comment="septic_tank, pit, offsite or open")
     shared_toilet: Mapped[bool | None] = mapped_column(Boolean, comment="Toilet shared with other households")
     last_desludged: Mapped[date | None] = mapped_column(Date, comment="Last septic tank emptying")
     members: Mapped[int | None] = mapped_column(Integer, comment="Persons in the household")
@@ -198,8 +203,26 @@ class Facility(_Sourced, Base):
         ARRAY(Text), comment="Transport modes its service uses: road, river, path")
     village_code: Mapped[str | None] = mapped_column(
         Text, ForeignKey("admin_area.code", onupdate="CASCADE"), index=True)
+    feeds_facility_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("facility.id", ondelete="SET NULL"),
+        comment="The IPLT a depot or transfer station delivers its sludge to (shares its capacity)")
     attributes: Mapped[dict | None] = mapped_column(JSONB, comment="Other source attributes")
     geom = geom("POINT")
+
+
+class ServiceArea(_Sourced, Base):
+    __tablename__ = "service_area"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_service_area_source_id"),
+        valid_geom(),
+        {"comment": "Service areas drawn by planners, e.g. the piped area of an IPAL komunal "
+                    "(coverage --method polygon)"},
+    )
+    source: Mapped[str] = source_fk()
+    facility_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("facility.id", ondelete="CASCADE"), nullable=False, index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    geom = geom("MULTIPOLYGON")
 
 
 class NetworkEdge(_Sourced, Base):
@@ -432,3 +455,37 @@ class CoverageServiceArea(Base):
     unit: Mapped[str] = mapped_column(Text, nullable=False, comment="min (network) or m (radius)")
     service: Mapped[str] = mapped_column(Text, nullable=False)
     geom = geom("MULTIPOLYGON")
+
+
+class CoverageHouseholdFacility(Base):
+    __tablename__ = "coverage_household_facility"
+    __table_args__ = {"comment": "Per household and service: the k nearest reachable facilities and "
+                                 "the cost to each (rank 1 = nearest), whether or not they serve it"}
+    # No foreign key, like coverage_household: the run's delete trigger removes these rows.
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    service: Mapped[str] = mapped_column(Text, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    cost: Mapped[float] = mapped_column(Float, nullable=False, comment="Minutes (network) or metres")
+
+
+class CoverageDemandPoint(Base):
+    __tablename__ = "coverage_demand_point"
+    __table_args__ = (
+        CheckConstraint("origin IN ('settlement', 'village', 'raster')", name="origin_vocab"),
+        {"comment": "Demand points of a run that did not use household points: settlements, village "
+                    "totals spread onto settlements, or population raster cells; served counts per service"},
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey("coverage_run.id", ondelete="CASCADE"), primary_key=True)
+    point_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(Text, nullable=False)
+    origin_ref: Mapped[str | None] = mapped_column(Text, comment="Settlement id, village code or cell row/col")
+    village_code: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int] = mapped_column(Integer, nullable=False)
+    people: Mapped[int] = mapped_column(Integer, nullable=False)
+    lltt_served: Mapped[int] = mapped_column(Integer, nullable=False, comment="Households served")
+    offsite_served: Mapped[int] = mapped_column(Integer, nullable=False)
+    mck_served: Mapped[int] = mapped_column(Integer, nullable=False)
+    any_served: Mapped[int] = mapped_column(Integer, nullable=False)
+    geom = geom("POINT")

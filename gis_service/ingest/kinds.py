@@ -1,4 +1,4 @@
-"""The seven import kinds: their fields, geometry rule, checks against the database and writers."""
+"""The eight import kinds: their fields, geometry rule, checks against the database and writers."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from gis_service.ingest.geometry import GeomRule
 from gis_service.ingest.report import Problem
 from gis_service.ingest.writer import upsert
 from gis_service.vocabulary import (
-    AdminLevel, CapacityUnit, FacilityStatus, FacilityType, InstitutionType, LadderRung,
-    NetworkMode, UrbanRural, VillageKind, match_term, values,
+    AdminLevel, CapacityUnit, Disposal, FacilityStatus, FacilityType, InstitutionType, LadderRung,
+    NetworkMode, ToiletType, UrbanRural, VillageKind, match_term, values,
 )
 
 CODE_ALIASES = ("kode", "kode_wilayah", "kode_kemendagri", "kode_desa", "kdepum", "kode_kec", "kdcpum",
@@ -305,7 +305,7 @@ def _write_settlements(ctx: Context) -> tuple[int, int]:
 
 
 HOUSEHOLD_COLUMNS = ["source_id", "village_code", "ladder_rung", "has_septic_tank", "shared_toilet",
-                     "last_desludged", "members", "survey_source", "survey_date"]
+                     "toilet_type", "disposal", "last_desludged", "members", "survey_source", "survey_date"]
 
 
 def _write_households(ctx: Context) -> tuple[int, int]:
@@ -349,7 +349,29 @@ def _check_facilities(ctx: Context) -> None:
             ctx.reject(i, ids[i], f"unknown service mode in {items}", "use road, river or path")
         modes.append(sorted(set(m for m in mapped if m)) or None)
     f["service_modes"] = modes
+    _check_feeds(ctx)
     _check_village_codes(ctx)
+
+
+def _check_feeds(ctx: Context) -> None:
+    """``feeds`` names the IPLT (by its id in this source) a depot or transfer station delivers to:
+    an IPLT of this file or one already stored under the same source."""
+    f = ctx.frame
+    given = f["feeds"].notna().to_numpy() & ~ctx.bad
+    if not given.any():
+        return
+    iplts = set(f.loc[f["type"].eq("iplt").to_numpy() & ~ctx.bad, "source_id"])
+    iplts |= set(ctx.conn.execute(text("SELECT source_id FROM facility WHERE source = :s AND type = 'iplt'"),
+                                  {"s": ctx.source}).scalars())
+    ids = _ids(ctx)
+    for i in np.flatnonzero(given):
+        target, kind = f["feeds"].iat[i], f["type"].iat[i]
+        if kind not in ("desludging_depot", "transfer_station"):
+            ctx.reject(i, ids[i], f"a {kind} cannot feed an IPLT", "only depots and transfer stations "
+                       "have 'feeds'; leave it empty for this facility")
+        elif target not in iplts:
+            ctx.reject(i, ids[i], f"feeds unknown IPLT '{target}'",
+                       "give the id of an IPLT in this file or already imported from the same source")
 
 
 FACILITY_COLUMNS = ["source_id", "name", "type", "status", "capacity", "capacity_unit", "operator",
@@ -360,7 +382,48 @@ FACILITY_COLUMNS = ["source_id", "name", "type", "status", "capacity", "capacity
 def _write_facilities(ctx: Context) -> tuple[int, int]:
     out = _base(ctx, FACILITY_COLUMNS)
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
-    return upsert(ctx.conn, "facility", out, key=["source", "source_id"])
+    counts = upsert(ctx.conn, "facility", out, key=["source", "source_id"])
+    links = ctx.good()[["source_id", "feeds"]].dropna()
+    if len(links):
+        ctx.conn.execute(text(
+            "UPDATE facility f SET feeds_facility_id = i.id FROM facility i, "
+            "unnest(CAST(:depots AS text[]), CAST(:iplts AS text[])) AS l(depot, iplt) "
+            "WHERE f.source = :s AND f.source_id = l.depot AND i.source = :s AND i.source_id = l.iplt"),
+            {"s": ctx.source, "depots": list(links["source_id"]), "iplts": list(links["feeds"])})
+    return counts
+
+
+# ---- service areas drawn by planners ------------------------------------------------------------
+
+def _check_service_areas(ctx: Context) -> None:
+    """Each area names its facility by id in the facility's source, or by its exact name."""
+    _source_ids(ctx)
+    f = ctx.frame
+    rows = ctx.conn.execute(text("SELECT id, source_id, lower(name) FROM facility")).all()
+    by_ref: dict[str, set[int]] = {}
+    for fid, source_id, name in rows:
+        by_ref.setdefault(str(source_id), set()).add(fid)
+        by_ref.setdefault(name, set()).add(fid)
+    ids, out = _ids(ctx), []
+    for i, ref in enumerate(f["facility"].to_numpy(dtype=object)):
+        match = by_ref.get(str(ref), set()) or by_ref.get(str(ref).strip().lower(), set())
+        if len(match) == 1:
+            out.append(next(iter(match)))
+            continue
+        out.append(None)
+        if len(match) > 1:
+            ctx.reject(i, ids[i], f"facility '{ref}' matches {len(match)} facilities",
+                       "refer to the facility by its id (source_id) instead of its name")
+        else:
+            ctx.reject(i, ids[i], f"unknown facility '{ref}'",
+                       "import the facilities first, or correct the facility id or name")
+    f["facility_id"] = out
+
+
+def _write_service_areas(ctx: Context) -> tuple[int, int]:
+    out = _base(ctx, ["source_id", "facility_id", "name"])
+    out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
+    return upsert(ctx.conn, "service_area", out, key=["source", "source_id"])
 
 
 # ---- network ----------------------------------------------------------------------------------
@@ -506,6 +569,10 @@ KINDS: dict[str, Kind] = {
             Field("has_septic_tank", "bool", ("tangki_septik", "septic_tank", "ada_tangki_septik",
                                               "punya_tangki_septik", "septictank")),
             Field("shared_toilet", "bool", ("jamban_bersama", "shared", "wc_bersama", "toilet_bersama")),
+            Field("toilet_type", "vocab", ("jenis_kloset", "kloset", "jenis_jamban", "jamban",
+                                           "fasilitas_babs", "toilet"), ToiletType),
+            Field("disposal", "vocab", ("pembuangan", "tempat_pembuangan", "pembuangan_akhir",
+                                        "pembuangan_tinja", "tempat_pembuangan_akhir_tinja"), Disposal),
             Field("last_desludged", "date", ("terakhir_disedot", "tgl_sedot", "tanggal_penyedotan",
                                              "tanggal_sedot_terakhir")),
             Field("members", "int", ("jumlah_anggota", "anggota_rt", "jml_art", "art", "jumlah_jiwa")),
@@ -526,8 +593,16 @@ KINDS: dict[str, Kind] = {
             Field("capex_idr", "float", ("biaya_investasi", "capex", "nilai_investasi")),
             Field("opex_idr_per_year", "float", ("biaya_operasional", "opex", "biaya_om")),
             Field("service_modes", "list", ("moda", "moda_layanan", "modes")),
+            Field("feeds", aliases=("iplt_tujuan", "ke_iplt", "feeds_iplt", "iplt")),
             VILLAGE,
         ], GeomRule("point", polygons_to_points=True), "source_id", _check_facilities, _write_facilities),
+    "service_areas": Kind(
+        "service_areas", [
+            SOURCE_ID,
+            Field("facility", aliases=("fasilitas", "facility_id", "id_fasilitas", "kode_fasilitas",
+                                       "nama_fasilitas"), required=True),
+            Field("name", aliases=("nama", "nama_area", "wilayah_layanan")),
+        ], GeomRule("polygon"), "source_id", _check_service_areas, _write_service_areas),
     "network": Kind(
         "network", [
             SOURCE_ID,

@@ -1,0 +1,266 @@
+"""Demand for a coverage run: who needs a service, as household units with a location.
+
+Four ways to represent demand (recorded with the run):
+
+- ``households``: the surveyed or mapped household points, each with its rung (given, or derived
+  from toilet type and disposal by :mod:`rungs`).
+- ``settlements``: each settlement's households (or population / household size) at the
+  settlement's point (a polygon's point on surface).
+- ``villages``: each village's total from ``admin_population`` (latest year, or ``year``) spread
+  onto its settlements in proportion to their population (equally when unknown), or placed at the
+  village's point on surface when it has no settlement.
+- ``raster``: a population raster (GeoTIFF, e.g. WorldPop people per cell) read with rasterio over
+  the region's bbox; every populated cell centre inside a stored village is a demand point.
+
+Modelled demand points are expanded into whole household units at the point, rounded with running
+sums per village so village totals keep their value. Their rungs follow the surveyed households of
+the same village in proportion (an EHRA sample of ~40 households per village, DOMAIN.md section 6);
+with no survey in the village they are 'unknown'. Allocation then works on household units exactly
+as for surveyed households; results per demand point go to ``coverage_demand_point``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from sqlalchemy import Connection, text
+
+from gis_service.analysis.parameters import value
+from gis_service.analysis.rungs import classify, has_tank, village_is_urban
+from gis_service.db.bulk import read_query
+
+MODES = ("households", "settlements", "villages", "raster")
+
+
+@dataclass
+class Demand:
+    """Household units (``households``) and, for modelled demand, the points they stand on."""
+
+    households: pd.DataFrame
+    """id (household id, or -1 for a modelled unit), point (-1 for a surveyed household),
+    village_code, rung, has_septic_tank, people, x, y (metric CRS)."""
+    points: pd.DataFrame | None
+    """origin, origin_ref, village_code, households, people, x, y; None for household demand."""
+    description: str
+    notes: list[str]
+
+
+def load_demand(conn: Connection, mode: str, *, to_metric: Transformer, metric_crs: str, params: dict,
+                raster: Path | None = None, year: int | None = None, bbox: tuple | None = None,
+                as_of: date | None = None) -> Demand:
+    """Demand of the chosen ``mode`` (see the module docstring)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown demand '{mode}' (one of {', '.join(MODES)})")
+    surveyed = _households(conn, to_metric, params, as_of or date.today())
+    if mode == "households":
+        return Demand(surveyed, None, "household points", [])
+    notes: list[str] = []
+    if mode == "settlements":
+        points = _settlement_points(conn, to_metric, params)
+        description = "settlement population"
+    elif mode == "villages":
+        points, description = _village_points(conn, to_metric, params, year, notes)
+    else:
+        if raster is None:
+            raise ValueError("demand 'raster' needs a GeoTIFF: pass --raster FILE.tif")
+        points = _raster_points(conn, Path(raster), metric_crs, bbox, notes)
+        description = f"population raster {Path(raster).name}"
+    if points.empty:
+        raise ValueError(f"no demand: the {mode} source has no populated points "
+                         f"({'import settlements first' if mode != 'raster' else 'check the raster'})")
+    points, units = _expand(points, surveyed)
+    return Demand(units, points, description, notes)
+
+
+def _households(conn: Connection, to_metric: Transformer, params: dict, as_of: date) -> pd.DataFrame:
+    hh = read_query(conn,
+                    "SELECT h.id, h.village_code, COALESCE(h.ladder_rung, 'unknown') AS rung, h.has_septic_tank, "
+                    "h.shared_toilet, h.toilet_type, h.disposal, h.last_desludged, h.members, a.urban_rural, "
+                    "a.village_kind, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM household h "
+                    "LEFT JOIN admin_area a ON a.code = h.village_code ORDER BY h.id",
+                    text_columns=("village_code", "rung", "toilet_type", "disposal", "last_desludged",
+                                  "urban_rural", "village_kind"))
+    hh["x"], hh["y"] = to_metric.transform(hh.pop("lon").to_numpy(), hh.pop("lat").to_numpy())
+    hh["people"] = hh.pop("members").fillna(value(params, "household_size")).round().astype(int)
+    for column in ("has_septic_tank", "shared_toilet", "toilet_type", "disposal"):
+        hh[column] = hh[column].astype(object).where(hh[column].notna(), None)
+    hh["urban"] = village_is_urban(hh.pop("urban_rural"), hh.pop("village_kind"))
+    hh["rung"] = classify(hh, as_of=as_of, aman_years=value(params, "aman_max_years_since_desludging"))
+    hh["has_septic_tank"] = has_tank(hh["disposal"].to_numpy(dtype=object),
+                                     hh["has_septic_tank"].to_numpy(dtype=object))
+    hh["point"] = -1
+    return hh[["id", "point", "village_code", "rung", "has_septic_tank", "people", "x", "y"]]
+
+
+def _settlement_points(conn: Connection, to_metric: Transformer, params: dict) -> pd.DataFrame:
+    size = value(params, "household_size")
+    rows = pd.read_sql(text(
+        "SELECT id, village_code, population, households, ST_X(ST_PointOnSurface(geom)) AS lon, "
+        "ST_Y(ST_PointOnSurface(geom)) AS lat FROM settlement ORDER BY id"), conn)
+    households = rows["households"].astype(float).fillna(rows["population"].astype(float) / size)
+    people = rows["population"].astype(float).fillna(households * size)
+    x, y = to_metric.transform(rows["lon"].to_numpy(), rows["lat"].to_numpy())
+    points = pd.DataFrame({"origin": "settlement", "origin_ref": rows["id"].astype(str),
+                           "village_code": rows["village_code"].astype(object), "households": households,
+                           "people": people, "x": x, "y": y})
+    return points[points["households"] > 0].reset_index(drop=True)
+
+
+def _village_points(conn: Connection, to_metric: Transformer, params: dict, year: int | None,
+                    notes: list[str]) -> tuple[pd.DataFrame, str]:
+    size = value(params, "household_size")
+    totals = pd.read_sql(text(
+        "SELECT DISTINCT ON (p.admin_code) p.admin_code AS village_code, p.year, p.population, p.households "
+        "FROM admin_population p JOIN admin_area a ON a.code = p.admin_code AND a.level = 'village' "
+        "WHERE CAST(:y AS integer) IS NULL OR p.year = :y ORDER BY p.admin_code, p.year DESC, p.source"),
+        conn, params={"y": year})
+    if totals.empty:
+        raise ValueError("no village population" + (f" for {year}" if year else "") +
+                         ": import it first (gis-service import population FILE --year YEAR)")
+    totals["households"] = totals["households"].astype(float).fillna(totals["population"].astype(float) / size)
+    totals["population"] = totals["population"].astype(float).fillna(totals["households"] * size)
+    anchors = pd.read_sql(text(
+        "SELECT s.village_code, CAST(s.id AS text) AS origin_ref, "
+        "COALESCE(s.population, s.households * :size, 1) AS weight, "
+        "ST_X(ST_PointOnSurface(s.geom)) AS lon, ST_Y(ST_PointOnSurface(s.geom)) AS lat "
+        "FROM settlement s WHERE s.village_code IS NOT NULL "
+        "UNION ALL SELECT a.code, a.code, 1, ST_X(ST_PointOnSurface(a.geom)), ST_Y(ST_PointOnSurface(a.geom)) "
+        "FROM admin_area a WHERE a.level = 'village' AND a.geom IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM settlement s WHERE s.village_code = a.code) ORDER BY 1, 2"), conn, params={"size": size})
+    points = anchors.merge(totals, on="village_code", how="inner")
+    share = points["weight"] / points.groupby("village_code")["weight"].transform("sum")
+    x, y = to_metric.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
+    missing = sorted(set(totals["village_code"]) - set(anchors["village_code"]))
+    if missing:
+        notes.append(f"{len(missing)} villages have a population but no settlement or boundary to place "
+                     f"it on, e.g. {missing[0]}: left out")
+    years = sorted(totals["year"].unique())
+    out = pd.DataFrame({"origin": np.where(points["origin_ref"] == points["village_code"], "village",
+                                           "settlement"),
+                        "origin_ref": points["origin_ref"], "village_code": points["village_code"],
+                        "households": points["households"] * share, "people": points["population"] * share,
+                        "x": x, "y": y})
+    return out, f"village population {', '.join(map(str, years))} spread onto settlements"
+
+
+def _raster_points(conn: Connection, path: Path, metric_crs: str, bbox: tuple | None,
+                   notes: list[str]) -> pd.DataFrame:
+    """Populated cell centres inside the stored villages, people per cell (metric CRS)."""
+    import rasterio
+    from rasterio.windows import Window, from_bounds
+
+    if not path.exists():
+        raise ValueError(f"{path}: no such raster file")
+    with rasterio.open(path) as src:
+        if src.crs is None:
+            raise ValueError(f"{path.name}: the raster has no CRS; set one (gdal_edit.py -a_srs EPSG:4326)")
+        window = None
+        if bbox is not None:
+            west, south, east, north = Transformer.from_crs(
+                "EPSG:4326", src.crs, always_xy=True).transform_bounds(*bbox)
+            window = from_bounds(west, south, east, north, src.transform).round_offsets().round_lengths()
+            try:
+                window = window.intersection(Window(0, 0, src.width, src.height))
+            except rasterio.errors.WindowError:
+                raise ValueError(f"{path.name}: the raster does not overlap the region") from None
+        data = src.read(1, window=window, masked=True)
+        transform = src.window_transform(window) if window is not None else src.transform
+        rows, cols = np.nonzero(data.filled(0) > 0)
+        people = np.asarray(data[rows, cols], dtype=float)
+        xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+        x, y = Transformer.from_crs(src.crs, CRS.from_user_input(metric_crs), always_xy=True).transform(
+            np.asarray(xs, float), np.asarray(ys, float))
+    village = _villages_of(conn, np.column_stack([x, y]), metric_crs)
+    inside = ~pd.isna(village)
+    if (~inside).any():
+        notes.append(f"{int((~inside).sum())} populated cells ({people[~inside].sum():,.0f} people) lie "
+                     "outside every stored village: left out")
+    return pd.DataFrame({"origin": "raster", "origin_ref": [f"{r},{c}" for r, c in zip(rows[inside], cols[inside])],
+                         "village_code": village[inside], "households": np.nan, "people": people[inside],
+                         "x": x[inside], "y": y[inside]})
+
+
+def _villages_of(conn: Connection, xy: np.ndarray, metric_crs: str) -> np.ndarray:
+    """Village code of each metric point by point-in-polygon (None outside every village)."""
+    import geopandas as gpd
+
+    villages = gpd.read_postgis(text("SELECT code, geom FROM admin_area WHERE level = 'village' "
+                                     "AND geom IS NOT NULL ORDER BY code"), conn, geom_col="geom")
+    out = np.full(len(xy), None, dtype=object)
+    if villages.empty or not len(xy):
+        return out
+    polygons = villages.to_crs(metric_crs).geometry.to_numpy()
+    poly, point = shapely.STRtree(shapely.points(xy)).query(polygons, predicate="intersects")
+    out[point[::-1]] = villages["code"].to_numpy()[poly[::-1]]  # first village wins on shared edges
+    return out
+
+
+def _expand(points: pd.DataFrame, surveyed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(points with whole households and people, one row per household unit), the units carrying
+    rungs in their village's surveyed shares."""
+    points = points.sort_values(["village_code", "origin_ref"], kind="stable").reset_index(drop=True)
+    if points["households"].isna().any():  # raster cells carry people only
+        points["households"] = points["households"].fillna(points["people"] / _mean_size(surveyed))
+    group = points["village_code"].fillna("").to_numpy(dtype=object)
+    units = _rounded(points["households"].to_numpy(float), group)
+    people_each = np.maximum(_rounded(points["people"].to_numpy(float), group), units)
+    points["households"], points["people"] = units, people_each
+    point = np.repeat(np.arange(len(points)), units)
+    # people of a point shared over its units (whole persons, the first units take the remainder)
+    offset = np.arange(len(point)) - np.repeat(np.cumsum(units) - units, units)
+    people = np.repeat(people_each // np.maximum(units, 1), units) + \
+        (offset < np.repeat(people_each % np.maximum(units, 1), units))
+    frame = pd.DataFrame({"id": -1, "point": point, "village_code": points["village_code"].to_numpy()[point],
+                          "people": people.astype(int), "x": points["x"].to_numpy()[point],
+                          "y": points["y"].to_numpy()[point]})
+    frame["rung"], frame["has_septic_tank"] = _survey_shares(frame["village_code"].to_numpy(dtype=object),
+                                                             surveyed)
+    return points, frame[["id", "point", "village_code", "rung", "has_septic_tank", "people", "x", "y"]]
+
+
+def _mean_size(surveyed: pd.DataFrame) -> float:
+    """Persons per household from the surveyed households (4 when there are none)."""
+    return float(surveyed["people"].mean()) if len(surveyed) else 4.0
+
+
+def _rounded(amount: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Whole numbers per row whose running sum per group stays within 0.5 of the exact running
+    sum, so group totals are the rounded exact totals. Rows of a group must be contiguous."""
+    cum = np.cumsum(amount)
+    start = np.ones(len(group), bool)
+    start[1:] = group[1:] != group[:-1]
+    base = np.repeat(cum[start] - amount[start], np.diff(np.append(np.flatnonzero(start), len(group))))
+    whole = np.round(cum - base).astype(np.int64)
+    out = np.diff(np.concatenate([[0], whole]))
+    out[start] = whole[start]
+    return out
+
+
+def _survey_shares(village: np.ndarray, surveyed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Rung and septic tank per unit: each village's units take the combinations of its surveyed
+    households in proportion (largest remainders), in a fixed order; 'unknown' without a survey."""
+    rung = np.full(len(village), "unknown", dtype=object)
+    tank = np.full(len(village), None, dtype=object)
+    known = surveyed[surveyed["rung"] != "unknown"]
+    if known.empty or not len(village):
+        return rung, tank
+    combos = known.assign(tank=known["has_septic_tank"].map({True: "t", False: "f"}).fillna("")).groupby(
+        ["village_code", "rung", "tank"]).size().rename("n").reset_index()
+    codes, units = np.unique(village.astype(str), return_inverse=True)
+    order = np.argsort(units, kind="stable")
+    ends = np.cumsum(np.bincount(units, minlength=len(codes)))
+    for code, mine in combos.groupby("village_code", sort=True):
+        k = np.searchsorted(codes, code)
+        if k == len(codes) or codes[k] != code:
+            continue
+        idx = order[(ends[k - 1] if k else 0): ends[k]]
+        counts = _rounded(mine["n"].to_numpy(float) / mine["n"].sum() * len(idx), np.zeros(len(mine)))
+        rung[idx] = np.repeat(mine["rung"].to_numpy(dtype=object), counts)
+        tank[idx] = np.repeat(mine["tank"].map({"t": True, "f": False, "": None}).to_numpy(dtype=object), counts)
+    return rung, tank
