@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gis_service.analysis.allocation import allocate, facility_order
+from gis_service.analysis.allocation import allocate, facility_order, nearest_k
 
 INF = np.inf
 
@@ -84,3 +84,34 @@ def test_properties(pairs, capacity, limit):
     # input order does not matter
     shuffled = _alloc(list(reversed(pairs)), capacity, limit=limit, n_h=30)
     assert (shuffled.served_by == a.served_by).all()
+
+
+@given(pair_lists, caps, st.lists(st.integers(-1, 2), min_size=5, max_size=5), st.integers(0, 12))
+@settings(max_examples=150, deadline=None)
+def test_a_group_never_serves_more_than_its_shared_capacity(pairs, capacity, group, budget):
+    pairs = _unique(pairs)
+    fac, hh, cost = (np.array(x) for x in zip(*pairs)) if pairs else (np.array([], int),) * 2 + (np.array([]),)
+    groups = np.array(group)
+    shared = np.full(3, float(budget))
+    a = allocate(fac, hh, cost, n_facilities=5, n_households=30, capacity=np.array(capacity, float),
+                 order=np.arange(5), limit=60.0, group=groups, group_capacity=shared)
+    for g in range(3):
+        assert a.served[groups == g].sum() <= budget
+    assert (a.served <= np.array(capacity)).all()
+    assert (np.bincount(a.served_by[a.served_by >= 0], minlength=5) == a.served).all()
+
+
+@given(pair_lists, st.integers(1, 4))
+@settings(max_examples=150, deadline=None)
+def test_nearest_k_equals_a_full_sort(pairs, k):
+    pairs = sorted(_unique(pairs), key=lambda p: (p[1], p[0]))  # by household, then facility
+    if not pairs:
+        return
+    fac, hh, cost = (np.array(x) for x in zip(*pairs))
+    h, rank, f, c = nearest_k(hh, fac, cost, k=k)
+    got = sorted(zip(h.tolist(), rank.tolist(), f.tolist(), c.tolist()))
+    expected = []
+    for household in sorted(set(hh.tolist())):
+        mine = sorted((p[2], p[0]) for p in pairs if p[1] == household)[:k]
+        expected += [(household, r + 1, fac_, cost_) for r, (cost_, fac_) in enumerate(mine)]
+    assert got == sorted(expected)

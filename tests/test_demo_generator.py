@@ -16,17 +16,19 @@ from gis_service.vocabulary import (
     FacilityStatus, FacilityType, InstitutionType, LadderRung, NetworkMode, values,
 )
 
-KINDS = ["admin", "population", "settlements", "households", "facilities", "network", "pilots"]
+KINDS = ["admin", "population", "settlements", "households", "facilities", "service_areas", "network",
+         "pilots"]
 COLUMNS = {
     "admin": ["code", "name", "level", "village_kind", "urban_rural", "bps_code", "geometry"],
     "population": ["code", "year", "population", "households"],
     "settlements": ["source_id", "name", "village_code", "population", "households", "year",
                     "geometry"],
     "households": ["source_id", "village_code", "ladder_rung", "has_septic_tank", "shared_toilet",
-                   "last_desludged", "members", "survey_source", "survey_date", "geometry"],
+                   "toilet_type", "disposal", "last_desludged", "members", "survey_source", "survey_date", "geometry"],
     "facilities": ["source_id", "name", "type", "status", "capacity", "capacity_unit", "operator",
                    "institution_type", "year", "capex_idr", "opex_idr_per_year", "service_modes",
-                   "village_code", "geometry"],
+                   "feeds", "village_code", "geometry"],
+    "service_areas": ["source_id", "facility", "name", "geometry"],
     "network": ["source_id", "mode", "class", "name", "speed_kmh", "oneway", "geometry"],
     "pilots": ["pilot", "programme", "operator", "institution_type", "village_codes",
                "period_start", "period_end", "households_served", "emptyings", "sludge_m3",
@@ -292,3 +294,20 @@ def test_write_files(region, tmp_path):
     assert pilots.period_start.iloc[0] == "2024-01-01"
     codes = region["pilots"].village_codes.iloc[0]
     assert pilots.village_codes.iloc[0] == ";".join(codes)
+
+
+def test_toilet_facts_give_back_the_surveyed_rung(region):
+    """rungs.classify on the generated toilet type and disposal agrees with the generated rung,
+    except urban layak households over a pit (the pit rule says belum layak; the survey wins)."""
+    from gis_service.analysis.rungs import classify
+
+    hh = region["households"]
+    admin = region["admin"].set_index("code")
+    frame = pd.DataFrame({"rung": "unknown", "toilet_type": hh.toilet_type, "disposal": hh.disposal,
+                          "has_septic_tank": hh.has_septic_tank.astype(object),
+                          "shared_toilet": hh.shared_toilet.astype(object), "last_desludged": hh.last_desludged,
+                          "urban": admin.loc[hh.village_code, "urban_rural"].eq("urban").to_numpy()})
+    derived = classify(frame, as_of=date(2024, 9, 1), aman_years=5)
+    agree = derived == hh.ladder_rung.to_numpy(dtype=object)
+    assert agree.mean() > 0.97
+    assert (derived[hh.ladder_rung.eq("babs").to_numpy()] == "babs").all()

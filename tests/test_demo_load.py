@@ -13,7 +13,7 @@ from gis_service.demo.load import DEMO_SCENARIO, RealDataPresent, load_demo
 def test_demo_loads_summarises_and_reloads_unchanged(engine):
     reports = load_demo(engine)
     assert [r.kind for r in reports] == ["admin", "population", "settlements", "households", "facilities",
-                                         "network", "pilots"]
+                                         "service_areas", "network", "pilots"]
     assert all(not r.rejected for r in reports)
     summary = database_summary(engine)
     counts = summary["counts"]
@@ -30,6 +30,9 @@ def test_demo_loads_summarises_and_reloads_unchanged(engine):
         params = conn.execute(text("SELECT values -> 'desludging_interval' ->> 'source' FROM parameter_set"))
         assert scenario >= 2 and targets.scalar() == 90
         assert "LLTT" in params.scalar()
+        feeds = conn.execute(text("SELECT count(*) FROM facility d JOIN facility p ON p.id = d.feeds_facility_id "
+                                  "WHERE p.type = 'iplt'")).scalar()
+        assert feeds == 5  # four depots and the transfer station
     again = load_demo(engine)
     assert all(r.inserted == 0 and r.updated == 0 for r in again)
 

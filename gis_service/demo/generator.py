@@ -138,6 +138,7 @@ def generate_region(*, seed: int = SEED, scale: float = 1.0) -> Frames:
         "settlements": _settlement_frame(villages, settlements, hh_settlement, members),
         "households": households,
         "facilities": facilities,
+        "service_areas": _service_area_frame(facilities, settlements),
         "network": _network_frame(network),
         "pilots": _pilot_frame(villages, pilot_rng),
     }
@@ -704,9 +705,31 @@ def _facilities(villages: pd.DataFrame, settlements: pd.DataFrame, network: _Net
     frame = pd.DataFrame(rows)
     frame.insert(0, "source_id", [f"F{i + 1:03d}" for i in range(len(frame))])
     frame["year"] = frame["year"].astype("Int64")
+    # depots deliver to the pilot IPLT, the river transfer station to the candidate upstream IPLT
+    plant = frame.loc[frame.status.eq("pilot") & frame.type.eq("iplt"), "source_id"].iat[0]
+    upstream = frame.loc[frame.status.eq("candidate") & frame.type.eq("iplt"), "source_id"].iat[0]
+    feeds = {"desludging_depot": plant, "transfer_station": upstream}
+    frame["feeds"] = np.array([feeds.get(t) for t in frame.type], dtype=object)
     points = shapely.points(frame[["x", "y"]].to_numpy())
     frame["village_code"] = _village_of(points, villages)
     return _to_output(frame.drop(columns=["x", "y"]), points)
+
+
+def _service_area_frame(facilities: gpd.GeoDataFrame, settlements: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The piped area of the existing IPAL komunal as a planner would draw it: the part of the
+    nearest settlement within 400 m of the plant (for ``coverage run --method polygon``)."""
+    plant = facilities[facilities["type"].eq("ipal_komunal") & facilities["status"].eq("existing")]
+    xy = np.column_stack(_transformer(OUTPUT_CRS, METRIC_CRS).transform(
+        plant.geometry.x.to_numpy(), plant.geometry.y.to_numpy()))
+    outlines = settlements.geometry.to_numpy()
+    areas = []
+    for p in xy:
+        near = outlines[np.argmin(shapely.distance(outlines, shapely.Point(p)))]
+        areas.append(_multipolygon(shapely.intersection(near, shapely.Point(p).buffer(400.0)).union(
+            shapely.Point(p).buffer(60.0))))
+    return _to_output(pd.DataFrame({"source_id": [f"A{i + 1:03d}" for i in range(len(plant))],
+                                    "facility": plant["source_id"].to_numpy(),
+                                    "name": [f"Wilayah perpipaan {n}" for n in plant["name"]]}), areas)
 
 
 def _village_of(points: np.ndarray, villages: pd.DataFrame) -> list[str]:
@@ -749,6 +772,7 @@ def _households(villages: pd.DataFrame, settlements: pd.DataFrame, network: _Net
     emptied[rung == 0] = surveyed[rung == 0] - rng.integers(60, 1_765, int((rung == 0).sum()))
     old = layak & septic & (rng.random(n) < 0.3)  # emptied, but more than 5 years ago
     emptied[old] = surveyed[old] - rng.integers(1_900, 4_000, int(old.sum()))
+    toilet, disposal = _toilets(rung, septic, urban, rng)
     lon, lat = _transformer(METRIC_CRS, OUTPUT_CRS).transform(x, y)
     width = max(7, len(str(n)))
     frame = gpd.GeoDataFrame({
@@ -757,12 +781,33 @@ def _households(villages: pd.DataFrame, settlements: pd.DataFrame, network: _Net
         "ladder_rung": np.array(_RUNGS, dtype=object)[rung],
         "has_septic_tank": septic,
         "shared_toilet": (rung == 2) | ((rung == 3) & (rng.random(n) < 0.2)),
+        "toilet_type": toilet,
+        "disposal": disposal,
         "last_desludged": emptied.astype(object),
         "members": 1 + np.minimum(rng.poisson(2.75, n), 8),
         "survey_source": SURVEY_SOURCE,
         "survey_date": surveyed.astype(object),
     }, geometry=gpd.points_from_xy(lon, lat), crs=OUTPUT_CRS)
     return frame, village, settlement
+
+
+def _toilets(rung: np.ndarray, septic: np.ndarray, urban: np.ndarray,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Toilet type and disposal to go with each surveyed rung: layak without a tank is a gooseneck
+    over a pit (rural by the pit rule; the few urban ones keep their surveyed rung, which wins);
+    belum layak is a non-gooseneck toilet, public toilets only, or a gooseneck draining to the
+    open; BABS has no toilet."""
+    n = len(rung)
+    toilet = np.full(n, "gooseneck", dtype=object)
+    disposal = np.where(septic, "septic_tank", "pit").astype(object)
+    poor = np.flatnonzero(rung == 3)
+    kind = rng.integers(0, 3, len(poor))
+    toilet[poor[kind == 0]] = "non_gooseneck"
+    toilet[poor[kind == 1]] = "public"
+    disposal[poor[kind == 1]] = None
+    disposal[poor[(kind == 2) & ~urban[poor] & ~septic[poor]]] = "open"
+    toilet[rung == 4], disposal[rung == 4] = "none", None
+    return toilet, disposal
 
 
 def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
