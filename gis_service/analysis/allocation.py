@@ -128,15 +128,16 @@ def nearest_k(hh: np.ndarray, fac: np.ndarray, cost: np.ndarray, *, k: int
         empty = np.array([], np.int64)
         return empty, empty, empty, np.array([])
     start = np.flatnonzero(np.r_[True, hh[1:] != hh[:-1]])
-    run = np.repeat(np.arange(len(start)), np.diff(np.r_[start, len(hh)]))
+    counts = np.diff(np.r_[start, len(hh)])
     left = cost.copy()
     picked = []
     for rank in range(1, k + 1):
         best = np.minimum.reduceat(left, start)
-        hit = np.flatnonzero((left == best[run]) & np.isfinite(left))
-        if not len(hit):
+        hit = np.flatnonzero(left == np.repeat(best, counts))  # repeat: a sequential copy, no gather
+        first = hit[np.r_[True, hh[hit][1:] != hh[hit][:-1]]]
+        first = first[np.isfinite(left[first])]  # households with fewer than `rank` facilities
+        if not len(first):
             break
-        first = hit[np.r_[True, run[hit][1:] != run[hit][:-1]]]
         picked.append((first, rank))
         left[first] = np.inf
     rows = np.concatenate([p for p, _ in picked])
