@@ -9,12 +9,12 @@ bootstrap:
 	@bash scripts/bootstrap.sh
 
 ## Bring up the local PostGIS, apply the migrations, load the demo region, run coverage for the
-## demo's pilot scenario and print the regency summary.
+## demo's pilot scenario, print the regency summary and draw the two Buku Putih maps into out/maps.
 demo: bootstrap
 	$(GIS) db up
 	$(GIS) db upgrade
 	$(GIS) demo load --scale $(SCALE)
-	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60
+	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps
 
 ## Run the whole test suite against a throwaway PostGIS the suite starts itself.
 test: bootstrap

@@ -308,6 +308,7 @@ def coverage_run(
     nearest_k: Annotated[int, typer.Option(help="Store the k nearest reachable facilities per household "
                                                 "and service (0: none)")] = 3,
     export: Annotated[Optional[Path], typer.Option(help="Also write the results: FILE.csv or FILE.gpkg")] = None,
+    maps: Annotated[Optional[Path], typer.Option(help="Also draw the two Buku Putih maps (PNG) into DIR")] = None,
 ) -> None:
     """Run a coverage analysis, store it, print the regency summary."""
     from rich.progress import Progress
@@ -330,6 +331,8 @@ def coverage_run(
     _print_coverage(result)
     if export:
         _export(engine, result.run_id, export)
+    if maps:
+        _maps(engine, result.run_id, maps, dpi=150)
 
 
 def _print_coverage(result) -> None:
@@ -382,6 +385,31 @@ def _export(engine, run_id: int, path: Path) -> None:
         except ValueError as exc:
             _fail(str(exc))
     console.print(f"written {written}")
+
+
+def _maps(engine, run_id: int, out_dir: Path, *, dpi: int) -> None:
+    from gis_service.analysis.maps import render_maps
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with engine.connect() as conn:
+        try:
+            paths = render_maps(conn, run_id, out_dir, metric_crs=get_settings().region_config().metric_crs,
+                                dpi=dpi)
+        except ValueError as exc:
+            _fail(str(exc))
+    for path in paths:
+        console.print(f"written {path}")
+
+
+@coverage_app.command("maps")
+def coverage_maps(run_id: int,
+                  out: Annotated[Path, typer.Option(help="Folder for the PNG files")] = Path("out/maps"),
+                  dpi: Annotated[int, typer.Option(help="Resolution (150 for screens, 300 for print)")] = 150,
+                  ) -> None:
+    """Draw a run's two Buku Putih maps: service coverage and main infrastructure (PNG)."""
+    from gis_service.db.engine import make_engine
+
+    _maps(make_engine(), run_id, out, dpi=dpi)
 
 
 @coverage_app.command("export")

@@ -1,4 +1,4 @@
-"""Coverage inputs beyond household points and radii, on real PostGIS: service areas drawn by
+"""Coverage inputs and outputs beyond household points and radii, on real PostGIS: service areas drawn by
 planners (--method polygon), depots sharing their IPLT's capacity, the k nearest facilities per
 household, rungs derived from toilet type and disposal (the urban/rural pit rule), and demand from
 settlements, village totals and a population raster."""
@@ -215,9 +215,16 @@ def test_demand_from_a_population_raster(admin_loaded, tmp_path):
 def test_cli_runs_polygon_and_raster_options(admin_loaded, tmp_path):
     import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(50)))
     import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", [DEPOT]))
-    out = CliRunner().invoke(app, ["coverage", "run", "--method", "polygon", "--nearest-k", "2"])
+    out = CliRunner().invoke(app, ["coverage", "run", "--method", "polygon", "--nearest-k", "2",
+                                   "--maps", str(tmp_path / "maps")])
     assert out.exit_code == 0, out.output
     assert "no drawn service area" in out.output and "import service_areas" in out.output
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == [
+        "run1_peta_cakupan_layanan.png", "run1_peta_infrastruktur_utama.png"]
+    again = CliRunner().invoke(app, ["coverage", "maps", "1", "--out", str(tmp_path / "again"), "--dpi", "50"])
+    assert again.exit_code == 0 and len(list((tmp_path / "again").glob("*.png"))) == 2
+    missing = CliRunner().invoke(app, ["coverage", "maps", "99", "--out", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "99" in missing.output
     bad = CliRunner().invoke(app, ["coverage", "run", "--demand", "census"])
     assert bad.exit_code != 0 and "unknown demand 'census'" in bad.output
 
