@@ -232,3 +232,31 @@ def test_cli_runs_polygon_and_raster_options(admin_loaded, tmp_path):
 def _facility_id(engine, source_id: str) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT id FROM facility WHERE source_id = :s"), {"s": source_id}).scalar()
+
+
+def test_network_run_isochrones_cover_every_household_reached(admin_loaded, tmp_path):
+    """A track across the west village with a footpath branch; households along and off it; the
+    stored 20- and 40-minute polygons of the depot cover every household within those minutes."""
+    import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(1000)))
+    x = np.round(np.arange(112.02, 112.161, 0.005), 3)  # a track split every ~550 m, and a footpath
+    lines = [shapely.LineString([(a, -2.9), (b, -2.9)]) for a, b in zip(x[:-1], x[1:])]
+    lines.append(shapely.LineString([(112.10, -2.9), (112.10, -2.888)]))
+    roads = gpd.GeoDataFrame({"id": [f"e{i}" for i in range(len(lines))],
+                              "moda": ["road"] * (len(lines) - 1) + ["path"],
+                              "kelas": ["track"] * (len(lines) - 1) + ["footway"]},
+                             geometry=lines, crs="EPSG:4326")
+    roads.to_file(tmp_path / "roads.geojson", driver="GeoJSON")
+    import_file(admin_loaded, "network", tmp_path / "roads.geojson")
+    import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", [dict(DEPOT, lon="112.02")]))
+    result = run_coverage(admin_loaded, CoverageOptions(thresholds_min=[20, 40], capacity=False))
+    with admin_loaded.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT a.threshold, count(*) FILTER (WHERE c.lltt_cost <= a.threshold), "
+            "count(*) FILTER (WHERE c.lltt_cost <= a.threshold AND ST_Covers(a.geom, h.geom)) "
+            "FROM coverage_household c JOIN household h ON h.id = c.household_id "
+            "JOIN coverage_service_area a ON a.run_id = c.run_id AND a.service = 'lltt' "
+            "WHERE c.run_id = :r GROUP BY a.threshold ORDER BY 1"), {"r": result.run_id}).all()
+    assert [r[0] for r in rows] == [20.0, 40.0]
+    for threshold, reached, covered in rows:
+        assert reached > 0 and covered == reached, threshold
+    assert rows[0][1] < rows[1][1]

@@ -104,6 +104,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         timer.lap("load")
         step("service areas and allocation")
         graphs: dict[frozenset, net.Graph] = {}
+        times_of: dict = {}
         net_params = net.NetworkParams.from_config(settings.network_config())
         edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
         per_household = pd.DataFrame({"household_id": households["id"].to_numpy()})
@@ -117,10 +118,11 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
             if drawn is not None:
                 pairs, limit = _drawn_pairs(fac, households, drawn), np.inf
             else:
-                pairs, limit = _reach(service, fac, households, options, params, edges, graphs, net_params)
+                pairs, limit = _reach(service, fac, households, options, params, edges, graphs, net_params,
+                                      times_of)
             if options.service_areas:
                 areas_out.append(_drawn_polygons(service, fac, drawn) if drawn is not None else
-                                 _service_areas(service, fac, options, params, graphs, net_params))
+                                 _service_areas(service, fac, options, params, graphs, net_params, times_of))
             capacity = np.array([
                 capacity_households(c, u, params) if options.capacity else None
                 for c, u in zip(fac["capacity"], fac["capacity_unit"])], dtype=float)
@@ -334,9 +336,10 @@ def _illustrative(conn: Connection) -> bool:
 
 
 def _reach(service: str, fac: pd.DataFrame, hh: pd.DataFrame, options: CoverageOptions, params: dict,
-           edges, graphs: dict, net_params: net.NetworkParams
+           edges, graphs: dict, net_params: net.NetworkParams, times_of: dict
            ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
-    """Reach pairs (facility index, household index, cost) and the allocation limit."""
+    """Reach pairs (facility index, household index, cost) and the allocation limit. Network
+    travel times are kept in ``times_of`` per (service, modes) for the service-area polygons."""
     hh_xy = hh[["x", "y"]].to_numpy()
     fac_xy = fac[["x", "y"]].to_numpy()
     if service == "offsite" or options.method == "buffer":
@@ -349,7 +352,10 @@ def _reach(service: str, fac: pd.DataFrame, hh: pd.DataFrame, options: CoverageO
         idx = np.flatnonzero([m == modes for m in modes_of])
         if modes not in graphs:
             graphs[modes] = net.build_graph(edges, modes=set(modes), params=net_params)
-        f, h, c = net.facility_to_points(graphs[modes], fac_xy[idx], hh_xy, params=net_params, limit_min=limit)
+        node = net.snap_facilities(graphs[modes], fac_xy[idx], params=net_params, layers=None)
+        times = times_of[service, modes] = net.travel_times(graphs[modes], node[node >= 0], limit_min=limit)
+        f, h, c = net.facility_to_points(graphs[modes], fac_xy[idx], hh_xy, params=net_params,
+                                         limit_min=limit, times=times)
         out_f.append(idx[f])
         out_h.append(h)
         out_c.append(c)
@@ -357,7 +363,7 @@ def _reach(service: str, fac: pd.DataFrame, hh: pd.DataFrame, options: CoverageO
 
 
 def _service_areas(service: str, fac: pd.DataFrame, options: CoverageOptions, params: dict, graphs: dict,
-                   net_params: net.NetworkParams) -> pd.DataFrame:
+                   net_params: net.NetworkParams, times_of: dict) -> pd.DataFrame:
     """Polygons (metric CRS) per facility and band, drawn the way reach was measured."""
     fac_xy = fac[["x", "y"]].to_numpy()
     if service == "offsite" or options.method == "buffer":
@@ -370,7 +376,8 @@ def _service_areas(service: str, fac: pd.DataFrame, options: CoverageOptions, pa
     modes_of = _modes(service, fac)
     for modes in sorted(set(modes_of), key=sorted):
         idx = np.flatnonzero([m == modes for m in modes_of])
-        for f, band, poly in isochrones(graphs[modes], fac_xy[idx], bands, params=net_params):
+        for f, band, poly in isochrones(graphs[modes], fac_xy[idx], bands, params=net_params,
+                                        times=times_of[service, modes]):
             rows.append({"facility_id": int(fac["id"].iat[idx[f]]), "threshold": band, "unit": "min",
                          "service": service, "geom": _multi(poly)})
     return pd.DataFrame(rows)

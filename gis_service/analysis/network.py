@@ -396,17 +396,20 @@ class Reach(NamedTuple):
 
 def facility_to_points(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarray, *,
                        params: NetworkParams, limit_min: float,
-                       layers: set[str] | None = None) -> Reach:
+                       layers: set[str] | None = None, times: sp.csr_matrix | None = None) -> Reach:
     """Every (facility, point) pair whose door-to-door minutes are <= ``limit_min``.
 
     Minutes = network time from the facility's node (zero access) + the point's walk access. A point
     may join through the nearest node of each allowed layer; the faster total wins, so a riverside
     house is reached by boat or by road, whichever is quicker. Indices refer to the input arrays.
+    ``times`` reuses :func:`travel_times` of the facilities on the network (in input order, limit
+    ``limit_min``), e.g. the one the service-area polygons are drawn from.
     """
     facility_xy, point_xy = _points(facility_xy), _points(point_xy)
     fac_node = snap_facilities(graph, facility_xy, params=params, layers=layers)
     fac = np.flatnonzero(fac_node >= 0)
-    times = travel_times(graph, fac_node[fac], limit_min=limit_min)
+    if times is None:
+        times = travel_times(graph, fac_node[fac], limit_min=limit_min)
     node_ptr, row, minutes = _by_node(times)
     found = [_join(graph, point_xy, layer, params, limit_min, node_ptr, row, minutes)
              for layer in _layers_of(graph, layers)]
