@@ -42,7 +42,7 @@ from gis_service.analysis.parameters import (
     value,
 )
 from gis_service.analysis.service_areas import isochrones, radius_areas
-from gis_service.db.bulk import copy_frame, read_query
+from gis_service.db.bulk import copy_frame
 from gis_service.settings import Settings, get_settings
 
 STATUS_PRIORITY = {"existing": 0, "pilot": 1, "planned": 2, "candidate": 3}
