@@ -16,6 +16,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from gis_service.analysis.coverage import CoverageOptions, _buffer_pairs, run_coverage
+from gis_service.analysis.export import export_run
 from gis_service.cli import app
 from gis_service.ingest.importer import ImportRejected, import_file
 from tests.helpers import households, write_csv
@@ -101,9 +102,10 @@ def test_nearest_k_facilities_per_household_match_brute_force(admin_loaded, tmp_
     import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depots))
     result = run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000, nearest_k=3))
     with admin_loaded.connect() as conn:
-        got = pd.read_sql(text("SELECT household_id, rank, facility_id, cost FROM coverage_household_facility "
-                               "WHERE run_id = :r AND service = 'lltt' ORDER BY household_id, rank"),
-                          conn, params={"r": result.run_id})
+        got = pd.read_sql(text(
+            "SELECT household_id, n.rank, n.facility_id, n.cost FROM coverage_household, "
+            "unnest(lltt_near_ids, lltt_near_costs) WITH ORDINALITY AS n(facility_id, cost, rank) "
+            "WHERE run_id = :r ORDER BY household_id, n.rank"), conn, params={"r": result.run_id})
         brute = pd.read_sql(text(
             "SELECT h.id AS household_id, f.id AS facility_id, ST_Distance(ST_Transform(h.geom, 32749), "
             "ST_Transform(f.geom, 32749)) AS d FROM household h, facility f WHERE ST_DWithin("
@@ -114,10 +116,15 @@ def test_nearest_k_facilities_per_household_match_brute_force(admin_loaded, tmp_
     brute["rank"] = brute.groupby("household_id").cumcount() + 1
     brute = brute[brute["rank"] <= 3]
     assert len(got) == len(brute) > 300
-    assert np.allclose(got["cost"], brute["d"], atol=0.01)
+    assert np.allclose(got["cost"], brute["d"], atol=0.01)  # stored as real: ~7 significant digits
     first = got[got["rank"] == 1].set_index("household_id")["facility_id"]
     assert first.to_dict() == nearest.set_index("household_id")["lltt_nearest_id"].to_dict()
     assert (got.groupby("household_id")["cost"].apply(lambda c: c.is_monotonic_increasing)).all()
+    drawn = run_coverage(admin_loaded, CoverageOptions(method="polygon", nearest_k=2))
+    with admin_loaded.connect() as conn:
+        empty = conn.execute(text("SELECT count(*) FROM coverage_household WHERE run_id = :r AND "
+                                  "lltt_near_ids IS NOT NULL"), {"r": drawn.run_id}).scalar()
+    assert empty == 0  # no drawn areas: nothing reachable, arrays are NULL, not '{}'
 
 
 def test_a_household_on_the_facility_is_in_its_buffer():
@@ -173,6 +180,10 @@ def test_demand_from_settlements_and_village_totals(admin_loaded, tmp_path):
         demand = conn.execute(text("SELECT demand FROM coverage_run WHERE id = :r"), {"r": result.run_id}).scalar()
     assert points["households"].tolist() == [100, 30, 25] and points["lltt_served"].tolist() == [100, 30, 0]
     assert demand == "settlement population"
+    with admin_loaded.connect() as conn:
+        export_run(conn, result.run_id, tmp_path / "run.gpkg")
+    exported = gpd.read_file(tmp_path / "run.gpkg", layer="coverage_demand_point")
+    assert exported["any_served"].sum() == 130 and exported.crs.to_epsg() == 4326
 
     population = [{"kode": "62.07.01.2001", "tahun": "2024", "penduduk": "2000"},
                   {"kode": "62.07.01.2002", "tahun": "2024", "penduduk": "800"}]
@@ -256,6 +267,11 @@ def test_network_run_isochrones_cover_every_household_reached(admin_loaded, tmp_
             "FROM coverage_household c JOIN household h ON h.id = c.household_id "
             "JOIN coverage_service_area a ON a.run_id = c.run_id AND a.service = 'lltt' "
             "WHERE c.run_id = :r GROUP BY a.threshold ORDER BY 1"), {"r": result.run_id}).all()
+        nearest = conn.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE lltt_near_ids[1] = lltt_nearest_id "
+            "AND abs(lltt_near_costs[1] - lltt_cost) < 1e-3) FROM coverage_household "
+            "WHERE run_id = :r AND lltt_nearest_id IS NOT NULL"), {"r": result.run_id}).one()
+    assert nearest[0] > 0 and nearest[0] == nearest[1]  # rank 1 of the k nearest is the nearest
     assert [r[0] for r in rows] == [20.0, 40.0]
     for threshold, reached, covered in rows:
         assert reached > 0 and covered == reached, threshold

@@ -42,7 +42,7 @@ from gis_service.analysis.parameters import (
     value,
 )
 from gis_service.analysis.service_areas import isochrones, radius_areas
-from gis_service.db.bulk import copy_frame
+from gis_service.db.bulk import array_literals, copy_frame
 from gis_service.settings import Settings, get_settings
 
 STATUS_PRIORITY = {"existing": 0, "pilot": 1, "planned": 2, "candidate": 3}
@@ -108,7 +108,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         net_params = net.NetworkParams.from_config(settings.network_config())
         edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
         per_household = pd.DataFrame({"household_id": households["id"].to_numpy()})
-        per_facility, served, nearest_rows = [], {}, []
+        per_facility, served = [], {}
         bands: dict | None = None
         areas_out: list[pd.DataFrame] = []
         for service in SERVICES:
@@ -138,10 +138,9 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
             per_household[f"{service}_nearest_id"] = _ids_or_null(fid, a.nearest)
             per_household[f"{service}_cost"] = np.where(np.isfinite(a.nearest_cost), a.nearest_cost, np.nan)
             if options.nearest_k and demand.points is None:
-                p, rank, f, c = nearest_k(*_by_household(pairs), k=options.nearest_k)
-                nearest_rows.append(pd.DataFrame({"household_id": households["id"].to_numpy()[p],
-                                                  "service": service, "rank": rank,
-                                                  "facility_id": fid[f], "cost": c}))
+                for column, values in _nearest_columns(service, fac, households, pairs, options, params,
+                                                       net_params).items():
+                    per_household[column] = values
             people = households["people"].to_numpy()
             per_facility.append(pd.DataFrame({
                 "facility_id": fid, "service": service,
@@ -181,9 +180,6 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         else:
             copy_frame(conn, "coverage_demand_point",
                        _demand_point_rows(demand, served, region.metric_crs).assign(run_id=run_id))
-        if nearest_rows:
-            copy_frame(conn, "coverage_household_facility",
-                       pd.concat(nearest_rows, ignore_index=True).assign(run_id=run_id))
         if per_facility:
             copy_frame(conn, "coverage_facility", pd.concat(per_facility, ignore_index=True).assign(run_id=run_id))
         copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
@@ -215,6 +211,30 @@ def _plant_groups(fac: pd.DataFrame, capacity: np.ndarray) -> tuple[np.ndarray |
     if not (group[types != "iplt"] >= 0).any():
         return None, None
     return group, capacity.copy()
+
+
+def _nearest_columns(service: str, fac: pd.DataFrame, hh: pd.DataFrame, pairs, options: CoverageOptions,
+                     params: dict, net_params: net.NetworkParams) -> dict[str, pd.Series]:
+    """``<service>_near_ids`` and ``_near_costs``: the k nearest reachable facilities of every
+    household as array literals, nearest first. By distance a KD-tree query on the facilities
+    gives them directly; network and drawn-area pairs are ranked per household."""
+    k, n = options.nearest_k, len(hh)
+    if options.method != "polygon" and (service == "offsite" or options.method == "buffer"):
+        radius = _radius(service, options, params, net_params)
+        dist, idx = cKDTree(fac[["x", "y"]].to_numpy()).query(
+            hh[["x", "y"]].to_numpy(), k=k, distance_upper_bound=radius + 1e-6)
+        dist, idx = dist.reshape(n, k), idx.reshape(n, k)
+        found = np.isfinite(dist)
+        h, r = np.nonzero(found)
+        ranked = (h, r + 1, idx[found], dist[found])
+    else:
+        ranked = nearest_k(*_by_household(pairs), k=k)
+    ids, costs = np.full((k, n), np.nan), np.full((k, n), np.nan)
+    h, rank, f, c = ranked
+    ids[rank - 1, h] = fac["id"].to_numpy()[f]
+    costs[rank - 1, h] = c
+    return {f"{service}_near_ids": array_literals(list(ids)),
+            f"{service}_near_costs": array_literals(list(costs.astype(np.float32)))}
 
 
 def _by_household(pairs: tuple[np.ndarray, np.ndarray, np.ndarray]):

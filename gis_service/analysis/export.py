@@ -1,6 +1,6 @@
 """Results of a coverage run as tables and files: one row per village (CSV); village polygons,
-facilities and service areas with their results (GeoPackage); the village-by-village comparison
-of two runs."""
+facilities, service areas and modelled demand points with their results (GeoPackage); the
+village-by-village comparison of two runs."""
 
 from __future__ import annotations
 
@@ -61,6 +61,12 @@ def export_run(conn: Connection, run_id: int, path: Path) -> Path:
         conn, geom_col="geom", params={"r": run_id})
     if not areas.empty:
         areas.to_file(path, layer="coverage_service_area", engine="pyogrio")
+    points = gpd.read_postgis(text(
+        "SELECT point_id, origin, origin_ref, village_code, households, people, lltt_served, offsite_served, "
+        "mck_served, any_served, geom FROM coverage_demand_point WHERE run_id = :r ORDER BY point_id"),
+        conn, geom_col="geom", params={"r": run_id})
+    if not points.empty:  # runs on settlements, village totals or a raster
+        points.to_file(path, layer="coverage_demand_point", engine="pyogrio")
     return path
 
 

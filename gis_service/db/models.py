@@ -13,7 +13,7 @@ from enum import StrEnum
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity, Integer,
-    MetaData, Numeric, Text, UniqueConstraint, func,
+    REAL, MetaData, Numeric, Text, UniqueConstraint, func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -396,6 +396,20 @@ class CoverageHousehold(Base):
     mck_facility_id: Mapped[int | None] = mapped_column(BigInteger, comment="Serving MCK")
     mck_nearest_id: Mapped[int | None] = mapped_column(BigInteger)
     mck_cost: Mapped[float | None] = mapped_column(Float, comment="Walking minutes (or metres)")
+    # The k nearest reachable facilities per service, nearest first (arrays: one row per household
+    # keeps a province run's write at a million rows instead of k million).
+    lltt_near_ids: Mapped[list[int] | None] = mapped_column(
+        ARRAY(BigInteger), comment="The k nearest reachable facilities, nearest first")
+    lltt_near_costs: Mapped[list[float] | None] = mapped_column(
+        ARRAY(REAL), comment="Cost to each of them: minutes (network) or metres")
+    offsite_near_ids: Mapped[list[int] | None] = mapped_column(
+        ARRAY(BigInteger), comment="The k nearest reachable facilities, nearest first")
+    offsite_near_costs: Mapped[list[float] | None] = mapped_column(
+        ARRAY(REAL), comment="Cost to each of them: minutes (network) or metres")
+    mck_near_ids: Mapped[list[int] | None] = mapped_column(
+        ARRAY(BigInteger), comment="The k nearest reachable facilities, nearest first")
+    mck_near_costs: Mapped[list[float] | None] = mapped_column(
+        ARRAY(REAL), comment="Cost to each of them: minutes (network) or metres")
 
 
 class CoverageFacility(Base):
@@ -455,19 +469,6 @@ class CoverageServiceArea(Base):
     unit: Mapped[str] = mapped_column(Text, nullable=False, comment="min (network) or m (radius)")
     service: Mapped[str] = mapped_column(Text, nullable=False)
     geom = geom("MULTIPOLYGON")
-
-
-class CoverageHouseholdFacility(Base):
-    __tablename__ = "coverage_household_facility"
-    __table_args__ = {"comment": "Per household and service: the k nearest reachable facilities and "
-                                 "the cost to each (rank 1 = nearest), whether or not they serve it"}
-    # No foreign key, like coverage_household: the run's delete trigger removes these rows.
-    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    household_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    service: Mapped[str] = mapped_column(Text, primary_key=True)
-    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
-    facility_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    cost: Mapped[float] = mapped_column(Float, nullable=False, comment="Minutes (network) or metres")
 
 
 class CoverageDemandPoint(Base):

@@ -1,5 +1,5 @@
 """Coverage inputs and outputs: drawn service areas, toilet type and disposal (for the ladder
-rules), the IPLT a depot feeds, the k nearest facilities per household, non-household demand points.
+rules), the IPLT a depot feeds, the k nearest facilities per household (arrays), non-household demand points.
 
 Revision ID: 0003
 Revises: 0002
@@ -11,6 +11,7 @@ from alembic import op
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.dialects import postgresql
 
 revision: str = '0003'
 down_revision: Union[str, None] = '0002'
@@ -19,16 +20,6 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.create_table('coverage_household_facility',
-    sa.Column('run_id', sa.Integer(), nullable=False),
-    sa.Column('household_id', sa.BigInteger(), nullable=False),
-    sa.Column('service', sa.Text(), nullable=False),
-    sa.Column('rank', sa.Integer(), nullable=False),
-    sa.Column('facility_id', sa.BigInteger(), nullable=False),
-    sa.Column('cost', sa.Float(), nullable=False, comment='Minutes (network) or metres'),
-    sa.PrimaryKeyConstraint('run_id', 'household_id', 'service', 'rank', name=op.f('pk_coverage_household_facility')),
-    comment='Per household and service: the k nearest reachable facilities and the cost to each (rank 1 = nearest), whether or not they serve it'
-    )
     op.create_geospatial_table('service_area',
     sa.Column('source', sa.Text(), nullable=False, comment='Data source this row was loaded from'),
     sa.Column('facility_id', sa.BigInteger(), nullable=False),
@@ -72,23 +63,15 @@ def upgrade() -> None:
                                "disposal IS NULL OR disposal IN ('septic_tank', 'pit', 'offsite', 'open')")
     op.create_table_comment('service_area', 'Service areas drawn by planners, e.g. the piped area of an IPAL komunal (coverage --method polygon)')
     op.create_table_comment('coverage_demand_point', 'Demand points of a run that did not use household points: settlements, village totals spread onto settlements, or population raster cells; served counts per service')
-    # A run's nearest-facility rows go with it, like its household rows (no per-row foreign key).
-    op.execute("""
-        CREATE OR REPLACE FUNCTION coverage_run_delete_households() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            DELETE FROM coverage_household WHERE run_id = OLD.id;
-            DELETE FROM coverage_household_facility WHERE run_id = OLD.id;
-            RETURN OLD;
-        END $$""")
+    for service in ('lltt', 'offsite', 'mck'):
+        op.add_column('coverage_household', sa.Column(f'{service}_near_ids', postgresql.ARRAY(sa.BigInteger()), nullable=True, comment='The k nearest reachable facilities, nearest first'))
+        op.add_column('coverage_household', sa.Column(f'{service}_near_costs', postgresql.ARRAY(sa.REAL()), nullable=True, comment='Cost to each of them: minutes (network) or metres'))
 
 
 def downgrade() -> None:
-    op.execute("""
-        CREATE OR REPLACE FUNCTION coverage_run_delete_households() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            DELETE FROM coverage_household WHERE run_id = OLD.id;
-            RETURN OLD;
-        END $$""")
+    for service in ('lltt', 'offsite', 'mck'):
+        op.drop_column('coverage_household', f'{service}_near_costs')
+        op.drop_column('coverage_household', f'{service}_near_ids')
     op.drop_constraint(op.f('ck_household_disposal_vocab'), 'household', type_='check')
     op.drop_constraint(op.f('ck_household_toilet_type_vocab'), 'household', type_='check')
     op.drop_column('household', 'disposal')
@@ -100,4 +83,3 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_service_area_facility_id'), table_name='service_area')
     op.drop_geospatial_index('idx_service_area_geom', table_name='service_area', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('service_area')
-    op.drop_table('coverage_household_facility')
