@@ -58,8 +58,9 @@ def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities:
     candidates unsorted, and a limited one partially sorts only as many nearest candidates as its
     capacity needs among the candidates still free."""
     fac, hh, cost = np.asarray(fac, dtype=np.int64), np.asarray(hh, dtype=np.int64), np.asarray(cost, float)
-    keep = cost <= limit + EPS
-    fac, hh, cost = fac[keep], hh[keep], cost[keep]
+    if len(cost) and cost.max() > limit + EPS:  # network reach is within the limit already
+        keep = cost <= limit + EPS
+        fac, hh, cost = fac[keep], hh[keep], cost[keep]
     nearest, nearest_cost = _nearest(fac, hh, cost, n_households)
     rank = np.empty(n_facilities, dtype=np.int64)
     rank[order] = np.arange(n_facilities)

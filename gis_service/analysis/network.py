@@ -413,6 +413,10 @@ def facility_to_points(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
     node_ptr, row, minutes = _by_node(times)
     found = [_join(graph, point_xy, layer, params, limit_min, node_ptr, row, minutes)
              for layer in _layers_of(graph, layers)]
+    found = [part for part in found if len(part[0])]
+    if len(found) == 1:  # one layer: already sorted by point, then facility, without repeats
+        f, p, m = found[0]
+        return Reach(facility=fac[f], point=p, minutes=m)
     f, p, m = (np.concatenate(parts) for parts in zip(*found)) if found else (
         np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
     width = max(len(fac), 1)
@@ -445,6 +449,6 @@ def _join(graph: Graph, point_xy: np.ndarray, layer: str, params: NetworkParams,
     count = node_ptr[node[pts] + 1] - start
     flat = np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
     point = np.repeat(pts, count)
-    total = minutes[flat] + access[point]
+    total = minutes[flat] + np.repeat(access[pts], count)  # repeat: sequential, unlike a gather
     keep = total <= limit_min + EPS_MIN
     return row[flat][keep], point[keep], total[keep]
