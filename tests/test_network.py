@@ -18,6 +18,7 @@ from gis_service.analysis.network import (
     NetworkParams,
     build_graph,
     facility_to_points,
+    nearest_facilities,
     load_edges,
     snap,
     travel_times,
@@ -277,6 +278,24 @@ def test_facility_to_points_matches_brute_force():
     assert set(got) == set(expected) and len(got) > 50
     assert max(abs(got[k] - expected[k]) for k in got) < 1e-9
     assert np.all(np.diff(reach.point * 100 + reach.facility) > 0)  # sorted by point, facility
+
+
+@pytest.mark.parametrize("modes", [{"road"}, {"road", "river"}])
+def test_nearest_facilities_rank_like_the_pairs(modes):
+    """Ranked per node and handed to the points (merging land and river joins), the k nearest
+    equal the k cheapest (facility, point) pairs of facility_to_points."""
+    frame, _, _ = _random_network(seed=5, k=15, river_column=7)
+    graph = build_graph(frame, modes=modes, params=PARAMS)
+    rng = np.random.default_rng(4)
+    facilities, points = rng.uniform(-300, 6000, (12, 2)), rng.uniform(-300, 6000, (400, 2))
+    reach = facility_to_points(graph, facilities, points, params=PARAMS, limit_min=40.0)
+    f, m = nearest_facilities(graph, facilities, points, params=PARAMS, limit_min=40.0, k=3)
+    for p in range(len(points)):
+        mine = sorted(zip(reach.minutes[reach.point == p], reach.facility[reach.point == p]))[:3]
+        got = [(m[p, j], f[p, j]) for j in range(3) if f[p, j] >= 0]
+        assert [c for c, _ in got] == pytest.approx([c for c, _ in mine], abs=1e-9)
+        assert {x for _, x in got} == {x for _, x in mine} or len({c for c, _ in mine}) < len(mine)
+    assert (f[:, 0] >= 0).sum() > 100
 
 
 # ---- PostGIS --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 EPS = 1e-9  # band edges are inclusive: a household at exactly the threshold is in
 
@@ -54,27 +55,22 @@ def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities:
     shared by the depots that feed it); -1 means no group.
 
     Linear in the number of pairs except for sorting each facility's nearest candidates: pairs are
-    grouped by facility with a radix sort, a facility without a capacity limit takes all its free
-    candidates unsorted, and a limited one partially sorts only as many nearest candidates as its
-    capacity needs among the candidates still free."""
+    grouped by facility (see ``_by_facility``), a facility without a capacity limit takes all its
+    free candidates unsorted, and a limited one partially sorts only as many nearest candidates as
+    its capacity needs among the candidates still free."""
     fac, hh, cost = np.asarray(fac, dtype=np.int64), np.asarray(hh, dtype=np.int64), np.asarray(cost, float)
     if len(cost) and cost.max() > limit + EPS:  # network reach is within the limit already
         keep = cost <= limit + EPS
         fac, hh, cost = fac[keep], hh[keep], cost[keep]
     nearest, nearest_cost = _nearest(fac, hh, cost, n_households)
-    rank = np.empty(n_facilities, dtype=np.int64)
-    rank[order] = np.arange(n_facilities)
-    by_rank = np.argsort(_small_ints(rank[fac], n_facilities), kind="stable")  # radix sort
-    bounds = np.searchsorted(rank[fac][by_rank], np.arange(n_facilities + 1))
+    ptr, cand, cand_cost = _by_facility(fac, hh, cost, n_facilities, n_households)
     served_by = np.full(n_households, -1, dtype=np.int64)
     served = np.zeros(n_facilities, dtype=np.int64)
     left = None if group is None else np.asarray(group_capacity, float).copy()
-    for r in range(n_facilities):
-        f = order[r]
-        rows = by_rank[bounds[r]:bounds[r + 1]]
+    for f in order:
         g = -1 if group is None else group[f]
         cap = capacity[f] if g < 0 else min(capacity[f], left[g])
-        take = _take(hh[rows], cost[rows], cap, served_by)
+        take = _take(cand[ptr[f]:ptr[f + 1]], cand_cost[ptr[f]:ptr[f + 1]], cap, served_by)
         served_by[take] = f
         served[f] = len(take)
         if g >= 0:
@@ -82,9 +78,21 @@ def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities:
     return Allocation(served_by, nearest, nearest_cost, np.bincount(fac, minlength=n_facilities), served)
 
 
-def _small_ints(values: np.ndarray, bound: int) -> np.ndarray:
-    """The narrowest unsigned type, so numpy's stable sort is a radix sort."""
-    return values.astype(np.uint16 if bound < 2**16 else np.uint32)
+def _by_facility(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, n_facilities: int,
+                 n_households: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs grouped by facility: (pointer per facility, households, costs), households ascending
+    within a facility. Pairs sorted by household (network reach) are a CSR matrix whose transpose
+    scipy builds in one counting pass in C++; other orders take a radix sort and two gathers."""
+    if len(hh) > 1 and (hh[1:] >= hh[:-1]).all():
+        indptr = np.zeros(n_households + 1, np.int64)
+        np.cumsum(np.bincount(hh, minlength=n_households), out=indptr[1:])
+        by_household = sp.csr_matrix((cost, fac.astype(np.int32), indptr), shape=(n_households, n_facilities))
+        by_facility = by_household.tocsc()  # explicit zero costs stay: nothing prunes them
+        return by_facility.indptr, by_facility.indices.astype(np.int64), by_facility.data
+    order = np.argsort(fac.astype(np.uint16 if n_facilities < 2**16 else np.uint32), kind="stable")
+    ptr = np.zeros(n_facilities + 1, np.int64)
+    np.cumsum(np.bincount(fac, minlength=n_facilities), out=ptr[1:])
+    return ptr, hh[order], cost[order]
 
 
 def _nearest(fac, hh, cost, n_households) -> tuple[np.ndarray, np.ndarray]:

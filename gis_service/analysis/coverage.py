@@ -108,6 +108,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         net_params = net.NetworkParams.from_config(settings.network_config())
         edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
         per_household = pd.DataFrame({"household_id": households["id"].to_numpy()})
+        hh_xy = households[["x", "y"]].to_numpy()  # one array, so graphs reuse its joins
         per_facility, served = [], {}
         bands: dict | None = None
         areas_out: list[pd.DataFrame] = []
@@ -118,7 +119,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
             if drawn is not None:
                 pairs, limit = _drawn_pairs(fac, households, drawn), np.inf
             else:
-                pairs, limit = _reach(service, fac, households, options, params, edges, graphs, net_params,
+                pairs, limit = _reach(service, fac, hh_xy, options, params, edges, graphs, net_params,
                                       times_of)
             if options.service_areas:
                 areas_out.append(_drawn_polygons(service, fac, drawn) if drawn is not None else
@@ -138,8 +139,8 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
             per_household[f"{service}_nearest_id"] = _ids_or_null(fid, a.nearest)
             per_household[f"{service}_cost"] = np.where(np.isfinite(a.nearest_cost), a.nearest_cost, np.nan)
             if options.nearest_k and demand.points is None:
-                for column, values in _nearest_columns(service, fac, households, pairs, options, params,
-                                                       net_params).items():
+                for column, values in _nearest_columns(service, fac, hh_xy, pairs, options, params,
+                                                       net_params, graphs, times_of).items():
                     per_household[column] = values
             people = households["people"].to_numpy()
             per_facility.append(pd.DataFrame({
@@ -213,28 +214,40 @@ def _plant_groups(fac: pd.DataFrame, capacity: np.ndarray) -> tuple[np.ndarray |
     return group, capacity.copy()
 
 
-def _nearest_columns(service: str, fac: pd.DataFrame, hh: pd.DataFrame, pairs, options: CoverageOptions,
-                     params: dict, net_params: net.NetworkParams) -> dict[str, pd.Series]:
+def _nearest_columns(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, pairs, options: CoverageOptions,
+                     params: dict, net_params: net.NetworkParams, graphs: dict,
+                     times_of: dict) -> dict[str, pd.Series]:
     """``<service>_near_ids`` and ``_near_costs``: the k nearest reachable facilities of every
     household as array literals, nearest first. By distance a KD-tree query on the facilities
-    gives them directly; network and drawn-area pairs are ranked per household."""
-    k, n = options.nearest_k, len(hh)
-    if options.method != "polygon" and (service == "offsite" or options.method == "buffer"):
+    gives them directly; over the network they are ranked per node (``net.nearest_facilities``);
+    drawn areas rank their (few) pairs."""
+    k, n = options.nearest_k, len(hh_xy)
+    fac_xy = fac[["x", "y"]].to_numpy()
+    ids, costs = np.full((n, k), np.nan), np.full((n, k), np.nan)
+    if options.method == "polygon":
+        h, rank, f, c = nearest_k(*_by_household(pairs), k=k)
+        ids[h, rank - 1], costs[h, rank - 1] = fac["id"].to_numpy()[f], c
+    elif service == "offsite" or options.method == "buffer":
         radius = _radius(service, options, params, net_params)
-        dist, idx = cKDTree(fac[["x", "y"]].to_numpy()).query(
-            hh[["x", "y"]].to_numpy(), k=k, distance_upper_bound=radius + 1e-6)
-        dist, idx = dist.reshape(n, k), idx.reshape(n, k)
-        found = np.isfinite(dist)
-        h, r = np.nonzero(found)
-        ranked = (h, r + 1, idx[found], dist[found])
+        dist, idx = cKDTree(fac_xy).query(hh_xy, k=k, distance_upper_bound=radius + 1e-6)
+        found = np.isfinite(dist.reshape(n, k))
+        ids[found] = fac["id"].to_numpy()[idx.reshape(n, k)[found]]
+        costs[found] = dist.reshape(n, k)[found]
     else:
-        ranked = nearest_k(*_by_household(pairs), k=k)
-    ids, costs = np.full((k, n), np.nan), np.full((k, n), np.nan)
-    h, rank, f, c = ranked
-    ids[rank - 1, h] = fac["id"].to_numpy()[f]
-    costs[rank - 1, h] = c
-    return {f"{service}_near_ids": array_literals(list(ids)),
-            f"{service}_near_costs": array_literals(list(costs.astype(np.float32)))}
+        limit = max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
+        modes_of = _modes(service, fac)
+        for modes in sorted(set(modes_of), key=sorted):  # facilities of each transport means
+            idx = np.flatnonzero([m == modes for m in modes_of])
+            f, c = net.nearest_facilities(graphs[modes], fac_xy[idx], hh_xy, params=net_params,
+                                          limit_min=limit, k=k, times=times_of[service, modes])
+            found = f >= 0
+            more_ids = np.where(found, fac["id"].to_numpy()[idx[np.maximum(f, 0)]], np.nan)
+            both_c = np.hstack([costs, np.where(found, c, np.nan)])
+            best = np.argsort(both_c, axis=1, kind="stable")[:, :k]  # NaN (none) sorts last
+            ids = np.take_along_axis(np.hstack([ids, more_ids]), best, 1)
+            costs = np.take_along_axis(both_c, best, 1)
+    return {f"{service}_near_ids": array_literals(list(ids.T)),
+            f"{service}_near_costs": array_literals(list(costs.T.astype(np.float32)))}
 
 
 def _by_household(pairs: tuple[np.ndarray, np.ndarray, np.ndarray]):
@@ -355,12 +368,11 @@ def _illustrative(conn: Connection) -> bool:
         "WHERE d.illustrative)")).scalar())
 
 
-def _reach(service: str, fac: pd.DataFrame, hh: pd.DataFrame, options: CoverageOptions, params: dict,
+def _reach(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, options: CoverageOptions, params: dict,
            edges, graphs: dict, net_params: net.NetworkParams, times_of: dict
            ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
     """Reach pairs (facility index, household index, cost) and the allocation limit. Network
     travel times are kept in ``times_of`` per (service, modes) for the service-area polygons."""
-    hh_xy = hh[["x", "y"]].to_numpy()
     fac_xy = fac[["x", "y"]].to_numpy()
     if service == "offsite" or options.method == "buffer":
         radius = _radius(service, options, params, net_params)

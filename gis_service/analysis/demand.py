@@ -32,7 +32,7 @@ from pyproj import CRS, Transformer
 from sqlalchemy import Connection, text
 
 from gis_service.analysis.parameters import value
-from gis_service.analysis.rungs import classify, has_tank, village_is_urban
+from gis_service.analysis.rungs import classify, village_is_urban
 from gis_service.db.bulk import read_query
 
 MODES = ("households", "settlements", "villages", "raster")
@@ -79,21 +79,35 @@ def load_demand(conn: Connection, mode: str, *, to_metric: Transformer, metric_c
 
 
 def _households(conn: Connection, to_metric: Transformer, params: dict, as_of: date) -> pd.DataFrame:
+    """Household points with their rung (surveyed, else derived from the toilet facts) and whether
+    a septic tank is present. Only households without a surveyed rung read the facts (a second,
+    usually small query), which keeps the read of a million households to the columns every run
+    needs."""
     hh = read_query(conn,
-                    "SELECT h.id, h.village_code, COALESCE(h.ladder_rung, 'unknown') AS rung, h.has_septic_tank, "
-                    "h.shared_toilet, h.toilet_type, h.disposal, h.last_desludged, h.members, a.urban_rural, "
-                    "a.village_kind, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat FROM household h "
-                    "LEFT JOIN admin_area a ON a.code = h.village_code ORDER BY h.id",
-                    text_columns=("village_code", "rung", "toilet_type", "disposal", "last_desludged",
-                                  "urban_rural", "village_kind"))
+                    "SELECT id, village_code, ladder_rung AS rung, CASE WHEN disposal IS NOT NULL "
+                    "THEN disposal = 'septic_tank' ELSE has_septic_tank END AS has_septic_tank, members, "
+                    "ST_X(geom) AS lon, ST_Y(geom) AS lat FROM household ORDER BY id",
+                    text_columns=("village_code", "rung"))
     hh["x"], hh["y"] = to_metric.transform(hh.pop("lon").to_numpy(), hh.pop("lat").to_numpy())
     hh["people"] = hh.pop("members").fillna(value(params, "household_size")).round().astype(int)
-    for column in ("has_septic_tank", "shared_toilet", "toilet_type", "disposal"):
-        hh[column] = hh[column].astype(object).where(hh[column].notna(), None)
-    hh["urban"] = village_is_urban(hh.pop("urban_rural"), hh.pop("village_kind"))
-    hh["rung"] = classify(hh, as_of=as_of, aman_years=value(params, "aman_max_years_since_desludging"))
-    hh["has_septic_tank"] = has_tank(hh["disposal"].to_numpy(dtype=object),
-                                     hh["has_septic_tank"].to_numpy(dtype=object))
+    hh["has_septic_tank"] = hh["has_septic_tank"].astype(object).where(hh["has_septic_tank"].notna(), None)
+    hh["rung"] = hh["rung"].astype(object).where(hh["rung"].notna(), "unknown")
+    facts = read_query(conn,
+                       "SELECT h.id, h.toilet_type, h.disposal, h.has_septic_tank, h.shared_toilet, "
+                       "h.last_desludged, a.urban_rural, a.village_kind FROM household h "
+                       "LEFT JOIN admin_area a ON a.code = h.village_code "
+                       "WHERE h.ladder_rung IS NULL AND h.toilet_type IS NOT NULL ORDER BY h.id",
+                       text_columns=("toilet_type", "disposal", "last_desludged", "urban_rural",
+                                     "village_kind"))
+    if len(facts):
+        for column in ("has_septic_tank", "shared_toilet", "toilet_type", "disposal"):
+            facts[column] = facts[column].astype(object).where(facts[column].notna(), None)
+        facts["urban"] = village_is_urban(facts.pop("urban_rural"), facts.pop("village_kind"))
+        facts["rung"] = "unknown"
+        rung = hh["rung"].to_numpy(dtype=object, copy=True)
+        rung[np.searchsorted(hh["id"].to_numpy(), facts["id"].to_numpy())] = classify(
+            facts, as_of=as_of, aman_years=value(params, "aman_max_years_since_desludging"))
+        hh["rung"] = rung
     hh["point"] = -1
     return hh[["id", "point", "village_code", "rung", "has_septic_tank", "people", "x", "y"]]
 

@@ -145,6 +145,7 @@ class Graph:
     """(m, 2) from/to node of each edge used: map reached nodes back to edges for maps."""
     _trees: dict[str, tuple[cKDTree, np.ndarray]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    _walks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_nodes(self) -> int:
@@ -310,10 +311,18 @@ def _nearest(graph: Graph, xy: np.ndarray, layer: str,
 
 def _walk_access(graph: Graph, xy: np.ndarray, layer: str,
                  params: NetworkParams) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest node of one layer and the minutes to walk there (and board, on the river)."""
+    """Nearest node of one layer and the minutes to walk there (and board, on the river).
+
+    The last answer per layer is kept on the graph for the same array object, so reach and the
+    k nearest of one run query the KD-tree with a million households once."""
+    key = (layer, params.max_snap_m, params.walk_speed_kmh, params.landing_penalty_min)
+    last = graph._walks.get(key)
+    if last is not None and last[0] is xy:
+        return last[1], last[2]
     node, dist = _nearest(graph, xy, layer, params.max_snap_m)
     penalty = params.landing_penalty_min if layer == RIVER else 0.0
-    return node, params.walk_minutes(dist) + penalty
+    graph._walks[key] = (xy, node, params.walk_minutes(dist) + penalty)
+    return node, graph._walks[key][2]
 
 
 def _points(xy: np.ndarray) -> np.ndarray:
@@ -428,6 +437,50 @@ def facility_to_points(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
     start = np.flatnonzero(first)
     best = np.minimum.reduceat(m, start)  # a point joining by land and by river: the faster
     return Reach(facility=fac[key[start] % width], point=key[start] // width, minutes=best)
+
+
+def nearest_facilities(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarray, *,
+                       params: NetworkParams, limit_min: float, k: int,
+                       times: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest facilities of every point within ``limit_min``: (n, k) facility indices
+    (-1: none) and door-to-door minutes (inf), nearest first.
+
+    A point reaches every facility through its join node, so its ranking is its node's ranking:
+    the k best per *node* (hundreds of thousands of entries) are found first and handed to the
+    points, instead of ranking the tens of millions of (facility, point) pairs. A point joining
+    through both layers merges its two candidate lists, each facility at its faster time."""
+    facility_xy, point_xy = _points(facility_xy), _points(point_xy)
+    fac_node = snap_facilities(graph, facility_xy, params=params, layers=None)
+    fac = np.flatnonzero(fac_node >= 0)
+    if times is None:
+        times = travel_times(graph, fac_node[fac], limit_min=limit_min)
+    node_ptr, row, minutes = _by_node(times)
+    from gis_service.analysis.allocation import nearest_k  # the same ranking rule as for pairs
+
+    entry_node = np.repeat(np.arange(graph.n_nodes), np.diff(node_ptr))
+    node, rank, best_row, best = nearest_k(entry_node, row, minutes, k=k)
+    top_f = np.full((graph.n_nodes, k), -1, np.int64)
+    top_m = np.full((graph.n_nodes, k), np.inf)
+    top_f[node, rank - 1], top_m[node, rank - 1] = fac[best_row], best
+    cand_f, cand_m = [], []
+    for layer in _layers_of(graph, None):
+        at, access = _walk_access(graph, point_xy, layer, params)
+        f = np.where((at >= 0)[:, None], top_f[np.maximum(at, 0)], -1)
+        m = np.where(f >= 0, top_m[np.maximum(at, 0)] + access[:, None], np.inf)
+        m[m > limit_min + EPS_MIN] = np.inf
+        f[np.isinf(m)] = -1
+        cand_f.append(f)
+        cand_m.append(m)
+    if len(cand_f) == 1:
+        return cand_f[0], cand_m[0]
+    f, m = np.hstack(cand_f), np.hstack(cand_m)
+    order = np.argsort(m, axis=1, kind="stable")
+    f, m = np.take_along_axis(f, order, 1), np.take_along_axis(m, order, 1)
+    for j in range(1, f.shape[1]):  # a facility met through both layers keeps its faster time
+        repeat = (f[:, j:j + 1] == f[:, :j]).any(axis=1) & (f[:, j] >= 0)
+        f[repeat, j], m[repeat, j] = -1, np.inf
+    order = np.argsort(m, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(f, order, 1), np.take_along_axis(m, order, 1)
 
 
 def _by_node(times: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

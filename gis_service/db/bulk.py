@@ -41,16 +41,20 @@ def _array_literal(items) -> str | None:
 def array_literals(ranks: list[np.ndarray]) -> pd.Series:
     """PostgreSQL array literals ('{12,45}') row by row from aligned arrays, one per position; NaN
     ends a row's array early, a row without a first value is NULL. Formatted in Arrow's C++ (a
-    Python string per row would cost seconds on a million rows); ``stage_columns`` passes the
-    result through as is."""
-    parts = [pa.array(r, from_pandas=True) for r in ranks]
-    parts = [p.cast(pa.int64()) if pa.types.is_floating(p.type) and _integral(r) else p
+    Python string per row would cost seconds on a million rows), only for the rows that have a
+    value; ``stage_columns`` passes the result through as is."""
+    first = np.asarray(ranks[0])
+    rows = np.flatnonzero(~np.isnan(first)) if first.dtype.kind == "f" else np.arange(len(first))
+    parts = [pa.array(np.asarray(r)[rows], from_pandas=True) for r in ranks]
+    parts = [p.cast(pa.int64()) if pa.types.is_floating(p.type) and _integral(np.asarray(r)[rows]) else p
              for p, r in zip(parts, ranks)]
-    text = [p.cast(pa.string()).fill_null("") for p in parts[:1]]
+    text = [parts[0].cast(pa.string())]
     text += [pc.binary_join_element_wise(",", p.cast(pa.string()), "").fill_null("") for p in parts[1:]]
     literal = pc.binary_join_element_wise(pa.scalar("{"), *text, pa.scalar("}"), "")
-    return pd.Series(pd.arrays.ArrowExtensionArray(
-        pc.if_else(pc.is_null(parts[0]), pa.scalar(None, pa.string()), literal)))
+    position = np.full(len(first), -1, np.int64)
+    position[rows] = np.arange(len(rows))
+    full = pc.take(literal, pa.array(position, mask=position < 0))  # null index: NULL row
+    return pd.Series(pd.arrays.ArrowExtensionArray(full))
 
 
 def _integral(values: np.ndarray) -> bool:
