@@ -19,6 +19,7 @@ capacity: together they serve no more households than the plant can treat sludge
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,8 +89,13 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
     region = settings.region_config()
     step = progress or (lambda name: None)
     timer = _Timer()
-    with engine.begin() as conn:
+    # A second thread overlaps independent work on the two cores: the network is read on its own
+    # connection while the households are read, and service-area polygons are drawn while
+    # households are allocated.
+    with engine.begin() as conn, ThreadPoolExecutor(max_workers=1) as worker:
         step("loading")
+        edges_read = worker.submit(net.load_edges, engine, metric_crs=region.metric_crs) \
+            if options.method == "network" else None
         scenario_id, scenario_name, parameter_set_id, facility_ids = _scenario(conn, options.scenario)
         params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
         to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
@@ -106,12 +112,12 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         graphs: dict[frozenset, net.Graph] = {}
         times_of: dict = {}
         net_params = net.NetworkParams.from_config(settings.network_config())
-        edges = net.load_edges(conn, metric_crs=region.metric_crs) if options.method == "network" else None
+        edges = edges_read.result() if edges_read is not None else None
         per_household = pd.DataFrame({"household_id": households["id"].to_numpy()})
         hh_xy = households[["x", "y"]].to_numpy()  # one array, so graphs reuse its joins
         per_facility, served = [], {}
         bands: dict | None = None
-        areas_out: list[pd.DataFrame] = []
+        areas_out: list[Future] = []
         for service in SERVICES:
             fac = facilities[facilities["service"] == service].reset_index(drop=True)
             if fac.empty:
@@ -122,8 +128,9 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
                 pairs, limit = _reach(service, fac, hh_xy, options, params, edges, graphs, net_params,
                                       times_of)
             if options.service_areas:
-                areas_out.append(_drawn_polygons(service, fac, drawn) if drawn is not None else
-                                 _service_areas(service, fac, options, params, graphs, net_params, times_of))
+                areas_out.append(worker.submit(
+                    _drawn_polygons, service, fac, drawn) if drawn is not None else worker.submit(
+                    _service_areas, service, fac, options, params, graphs, net_params, times_of))
             capacity = np.array([
                 capacity_households(c, u, params) if options.capacity else None
                 for c, u in zip(fac["capacity"], fac["capacity_unit"])], dtype=float)
@@ -151,6 +158,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
                                              weights=people[a.served_by >= 0], minlength=len(fac)).astype(int)}))
             if service == "lltt" and drawn is None:
                 bands = {f"within_{t:g}": int((a.nearest_cost <= t + 1e-9).sum()) for t in _bands(options)}
+        polygon_parts = [future.result() for future in areas_out]
         timer.lap("allocation")
         step("ladder and gaps")
         projected = project_rungs(households["rung"].to_numpy(), households["has_septic_tank"].to_numpy(), served)
@@ -184,8 +192,8 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         if per_facility:
             copy_frame(conn, "coverage_facility", pd.concat(per_facility, ignore_index=True).assign(run_id=run_id))
         copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
-        if areas_out:
-            polygons = pd.concat(areas_out, ignore_index=True)
+        if polygon_parts:
+            polygons = pd.concat(polygon_parts, ignore_index=True)
             if not polygons.empty:
                 polygons["geom"] = gpd.GeoSeries(polygons["geom"], crs=region.metric_crs).to_crs(4326).to_numpy()
                 copy_frame(conn, "coverage_service_area", polygons.assign(run_id=run_id))
