@@ -9,12 +9,14 @@ bootstrap:
 	@bash scripts/bootstrap.sh
 
 ## Bring up the local PostGIS, apply the migrations, load the demo region, run coverage for the
-## demo's pilot scenario, print the regency summary and draw the two Buku Putih maps into out/maps.
+## demo's pilot scenario, print the regency summary, draw the two Buku Putih maps into out/maps,
+## then serve the OGC APIs on http://127.0.0.1:8000 (Ctrl-C stops the server; the database keeps running).
 demo: bootstrap
 	$(GIS) db up
 	$(GIS) db upgrade
 	$(GIS) demo load --scale $(SCALE)
 	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps
+	$(GIS) serve --host 127.0.0.1 --port 8000
 
 ## Run the whole test suite against a throwaway PostGIS the suite starts itself.
 test: bootstrap

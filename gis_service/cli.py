@@ -445,6 +445,26 @@ def coverage_diff(run_a: int, run_b: int,
     console.print(out)
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    base_url: Annotated[Optional[str], typer.Option(help="Public URL of the service, if behind a proxy "
+                                                         "(default http://HOST:PORT)")] = None,
+) -> None:
+    """Serve the OGC APIs (pygeoapi at /ogc) and the health checks with uvicorn."""
+    import logging
+
+    import uvicorn
+
+    from gis_service.api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    app = create_app(base_url=base_url or f"http://{host}:{port}")
+    console.print(f"serving on http://{host}:{port}  (OGC API: http://{host}:{port}/ogc)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 def main() -> None:  # pragma: no cover - console entry
     try:
         app()

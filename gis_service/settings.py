@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     db_name: str = "gis_service"
     pg_bin_dir: Path | None = Field(default=None, description="PostgreSQL binaries; found if unset")
     config_dir: Path = REPO_ROOT / "config"
+    layers_dir: Path = Field(default=REPO_ROOT / "layers", description="Published layers (one YAML each)")
     region: str = Field(default="seruyan", description="Region file config/regions/<region>.yml")
     max_import_mb: int = Field(default=4096, description="Larger input files are refused")
 

@@ -1,0 +1,1 @@
+"""The HTTP face: a FastAPI application with pygeoapi mounted for the OGC APIs."""

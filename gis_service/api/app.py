@@ -1,0 +1,53 @@
+"""The FastAPI application: pygeoapi mounted at /ogc for the OGC APIs, our routes beside it,
+health and readiness checks, and one JSON log line per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from gis_service import __version__
+from gis_service.api.ogc import MOUNT, ogc_app
+from gis_service.db.engine import make_engine
+from gis_service.settings import Settings, get_settings
+
+log = logging.getLogger("gis_service.api")
+
+
+def create_app(settings: Settings | None = None, *, base_url: str = "http://127.0.0.1:8000") -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine()
+    app = FastAPI(title="gis-service", version=__version__,
+                  description="Sanitation coverage and scale-up planning: OGC APIs under /ogc")
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["service"])
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and its schema is migrated."""
+        try:
+            with engine.connect() as conn:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception as exc:  # any database failure means not ready
+            return JSONResponse({"status": "unavailable", "reason": str(exc).splitlines()[0]}, 503)
+        return JSONResponse({"status": "ready", "schema": revision})
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        log.info(json.dumps({"method": request.method, "path": request.url.path,
+                             "query": str(request.url.query), "status": response.status_code,
+                             "ms": round(1000 * (time.perf_counter() - start), 1)}))
+        return response
+
+    app.mount(MOUNT, ogc_app(settings, base_url=base_url))
+    return app

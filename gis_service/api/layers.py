@@ -1,0 +1,54 @@
+"""Published layers, one YAML file each in ``layers/``: the view or table, the id field, titles and
+descriptions in Bahasa Indonesia and English, keywords, the public properties, zoom range and style.
+Adding a layer is adding a file; the pygeoapi configuration is generated from these."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+
+class Text(BaseModel):
+    """A text in Bahasa Indonesia (first) and English."""
+
+    id: str
+    en: str
+
+
+class Layer(BaseModel):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="view or table in the public schema")
+    id_field: str
+    geometry: str = "geom"
+    title: Text
+    description: Text
+    keywords: list[str] = []
+    time_field: str | None = None
+    properties: list[str] | None = None  # public properties; None: every column but the geometry
+    zoom: tuple[int, int] = (0, 16)
+    style: str | None = None
+
+    @field_validator("zoom")
+    @classmethod
+    def _zoom_order(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= value[0] <= value[1] <= 22:
+            raise ValueError("zoom must be [min, max] with 0 <= min <= max <= 22")
+        return value
+
+
+def load_layers(folder: Path) -> list[Layer]:
+    """Every ``*.yml`` in ``folder``, sorted by file name; a bad file names itself in the error."""
+    layers = []
+    for path in sorted(Path(folder).glob("*.yml")):
+        with open(path, encoding="utf-8") as fh:
+            try:
+                layers.append(Layer(**yaml.safe_load(fh)))
+            except Exception as exc:
+                raise ValueError(f"{path}: {exc}") from exc
+    ids = [layer.id for layer in layers]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"layer ids used twice in {folder}: {', '.join(duplicates)}")
+    return layers

@@ -1,0 +1,107 @@
+"""The pygeoapi side: its configuration and OpenAPI document are generated at start-up from
+``layers/*.yml`` and the settings (nobody edits pygeoapi YAML by hand), written to the data
+folder, and pygeoapi's Starlette application is loaded from them.
+
+pygeoapi reads ``PYGEOAPI_CONFIG`` and ``PYGEOAPI_OPENAPI`` when its Starlette module is imported,
+so the module is (re)loaded after both files are written; links in its responses are built from
+``server.url``, which therefore carries the mount path (shared/TOOLCHAIN.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import yaml
+from sqlalchemy.engine import make_url
+
+from gis_service.api.layers import Layer, load_layers
+from gis_service.db.engine import database_url
+from gis_service.settings import Settings
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+MOUNT = "/ogc"
+
+
+def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str) -> dict:
+    """The whole pygeoapi configuration for ``layers`` served under ``base_url`` + /ogc."""
+    url = make_url(database_url(settings))
+    connection = {"host": url.host, "port": url.port or 5432, "dbname": url.database,
+                  "user": url.username, "password": url.password, "search_path": ["public"]}
+    bbox = list(settings.region_config().bbox)
+    return {
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": 8000},
+            "url": base_url.rstrip("/") + MOUNT,
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "languages": ["id-ID", "en-US"],
+            "limits": {"default_items": 100, "max_items": 10000},
+            "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                    "attribution": "&copy; OpenStreetMap contributors"},
+        },
+        "logging": {"level": "WARNING"},
+        "metadata": {
+            "identification": {
+                "title": {"id": "Layanan perencanaan sanitasi", "en": "Sanitation planning service"},
+                "description": {"id": "Wilayah, fasilitas sanitasi, cakupan layanan dan kesenjangan "
+                                      "terhadap target, dari basis data perencanaan",
+                                "en": "Admin areas, sanitation facilities, service coverage and gaps to "
+                                      "targets, from the planning database"},
+                "keywords": {"id": ["sanitasi", "air limbah", "SSK", "PPSP"],
+                             "en": ["sanitation", "wastewater", "coverage"]},
+                "keywords_type": "theme",
+                "terms_of_service": "https://creativecommons.org/licenses/by/4.0/",
+                "url": base_url,
+            },
+            "license": {"name": "CC-BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
+            "provider": {"name": "gis-service", "url": base_url},
+            "contact": {"name": "Bappeda (planning office)", "position": "Planner", "address": "-",
+                        "city": "-", "stateorprovince": "-", "postalcode": "-", "country": "Indonesia",
+                        "phone": "-", "fax": "-", "email": "-", "url": base_url, "hours": "-",
+                        "instructions": "-", "role": "pointOfContact"},
+        },
+        "resources": {layer.id: _resource(layer, connection, bbox) for layer in layers},
+    }
+
+
+def _resource(layer: Layer, connection: dict, bbox: list[float]) -> dict:
+    provider = {"type": "feature", "name": "PostgreSQL", "data": connection, "id_field": layer.id_field,
+                "table": layer.table, "geom_field": layer.geometry}
+    if layer.time_field:
+        provider["time_field"] = layer.time_field
+    if layer.properties is not None:
+        provider["properties"] = list(layer.properties)
+    return {
+        "type": "collection",
+        "title": layer.title.model_dump(),
+        "description": layer.description.model_dump(),
+        "keywords": layer.keywords,
+        "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
+        "providers": [provider],
+    }
+
+
+def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path]:
+    """Write the pygeoapi configuration and its OpenAPI document to ``<data dir>/api/``."""
+    from pygeoapi.openapi import generate_openapi_document
+
+    folder = Path(settings.data_dir) / "api"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = pygeoapi_config(load_layers(settings.layers_dir), settings, base_url=base_url)
+    config_path, openapi_path = folder / "pygeoapi-config.yml", folder / "pygeoapi-openapi.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    os.chmod(config_path, 0o600)  # it holds the database password
+    openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
+    return config_path, openapi_path
+
+
+def ogc_app(settings: Settings, *, base_url: str):
+    """pygeoapi's Starlette application for the current layers and database."""
+    config_path, openapi_path = write_config(settings, base_url=base_url)
+    os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(config_path), str(openapi_path)
+    module = sys.modules.get("pygeoapi.starlette_app")
+    module = importlib.reload(module) if module else importlib.import_module("pygeoapi.starlette_app")
+    return module.APP

@@ -1,0 +1,1 @@
+"""Test suite: runs against a throwaway PostGIS started by conftest.py."""

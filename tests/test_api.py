@@ -1,0 +1,69 @@
+"""The HTTP face on a real PostGIS: health and readiness, every layer of ``layers/`` published by
+pygeoapi at /ogc, items and counts equal to the database, bbox and property filters, the latest
+coverage run as a layer, household points never published."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from gis_service.analysis.coverage import CoverageOptions, run_coverage
+from gis_service.api.app import create_app
+from gis_service.api.layers import load_layers
+from gis_service.ingest.importer import import_file
+from gis_service.settings import get_settings
+from tests.helpers import households, write_csv
+
+
+@pytest.fixture
+def client(admin_loaded, tmp_path, monkeypatch):
+    monkeypatch.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path / "data"))
+    import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(300)))
+    depot = [{"id": "D1", "nama": "Depot", "jenis": "depot", "status": "pilot", "lon": "112.10", "lat": "-2.90"}]
+    import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depot))
+    run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000))
+    with TestClient(create_app(base_url="http://testserver")) as test_client:
+        yield test_client
+
+
+def test_health_and_readiness(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready" and ready["schema"] == "0004"
+
+
+def test_every_layer_file_is_a_collection_with_both_languages(client):
+    layers = load_layers(get_settings().layers_dir)
+    collections = client.get("/ogc/collections?f=json").json()["collections"]
+    assert sorted(c["id"] for c in collections) == sorted(layer.id for layer in layers)
+    english = client.get("/ogc/collections/villages?f=json&lang=en").json()
+    indonesian = client.get("/ogc/collections/villages?f=json&lang=id").json()
+    assert english["title"] == "Villages" and indonesian["title"] == "Desa/kelurahan"
+    assert not any("household" in c["id"] and "village" not in c["id"] for c in collections)
+
+
+def test_items_match_the_database(client, admin_loaded):
+    with admin_loaded.connect() as conn:
+        villages = conn.execute(text("SELECT count(*) FROM admin_area WHERE level = 'village'")).scalar()
+        latest = conn.execute(text("SELECT max(id) FROM coverage_run")).scalar()
+    page = client.get("/ogc/collections/villages/items?f=json&limit=10").json()
+    assert page["numberMatched"] == villages == len(page["features"]) == 2
+    one = client.get("/ogc/collections/villages/items/62.07.01.2001?f=json").json()
+    assert one["properties"]["name"] == "Desa Barat" and one["geometry"]["type"] == "MultiPolygon"
+    west = client.get("/ogc/collections/villages/items?f=json&bbox=112.01,-2.95,112.1,-2.8").json()
+    assert [f["id"] for f in west["features"]] == ["62.07.01.2001"]
+    kind = client.get("/ogc/collections/villages/items?f=json&village_kind=kelurahan").json()
+    assert [f["properties"]["name"] for f in kind["features"]] == ["Desa Timur"]
+    coverage = client.get("/ogc/collections/coverage_villages/items?f=json").json()
+    assert {f["properties"]["run_id"] for f in coverage["features"]} == {latest}
+    assert sum(f["properties"]["households"] for f in coverage["features"]) == 300
+    by_village = client.get("/ogc/collections/households_by_village/items?f=json").json()
+    assert "geometry" in by_village["features"][0] and "lon" not in by_village["features"][0]["properties"]
+    assert client.get("/ogc/collections/villages/items/99.99?f=json").status_code == 404
+
+
+def test_a_bad_layer_file_names_itself(tmp_path):
+    (tmp_path / "broken.yml").write_text("id: Bad Id\ntable: x\nid_field: id\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="broken.yml"):
+        load_layers(tmp_path)
