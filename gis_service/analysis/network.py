@@ -46,6 +46,7 @@ from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 from sqlalchemy import Connection, Engine
 
+from gis_service.analysis.allocation import nearest_k
 from gis_service.db.bulk import read_query
 from gis_service.vocabulary import NetworkMode
 
@@ -414,12 +415,8 @@ def facility_to_points(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
     ``times`` reuses :func:`travel_times` of the facilities on the network (in input order, limit
     ``limit_min``), e.g. the one the service-area polygons are drawn from.
     """
-    facility_xy, point_xy = _points(facility_xy), _points(point_xy)
-    fac_node = snap_facilities(graph, facility_xy, params=params, layers=layers)
-    fac = np.flatnonzero(fac_node >= 0)
-    if times is None:
-        times = travel_times(graph, fac_node[fac], limit_min=limit_min)
-    node_ptr, row, minutes = _by_node(times)
+    point_xy = _points(point_xy)
+    fac, node_ptr, row, minutes = _reached_by_node(graph, facility_xy, params, limit_min, layers, times)
     found = [_join(graph, point_xy, layer, params, limit_min, node_ptr, row, minutes)
              for layer in _layers_of(graph, layers)]
     found = [part for part in found if len(part[0])]
@@ -449,14 +446,8 @@ def nearest_facilities(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
     the k best per *node* (hundreds of thousands of entries) are found first and handed to the
     points, instead of ranking the tens of millions of (facility, point) pairs. A point joining
     through both layers merges its two candidate lists, each facility at its faster time."""
-    facility_xy, point_xy = _points(facility_xy), _points(point_xy)
-    fac_node = snap_facilities(graph, facility_xy, params=params, layers=None)
-    fac = np.flatnonzero(fac_node >= 0)
-    if times is None:
-        times = travel_times(graph, fac_node[fac], limit_min=limit_min)
-    node_ptr, row, minutes = _by_node(times)
-    from gis_service.analysis.allocation import nearest_k  # the same ranking rule as for pairs
-
+    point_xy = _points(point_xy)
+    fac, node_ptr, row, minutes = _reached_by_node(graph, facility_xy, params, limit_min, None, times)
     entry_node = np.repeat(np.arange(graph.n_nodes), np.diff(node_ptr))
     node, rank, best_row, best = nearest_k(entry_node, row, minutes, k=k)
     top_f = np.full((graph.n_nodes, k), -1, np.int64)
@@ -481,6 +472,17 @@ def nearest_facilities(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
         f[repeat, j], m[repeat, j] = -1, np.inf
     order = np.argsort(m, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(f, order, 1), np.take_along_axis(m, order, 1)
+
+
+def _reached_by_node(graph: Graph, facility_xy: np.ndarray, params: NetworkParams, limit_min: float,
+                     layers: set[str] | None, times: sp.csr_matrix | None):
+    """The facilities on the network (indices into the input) and their reached (node, minutes)
+    entries grouped by node; ``times`` is reused when the caller has it."""
+    fac_node = snap_facilities(graph, _points(facility_xy), params=params, layers=layers)
+    fac = np.flatnonzero(fac_node >= 0)
+    if times is None:
+        times = travel_times(graph, fac_node[fac], limit_min=limit_min)
+    return (fac, *_by_node(times))
 
 
 def _by_node(times: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
