@@ -61,9 +61,12 @@ def test_every_table_and_geometry_column_is_commented_and_indexed(engine):
         geoms = conn.execute(text("SELECT f_table_name, f_geometry_column, srid FROM geometry_columns")).all()
         gist = set(conn.execute(text(
             "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING gist%'")).scalars())
+        views = dict(conn.execute(text(
+            "SELECT relname, obj_description(oid) FROM pg_class WHERE relkind = 'v' AND relname LIKE 'layer%'")).all())
     assert uncommented == []
-    assert geoms and all(srid == 4326 for _, _, srid in geoms)
-    assert {t for t, _, _ in geoms} <= gist
+    assert geoms and all(srid == 4326 for _, _, srid in geoms)  # the layer views keep the SRID
+    assert {t for t, _, _ in geoms if t in TABLES} <= gist  # views use their tables' indexes
+    assert len(views) >= 14 and all(views.values())
 
 
 @pytest.mark.parametrize("sql", [

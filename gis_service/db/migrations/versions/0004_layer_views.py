@@ -80,8 +80,15 @@ LATEST_VIEWS = {
 def upgrade() -> None:
     for name, sql in VIEWS.items():
         op.execute(f"CREATE VIEW {name} AS {sql}")
+        op.execute(f"COMMENT ON VIEW {name} IS 'Published layer (layers/*.yml): {_about(name)}'")
     for name, (base, where) in LATEST_VIEWS.items():
         op.execute(f"CREATE VIEW {name} AS SELECT * FROM {base} WHERE run_id = {LATEST} AND {where}")
+        op.execute(f"COMMENT ON VIEW {name} IS 'Published layer (layers/*.yml): {_about(name)} "
+                   "(latest coverage run)'")
+
+
+def _about(view: str) -> str:
+    return view.removeprefix("layer_").replace("_all_runs", " of every coverage run").replace("_", " ")
 
 
 def downgrade() -> None:
