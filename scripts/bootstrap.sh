@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the project needs on a Debian/Ubuntu machine, idempotently and fast on re-runs:
-# PostgreSQL + PostGIS 3 + pgRouting from the OS packages, and a virtualenv with this package.
+# PostgreSQL + PostGIS 3 + pgRouting and GDAL's tools from the OS packages, and a virtualenv with
+# this package.
 # Used by `make demo`, `make test` and CI. Set PG_MAJOR to choose another PostgreSQL version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,14 @@ if ! have_postgis; then
     "postgresql-${PG_MAJOR}" "postgresql-${PG_MAJOR}-postgis-3" "postgresql-${PG_MAJOR}-pgrouting" >/dev/null
   # Debian starts a default cluster on 5432; we use our own private cluster instead.
   have_postgis
+fi
+
+# GDAL's command-line tools: the test suite reads our OGC API with them, as QGIS would.
+if ! command -v ogrinfo >/dev/null && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing gdal-bin (apt)"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+    gdal-bin >/dev/null
 fi
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
