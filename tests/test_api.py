@@ -4,6 +4,8 @@ coverage run as a layer, household points never published."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -67,3 +69,29 @@ def test_a_bad_layer_file_names_itself(tmp_path):
     (tmp_path / "broken.yml").write_text("id: Bad Id\ntable: x\nid_field: id\n", encoding="utf-8")
     with pytest.raises(ValueError, match="broken.yml"):
         load_layers(tmp_path)
+
+
+def test_coverage_process_runs_sync_and_async(client, admin_loaded):
+    assert [p["id"] for p in client.get("/ogc/processes?f=json").json()["processes"]] == ["coverage"]
+    sync = client.post("/ogc/processes/coverage/execution",
+                       json={"inputs": {"method": "buffer", "distance_m": 3000, "capacity": False}})
+    assert sync.status_code == 200, sync.text
+    run = sync.json()["value"]
+    with admin_loaded.connect() as conn:
+        stored = conn.execute(text("SELECT method, capacity_limited FROM coverage_run WHERE id = :r"),
+                              {"r": run["run_id"]}).one()
+    assert tuple(stored) == ("buffer", False) and run["summary"]["households"] == 300
+    started = client.post("/ogc/processes/coverage/execution", headers={"Prefer": "respond-async"},
+                          json={"inputs": {"method": "buffer", "nearest_k": 2}})
+    assert started.status_code == 201
+    job = started.headers["location"].split("/ogc", 1)[1]
+    for _ in range(100):
+        status = client.get(f"/ogc{job}?f=json").json()
+        if status["status"] in ("successful", "failed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "successful", status
+    result = client.get(f"/ogc{job}/results?f=json").json()
+    assert result["value"]["run_id"] == run["run_id"] + 1
+    bad = client.post("/ogc/processes/coverage/execution", json={"inputs": {"scenario": "nope"}})
+    assert bad.status_code >= 400 and "unknown scenario 'nope'" in bad.text

@@ -25,8 +25,9 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MOUNT = "/ogc"
 
 
-def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str) -> dict:
-    """The whole pygeoapi configuration for ``layers`` served under ``base_url`` + /ogc."""
+def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, jobs_dir: Path) -> dict:
+    """The whole pygeoapi configuration for ``layers`` served under ``base_url`` + /ogc, with
+    the coverage process and its job store in ``jobs_dir``."""
     url = make_url(database_url(settings))
     connection = {"host": url.host, "port": url.port or 5432, "dbname": url.database,
                   "user": url.username, "password": url.password, "search_path": ["public"]}
@@ -41,6 +42,8 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str) -
             "limits": {"default_items": 100, "max_items": 10000},
             "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                     "attribution": "&copy; OpenStreetMap contributors"},
+            "manager": {"name": "TinyDB", "connection": str(jobs_dir / "jobs.json"),
+                        "output_dir": str(jobs_dir)},
         },
         "logging": {"level": "WARNING"},
         "metadata": {
@@ -63,7 +66,9 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str) -
                         "phone": "-", "fax": "-", "email": "-", "url": base_url, "hours": "-",
                         "instructions": "-", "role": "pointOfContact"},
         },
-        "resources": {layer.id: _resource(layer, connection, bbox) for layer in layers},
+        "resources": {**{layer.id: _resource(layer, connection, bbox) for layer in layers},
+                      "coverage": {"type": "process",
+                                   "processor": {"name": "gis_service.api.processes.CoverageProcessor"}}},
     }
 
 
@@ -90,7 +95,9 @@ def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path]:
 
     folder = Path(settings.data_dir) / "api"
     folder.mkdir(parents=True, exist_ok=True)
-    config = pygeoapi_config(load_layers(settings.layers_dir), settings, base_url=base_url)
+    (folder / "jobs").mkdir(exist_ok=True)
+    config = pygeoapi_config(load_layers(settings.layers_dir), settings, base_url=base_url,
+                             jobs_dir=folder / "jobs")
     config_path, openapi_path = folder / "pygeoapi-config.yml", folder / "pygeoapi-openapi.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     os.chmod(config_path, 0o600)  # it holds the database password
