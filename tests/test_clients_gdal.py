@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import uvicorn
@@ -78,3 +80,18 @@ def test_gdal_bbox_filter_matches_postgis(server, admin_loaded):
             "SELECT code FROM layer_village WHERE geom && ST_MakeEnvelope(112.01, -2.95, 112.1, -2.8, 4326) "
             "AND ST_Intersects(geom, ST_MakeEnvelope(112.01, -2.95, 112.1, -2.8, 4326)) ORDER BY 1")).scalars().all()
     assert got == want == ["62.07.01.2001"]
+
+
+def test_gdal_reads_vector_tiles_within_each_layers_zoom_range(server, admin_loaded, tmp_path):
+    """Tile 8/130/207 (z/row/col, WebMercatorQuad) covers the two test villages."""
+    base = f"{server}/collections/villages/tiles/WebMercatorQuad"
+    path = tmp_path / "tile.pbf"
+    with urllib.request.urlopen(f"{base}/8/130/207?f=mvt") as response:
+        path.write_bytes(response.read())
+    summary = _ogr("ogrinfo", "-ro", "-al", "-so", str(path))
+    assert "Layer name: villages" in summary and "Feature Count: 2" in summary
+    with urllib.request.urlopen(f"{base}/8/100/100?f=mvt") as empty:  # no village there
+        assert empty.status == 200 and empty.read() == b""
+    with pytest.raises(urllib.error.HTTPError) as outside:  # villages start at zoom 8 (layers/villages.yml)
+        urllib.request.urlopen(f"{base}/3/4/6?f=mvt")
+    assert outside.value.code == 404

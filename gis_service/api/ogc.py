@@ -79,13 +79,18 @@ def _resource(layer: Layer, connection: dict, bbox: list[float]) -> dict:
         provider["time_field"] = layer.time_field
     if layer.properties is not None:
         provider["properties"] = list(layer.properties)
+    tiles = {"type": "tile", "name": "gis_service.api.tiles.FastMVTProvider", "data": connection, "layer": layer.id,
+             "id_field": layer.id_field, "table": layer.table, "geom_field": layer.geometry,
+             "options": {"zoom": {"min": layer.zoom[0], "max": layer.zoom[1]}},  # a list here would break
+             # pygeoapi's SQL provider, which passes non-dict options to the driver
+             "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"}}
     return {
         "type": "collection",
         "title": layer.title.model_dump(),
         "description": layer.description.model_dump(),
         "keywords": layer.keywords,
         "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
-        "providers": [provider],
+        "providers": [provider, tiles],
     }
 
 
