@@ -110,3 +110,19 @@ def seruyan_dir() -> Path:
     if not (path / "desa.geojson").exists():
         pytest.skip(f"real Seruyan boundaries not found in {path}")
     return path
+
+
+@pytest.fixture
+def published_region(admin_loaded, tmp_path, monkeypatch):
+    """What the API tests serve: the test villages, 300 households in the west one, a pilot depot
+    and one stored coverage run; the API's generated files go to a temporary data folder."""
+    from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.ingest.importer import import_file
+    from tests.helpers import households, write_csv
+
+    monkeypatch.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path / "data"))
+    import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(300)))
+    depot = [{"id": "D1", "nama": "Depot", "jenis": "depot", "status": "pilot", "lon": "112.10", "lat": "-2.90"}]
+    import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depot))
+    run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000))
+    return admin_loaded

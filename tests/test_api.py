@@ -10,21 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from gis_service.analysis.coverage import CoverageOptions, run_coverage
 from gis_service.api.app import create_app
 from gis_service.api.layers import load_layers
-from gis_service.ingest.importer import import_file
 from gis_service.settings import get_settings
-from tests.helpers import households, write_csv
 
 
 @pytest.fixture
-def client(admin_loaded, tmp_path, monkeypatch):
-    monkeypatch.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path / "data"))
-    import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(300)))
-    depot = [{"id": "D1", "nama": "Depot", "jenis": "depot", "status": "pilot", "lon": "112.10", "lat": "-2.90"}]
-    import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depot))
-    run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000))
+def client(published_region):
     with TestClient(create_app(base_url="http://testserver")) as test_client:
         yield test_client
 

@@ -18,26 +18,18 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
-from gis_service.analysis.coverage import CoverageOptions, run_coverage
 from gis_service.api.app import create_app
 from gis_service.api.layers import load_layers
 from gis_service.db.cluster import free_port
-from gis_service.ingest.importer import import_file
 from gis_service.settings import get_settings
-from tests.helpers import households, write_csv
 
 pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None,
                                 reason="gdal-bin is not installed (scripts/bootstrap.sh installs it)")
 
 
 @pytest.fixture
-def server(admin_loaded, tmp_path, monkeypatch):
+def server(published_region):
     """`create_app` served by uvicorn in a thread on a free loopback port."""
-    monkeypatch.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path / "data"))
-    import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(200)))
-    depot = [{"id": "D1", "nama": "Depot", "jenis": "depot", "status": "pilot", "lon": "112.10", "lat": "-2.90"}]
-    import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depot))
-    run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     uv = uvicorn.Server(uvicorn.Config(create_app(base_url=base), host="127.0.0.1", port=port,
