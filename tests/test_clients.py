@@ -1,7 +1,8 @@
-"""A real client against a real server: GDAL's OAPIF driver (what QGIS uses underneath) reads
-every published collection from `gis-service serve` running on a loopback port, with feature
-counts equal to the database, and a bbox filter that matches PostGIS. Needs `ogrinfo` (gdal-bin,
-installed by scripts/bootstrap.sh)."""
+"""Real clients against a real server (`create_app` under uvicorn on a loopback port): GDAL's
+OAPIF driver (what QGIS uses underneath) reads every published collection with the database's
+feature counts, its bbox filter matches PostGIS and its MVT driver reads our tiles (these need
+`ogrinfo`, from gdal-bin, which scripts/bootstrap.sh installs); OWSLib reads the conformance,
+collections, queryables and filtered items."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from gis_service.api.layers import load_layers
 from gis_service.db.cluster import free_port
 from gis_service.settings import get_settings
 
-pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None,
+needs_gdal = pytest.mark.skipif(shutil.which("ogrinfo") is None,
                                 reason="gdal-bin is not installed (scripts/bootstrap.sh installs it)")
 
 
@@ -51,6 +52,7 @@ def _ogr(*args: str) -> str:
     return done.stdout
 
 
+@needs_gdal
 def test_gdal_reads_every_collection_with_the_database_counts(server, admin_loaded):
     layers = load_layers(get_settings().layers_dir)
     with admin_loaded.connect() as conn:
@@ -63,6 +65,7 @@ def test_gdal_reads_every_collection_with_the_database_counts(server, admin_load
     assert expected["villages"] == 2 and expected["coverage_villages"] == 1  # households in one village
 
 
+@needs_gdal
 def test_gdal_bbox_filter_matches_postgis(server, admin_loaded):
     out = _ogr("ogr2ogr", "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{server}", "villages",
                "-spat", "112.01", "-2.95", "112.1", "-2.8")
@@ -74,6 +77,7 @@ def test_gdal_bbox_filter_matches_postgis(server, admin_loaded):
     assert got == want == ["62.07.01.2001"]
 
 
+@needs_gdal
 def test_gdal_reads_vector_tiles_within_each_layers_zoom_range(server, admin_loaded, tmp_path):
     """Tile 8/130/207 (z/row/col, WebMercatorQuad) covers the two test villages."""
     base = f"{server}/collections/villages/tiles/WebMercatorQuad"
@@ -87,3 +91,20 @@ def test_gdal_reads_vector_tiles_within_each_layers_zoom_range(server, admin_loa
     with pytest.raises(urllib.error.HTTPError) as outside:  # villages start at zoom 8 (layers/villages.yml)
         urllib.request.urlopen(f"{base}/3/4/6?f=mvt")
     assert outside.value.code == 404
+
+
+def test_owslib_reads_conformance_collections_queryables_and_filtered_items(server, admin_loaded):
+    from owslib.ogcapi.features import Features
+
+    api = Features(server)
+    conforms = api.conformance()["conformsTo"]
+    assert any(c.endswith("ogcapi-features-1/1.0/conf/core") for c in conforms)
+    assert "villages" in api.feature_collections()
+    queryables = api.collection_queryables("villages")["properties"]
+    assert {"name", "village_kind"} <= set(queryables)
+    items = api.collection_items("villages", village_kind="kelurahan", limit=10)
+    assert [f["properties"]["name"] for f in items["features"]] == ["Desa Timur"]
+    cql = api.collection_items("facilities", filter="type = 'desludging_depot'", **{"filter-lang": "cql-text"})
+    with admin_loaded.connect() as conn:
+        depots = conn.execute(text("SELECT count(*) FROM facility WHERE type = 'desludging_depot'")).scalar()
+    assert len(cql["features"]) == depots == 1
