@@ -74,7 +74,7 @@ def load_demand(conn: Connection, mode: str, *, to_metric: Transformer, metric_c
     if points.empty:
         raise ValueError(f"no demand: the {mode} source has no populated points "
                          f"({'import settlements first' if mode != 'raster' else 'check the raster'})")
-    points, units = _expand(points, surveyed)
+    points, units = _expand(points, surveyed, value(params, "household_size"))
     return Demand(units, points, description, notes)
 
 
@@ -215,12 +215,14 @@ def _villages_of(conn: Connection, xy: np.ndarray, metric_crs: str) -> np.ndarra
     return out
 
 
-def _expand(points: pd.DataFrame, surveyed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _expand(points: pd.DataFrame, surveyed: pd.DataFrame,
+            household_size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(points with whole households and people, one row per household unit), the units carrying
     rungs in their village's surveyed shares."""
     points = points.sort_values(["village_code", "origin_ref"], kind="stable").reset_index(drop=True)
     if points["households"].isna().any():  # raster cells carry people only
-        points["households"] = points["households"].fillna(points["people"] / _mean_size(surveyed))
+        size = float(surveyed["people"].mean()) if len(surveyed) else household_size
+        points["households"] = points["households"].fillna(points["people"] / size)
     group = points["village_code"].fillna("").to_numpy(dtype=object)
     units = _rounded(points["households"].to_numpy(float), group)
     people_each = np.maximum(_rounded(points["people"].to_numpy(float), group), units)
@@ -236,11 +238,6 @@ def _expand(points: pd.DataFrame, surveyed: pd.DataFrame) -> tuple[pd.DataFrame,
     frame["rung"], frame["has_septic_tank"] = _survey_shares(frame["village_code"].to_numpy(dtype=object),
                                                              surveyed)
     return points, frame[["id", "point", "village_code", "rung", "has_septic_tank", "people", "x", "y"]]
-
-
-def _mean_size(surveyed: pd.DataFrame) -> float:
-    """Persons per household from the surveyed households (4 when there are none)."""
-    return float(surveyed["people"].mean()) if len(surveyed) else 4.0
 
 
 def _rounded(amount: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -49,25 +49,26 @@ def export_run(conn: Connection, run_id: int, path: Path) -> Path:
     villages = gpd.read_postgis(text("SELECT code, geom FROM admin_area WHERE level = 'village'"), conn,
                                 geom_col="geom")
     villages.merge(table, on="code").to_file(path, layer="coverage_village", engine="pyogrio")
-    facilities = gpd.read_postgis(text(
+    for layer, sql in RUN_LAYERS.items():
+        frame = gpd.read_postgis(text(sql), conn, geom_col="geom", params={"r": run_id})
+        if not frame.empty:  # e.g. demand points exist only for runs on modelled demand
+            frame.to_file(path, layer=layer, engine="pyogrio")
+    return path
+
+
+RUN_LAYERS = {
+    "coverage_facility":
         "SELECT f.id, f.name, f.type, f.status, c.service, c.capacity_households, c.households_in_reach, "
         "c.served_households, c.served_people, f.geom FROM coverage_facility c JOIN facility f ON "
-        "f.id = c.facility_id WHERE c.run_id = :r"), conn, geom_col="geom", params={"r": run_id})
-    if not facilities.empty:
-        facilities.to_file(path, layer="coverage_facility", engine="pyogrio")
-    areas = gpd.read_postgis(text(
+        "f.id = c.facility_id WHERE c.run_id = :r",
+    "coverage_service_area":
         "SELECT a.facility_id, f.name, a.service, a.threshold, a.unit, a.geom FROM coverage_service_area a "
-        "JOIN facility f ON f.id = a.facility_id WHERE a.run_id = :r ORDER BY a.threshold DESC"),
-        conn, geom_col="geom", params={"r": run_id})
-    if not areas.empty:
-        areas.to_file(path, layer="coverage_service_area", engine="pyogrio")
-    points = gpd.read_postgis(text(
+        "JOIN facility f ON f.id = a.facility_id WHERE a.run_id = :r ORDER BY a.threshold DESC",
+    "coverage_demand_point":
         "SELECT point_id, origin, origin_ref, village_code, households, people, lltt_served, offsite_served, "
-        "mck_served, any_served, geom FROM coverage_demand_point WHERE run_id = :r ORDER BY point_id"),
-        conn, geom_col="geom", params={"r": run_id})
-    if not points.empty:  # runs on settlements, village totals or a raster
-        points.to_file(path, layer="coverage_demand_point", engine="pyogrio")
-    return path
+        "mck_served, any_served, geom FROM coverage_demand_point WHERE run_id = :r ORDER BY point_id",
+}
+"""GeoPackage layers of one run besides the villages (``:r`` is the run id)."""
 
 
 def diff_runs(conn: Connection, run_a: int, run_b: int) -> pd.DataFrame:
