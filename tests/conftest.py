@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -13,8 +15,10 @@ import geopandas as gpd
 import psycopg
 import pytest
 import shapely
+import uvicorn
 from sqlalchemy import create_engine, text
 
+from gis_service.api.app import create_app
 from gis_service.db import migrate
 from gis_service.db.cluster import LocalCluster, free_port
 from gis_service.db.models import Base
@@ -126,3 +130,21 @@ def published_region(admin_loaded, tmp_path, monkeypatch):
     import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depot))
     run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000))
     return admin_loaded
+
+
+@pytest.fixture
+def server(published_region):
+    """The whole application (`create_app`) served by uvicorn in a thread on a free loopback port."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    uv = uvicorn.Server(uvicorn.Config(create_app(base_url=base), host="127.0.0.1", port=port,
+                                       log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert uv.started, "the server did not start"
+    yield base + "/ogc"
+    uv.should_exit = True
+    thread.join(timeout=10)

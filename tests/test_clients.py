@@ -10,40 +10,17 @@ import json
 import re
 import shutil
 import subprocess
-import threading
-import time
 import urllib.error
 import urllib.request
 
 import pytest
-import uvicorn
 from sqlalchemy import text
 
-from gis_service.api.app import create_app
 from gis_service.api.layers import load_layers
-from gis_service.db.cluster import free_port
 from gis_service.settings import get_settings
 
 needs_gdal = pytest.mark.skipif(shutil.which("ogrinfo") is None,
                                 reason="gdal-bin is not installed (scripts/bootstrap.sh installs it)")
-
-
-@pytest.fixture
-def server(published_region):
-    """`create_app` served by uvicorn in a thread on a free loopback port."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    uv = uvicorn.Server(uvicorn.Config(create_app(base_url=base), host="127.0.0.1", port=port,
-                                       log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "the server did not start"
-    yield base + "/ogc"
-    uv.should_exit = True
-    thread.join(timeout=10)
 
 
 def _ogr(*args: str) -> str:
