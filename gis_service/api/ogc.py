@@ -22,6 +22,7 @@ from gis_service.db.engine import database_url
 from gis_service.settings import Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
 MOUNT = "/ogc"
 
 
@@ -31,7 +32,9 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, j
     url = make_url(database_url(settings))
     connection = {"host": url.host, "port": url.port or 5432, "dbname": url.database,
                   "user": url.username, "password": url.password, "search_path": ["public"]}
-    bbox = list(settings.region_config().bbox)
+    region = settings.region_config()
+    bbox = list(region.bbox)
+    crs = [CRS84, EPSG_URI.format(4326), EPSG_URI.format(region.metric_crs.split(":")[-1])]
     return {
         "server": {
             "bind": {"host": "127.0.0.1", "port": 8000},
@@ -66,15 +69,17 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, j
                         "phone": "-", "fax": "-", "email": "-", "url": base_url, "hours": "-",
                         "instructions": "-", "role": "pointOfContact"},
         },
-        "resources": {**{layer.id: _resource(layer, connection, bbox) for layer in layers},
+        "resources": {**{layer.id: _resource(layer, connection, bbox, crs, settings.api_count_limit) for layer in layers},
                       "coverage": {"type": "process",
                                    "processor": {"name": "gis_service.api.processes.CoverageProcessor"}}},
     }
 
 
-def _resource(layer: Layer, connection: dict, bbox: list[float]) -> dict:
-    provider = {"type": "feature", "name": "PostgreSQL", "data": connection, "id_field": layer.id_field,
-                "table": layer.table, "geom_field": layer.geometry}
+def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str], count_limit: int) -> dict:
+    provider = {"type": "feature", "name": "gis_service.api.features.FastFeatureProvider",
+                "data": connection, "id_field": layer.id_field, "table": layer.table,
+                "geom_field": layer.geometry, "storage_crs": CRS84, "crs": crs,
+                "options": {"count": {"limit": count_limit}}}  # a dict: see the tile options
     if layer.time_field:
         provider["time_field"] = layer.time_field
     if layer.properties is not None:
