@@ -26,7 +26,13 @@ coverage_app = typer.Typer(help="Coverage analysis: who is served, the access la
                            no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+export_app = typer.Typer(help="Files for QGIS: the published layers as a styled GeoPackage or a project "
+                                "(.qgs) that opens them from the server.", no_args_is_help=True)
+styles_app = typer.Typer(help="Layer styles (layers/styles/*.qml, *.sld), made from layers/*.yml.",
+                         no_args_is_help=True)
 app.add_typer(coverage_app, name="coverage")
+app.add_typer(export_app, name="export")
+app.add_typer(styles_app, name="styles")
 console = Console()
 err = Console(stderr=True)
 
@@ -443,6 +449,61 @@ def coverage_diff(run_a: int, run_b: int,
                     f"{int(r.any_served_households_b)}", f"{int(r.aman_projected_a)}",
                     f"{int(r.aman_projected_b)}")
     console.print(out)
+
+
+def _layers_and_targets():
+    from gis_service.api.layers import load_layers
+    from gis_service.api.styles import read_targets
+
+    settings = get_settings()
+    try:
+        return load_layers(settings.layers_dir), read_targets(settings.config_dir / "targets.yml")
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@export_app.command("gpkg")
+def export_gpkg(
+    file: Annotated[Path, typer.Argument(help="GeoPackage to write (replaced if it exists)")],
+    layer: Annotated[Optional[list[str]], typer.Option(help="Only these layer ids (repeat the option)")] = None,
+) -> None:
+    """Write every published layer, with its QML and SLD style as the default (layer_styles)."""
+    from gis_service.api.geopackage import export_geopackage
+    from gis_service.db.engine import make_engine
+
+    layers, targets = _layers_and_targets()
+    unknown = sorted(set(layer or []) - {item.id for item in layers})
+    if unknown:
+        _fail(f"unknown layer {', '.join(unknown)}; published layers: {', '.join(i.id for i in layers)}")
+    chosen = [item for item in layers if not layer or item.id in layer]
+    counts = export_geopackage(make_engine(), chosen, targets, file)
+    for name, count in counts.items():
+        console.print(f"{name:26} {count:>9,} features")
+    console.print(f"wrote {file} ({len(counts)} layers, styled)")
+
+
+@export_app.command("qgs")
+def export_qgs(
+    file: Annotated[Path, typer.Argument(help="QGIS project file to write (.qgs)")],
+    base_url: Annotated[str, typer.Option(help="URL of the running service")] = "http://127.0.0.1:8000",
+) -> None:
+    """Write a QGIS project that opens every published layer from the running server, styled."""
+    from gis_service.api.qgis_project import qgis_project
+
+    layers, targets = _layers_and_targets()
+    file.write_text(qgis_project(layers, base_url.rstrip("/") + "/ogc", get_settings().layers_dir / "styles"),
+                    encoding="utf-8")
+    console.print(f"wrote {file}: {len(layers)} layers from {base_url.rstrip('/')}/ogc")
+
+
+@styles_app.command("write")
+def styles_write() -> None:
+    """Regenerate layers/styles/ from the style sections of layers/*.yml and config/targets.yml."""
+    from gis_service.api.styles import write_styles
+
+    layers, targets = _layers_and_targets()
+    paths = write_styles(layers, targets, get_settings().layers_dir / "styles")
+    console.print(f"wrote {len(paths)} files to {get_settings().layers_dir / 'styles'}")
 
 
 @app.command("serve")

@@ -60,3 +60,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q -e ".[test]"
   touch "$stamp"
 fi
+
+# MapLibre's style validator (npm): the test suite checks our generated MapLibre style with it.
+STYLE_SPEC=".tools/node_modules/@maplibre/maplibre-gl-style-spec/dist/gl-style-validate.mjs"
+if [ ! -f "$STYLE_SPEC" ] && command -v npm >/dev/null; then
+  echo "bootstrap: installing the MapLibre style validator (npm) into .tools/"
+  npm install --prefix .tools --no-audit --no-fund --silent @maplibre/maplibre-gl-style-spec@26 >/dev/null
+fi

@@ -1,5 +1,6 @@
-"""The FastAPI application: pygeoapi mounted at /ogc for the OGC APIs, our routes beside it,
-health and readiness checks, and one JSON log line per request."""
+"""The FastAPI application: pygeoapi mounted at /ogc for the OGC APIs, our routes beside it
+(styles, TileJSON, the MapLibre style and the QGIS project: ``clients.py``), health and
+readiness checks, and one JSON log line per request."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from gis_service import __version__
+from gis_service.api.clients import router as clients_router
 from gis_service.api.ogc import MOUNT, ogc_app
 from gis_service.db.engine import make_engine
 from gis_service.settings import Settings, get_settings
@@ -49,5 +51,6 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
                              "ms": round(1000 * (time.perf_counter() - start), 1)}))
         return response
 
+    app.include_router(clients_router(settings, engine, base_url=base_url, ogc_url=base_url.rstrip("/") + MOUNT))
     app.mount(MOUNT, ogc_app(settings, base_url=base_url))
     return app

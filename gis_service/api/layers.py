@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, field_validator
 
+from gis_service.api.styles import Style
+
 
 class Text(BaseModel):
     """A text in Bahasa Indonesia (first) and English."""
@@ -28,7 +30,8 @@ class Layer(BaseModel):
     time_field: str | None = None
     properties: list[str] | None = None  # public properties; None: every column but the geometry
     zoom: tuple[int, int] = (0, 16)
-    style: str | None = None
+    style: Style | None = None  # how QGIS, SLD clients and the web map draw it
+    visible: bool = False  # shown when a map opens (MapLibre style, QGIS project)
 
     @field_validator("zoom")
     @classmethod

@@ -69,13 +69,14 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, j
                         "phone": "-", "fax": "-", "email": "-", "url": base_url, "hours": "-",
                         "instructions": "-", "role": "pointOfContact"},
         },
-        "resources": {**{layer.id: _resource(layer, connection, bbox, crs, settings.api_count_limit) for layer in layers},
+        "resources": {**{layer.id: _resource(layer, connection, bbox, crs, settings.api_count_limit, base_url) for layer in layers},
                       "coverage": {"type": "process",
                                    "processor": {"name": "gis_service.api.processes.CoverageProcessor"}}},
     }
 
 
-def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str], count_limit: int) -> dict:
+def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str], count_limit: int,
+              base_url: str) -> dict:
     provider = {"type": "feature", "name": "gis_service.api.features.FastFeatureProvider",
                 "data": connection, "id_field": layer.id_field, "table": layer.table,
                 "geom_field": layer.geometry, "storage_crs": CRS84, "crs": crs,
@@ -91,12 +92,26 @@ def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str],
              "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"}}
     return {
         "type": "collection",
+        "links": _style_links(layer, base_url),
         "title": layer.title.model_dump(),
         "description": layer.description.model_dump(),
         "keywords": layer.keywords,
         "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
         "providers": [provider, tiles],
     }
+
+
+def _style_links(layer: Layer, base_url: str) -> list[dict]:
+    """Links from the collection to its styles and TileJSON (served by clients.py)."""
+    if layer.style is None:
+        return []
+    root = base_url.rstrip("/")
+    return [{"type": "application/vnd.qgis.qml+xml", "rel": "stylesheet", "title": "QGIS style (QML)",
+             "href": f"{root}/styles/{layer.id}.qml"},
+            {"type": "application/vnd.ogc.sld+xml;version=1.0", "rel": "stylesheet", "title": "SLD 1.0 style",
+             "href": f"{root}/styles/{layer.id}.sld"},
+            {"type": "application/json", "rel": "describedby", "title": "TileJSON of the vector tiles",
+             "href": f"{root}/tiles/{layer.id}.json"}]
 
 
 def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path]:

@@ -1,0 +1,70 @@
+"""Every published layer in one GeoPackage, with its style embedded: the offline copy of what the
+API serves, for planners without a connection to the server.
+
+QGIS reads a GeoPackage's ``layer_styles`` table (the table QGIS itself writes when a style is
+saved "in the database") and applies the default style when the layer is added, so the file opens
+styled. The layers hold the same public properties as the API's collections.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from gis_service.api.layers import Layer
+from gis_service.api.styles import qml, sld
+
+GEOMETRY_TYPES = {"point": "Point", "line": "MultiLineString", "polygon": "MultiPolygon"}
+LAYER_STYLES = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+    f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
+    styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+    update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"""
+
+
+def layer_frame(engine: Engine, layer: Layer) -> gpd.GeoDataFrame:
+    """The layer's public columns and geometry, as the API publishes them (EPSG:4326)."""
+    with engine.connect() as conn:
+        columns = conn.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name = :t ORDER BY ordinal_position"), {"t": layer.table}).scalars().all()
+        if not columns:
+            raise ValueError(f"layer {layer.id}: table or view {layer.table} does not exist; "
+                             f"run `gis-service db upgrade`")
+        keep = [c for c in columns if c != layer.geometry and
+                (layer.properties is None or c in layer.properties or c == layer.id_field)]
+        select = ", ".join(f'"{c}"' for c in keep) + f', "{layer.geometry}" AS geom'
+        return gpd.read_postgis(text(f'SELECT {select} FROM "{layer.table}" ORDER BY "{layer.id_field}"'),
+                                conn, geom_col="geom", crs="EPSG:4326")
+
+
+def export_geopackage(engine: Engine, layers: list[Layer], targets: list[dict], path: Path) -> dict[str, int]:
+    """Write ``layers`` to a new GeoPackage at ``path`` with their QML and SLD styles as the
+    default styles; returns the feature count per layer. An existing file is replaced."""
+    path = Path(path)
+    partial = path.with_name(f".{path.stem}.partial.gpkg")  # renamed into place when complete
+    partial.unlink(missing_ok=True)
+    counts = {}
+    for layer in layers:
+        frame = layer_frame(engine, layer)
+        geometry_type = GEOMETRY_TYPES[layer.style.geometry] if layer.style else "Unknown"
+        frame.to_file(partial, layer=layer.id, driver="GPKG", engine="pyogrio", promote_to_multi=
+                      geometry_type.startswith("Multi"), geometry_type=geometry_type)
+        counts[layer.id] = len(frame)
+    with sqlite3.connect(partial) as db:
+        db.execute(LAYER_STYLES)
+        db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
+                   "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        db.executemany(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+            "styleName, styleQML, styleSLD, useAsDefault, description, owner) "
+            "VALUES ('', '', ?, 'geom', ?, ?, ?, 1, ?, 'gis-service')",
+            [(layer.id, layer.id, qml(layer.style, targets), sld(layer.id, layer.title.id, layer.style, targets),
+              layer.title.id) for layer in layers if layer.style])
+    partial.replace(path)
+    return counts
