@@ -111,3 +111,14 @@ def test_counts_are_left_out_when_configured_but_hits_still_count(published_regi
 def test_the_count_decision_uses_the_planner_estimate(engine):
     assert _planned_rows(engine, "SELECT 1 FROM generate_series(1, 50000)") == 50000
     assert _planned_rows(engine, "SELECT 1 FROM no_such_table") == 0  # unknown: count instead
+
+
+def test_datetime_filters_runs_by_their_start(client, admin_loaded):
+    with admin_loaded.connect() as conn:
+        started, rows = conn.execute(text(
+            "SELECT min(started_at), count(*) FROM layer_coverage_area_all_runs")).one()
+    def matched(interval: str) -> int:
+        return client.get("/ogc/collections/coverage_all_runs/items",
+                          params={"f": "json", "datetime": interval, "limit": 1}).json()["numberMatched"]
+    assert matched(f"{started.year - 1}-01-01T00:00:00Z/..") == rows
+    assert matched(f"../{started.year - 1}-01-01T00:00:00Z") == 0
