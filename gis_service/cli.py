@@ -457,7 +457,8 @@ def _layers_and_targets():
 
     settings = get_settings()
     try:
-        return load_layers(settings.layers_dir), read_targets(settings.config_dir / "targets.yml")
+        return (load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points),
+                read_targets(settings.config_dir / "targets.yml"))
     except ValueError as exc:
         _fail(str(exc))
 
@@ -499,10 +500,12 @@ def export_qgs(
 @styles_app.command("write")
 def styles_write() -> None:
     """Regenerate layers/styles/ from the style sections of layers/*.yml and config/targets.yml."""
-    from gis_service.api.styles import write_styles
+    from gis_service.api.layers import load_layers
+    from gis_service.api.styles import read_targets, write_styles
 
-    layers, targets = _layers_and_targets()
-    paths = write_styles(layers, targets, get_settings().layers_dir / "styles")
+    settings = get_settings()
+    layers = load_layers(settings.layers_dir, include_sensitive=True)  # their styles ship too
+    paths = write_styles(layers, read_targets(settings.config_dir / "targets.yml"), settings.layers_dir / "styles")
     console.print(f"wrote {len(paths)} files to {get_settings().layers_dir / 'styles'}")
 
 

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     layers_dir: Path = Field(default=REPO_ROOT / "layers", description="Published layers (one YAML each)")
     region: str = Field(default="seruyan", description="Region file config/regions/<region>.yml")
     max_import_mb: int = Field(default=4096, description="Larger input files are refused")
+    publish_household_points: bool = Field(default=False, description="Publish household points, which "
+                                           "locate families (sensitive); off: only village aggregates")
     api_count_limit: int = Field(default=2_000_000, description="Item pages leave numberMatched out "
                                  "when the planner expects more matches than this (0: never count)")
 

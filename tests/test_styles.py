@@ -30,7 +30,7 @@ SLD = "{http://www.opengis.net/sld}"
 @pytest.fixture(scope="module")
 def layers_and_targets():
     settings = get_settings()
-    return load_layers(settings.layers_dir), read_targets(settings.config_dir / "targets.yml")
+    return load_layers(settings.layers_dir, include_sensitive=True), read_targets(settings.config_dir / "targets.yml")
 
 
 def test_committed_style_files_are_what_the_layer_files_make(layers_and_targets, tmp_path):
@@ -136,3 +136,16 @@ def test_the_geopackage_carries_every_layer_with_its_default_style(published_reg
     assert set(styles) == set(counts) and stored == expected
     assert styles["facilities"] == qml(next(l for l in layers if l.id == "facilities").style, targets)
     assert not list(tmp_path.glob("*partial*"))
+
+
+def test_household_points_are_published_only_when_configured(published_region, monkeypatch):
+    with TestClient(create_app(base_url="http://testserver")) as client:
+        assert client.get("/ogc/collections/households", params={"f": "json"}).status_code == 404
+        assert client.get("/styles/households.qml").status_code == 404
+    monkeypatch.setenv("GIS_SERVICE_PUBLISH_HOUSEHOLD_POINTS", "true")
+    with TestClient(create_app(base_url="http://testserver")) as client:
+        page = client.get("/ogc/collections/households/items", params={"f": "json", "limit": 5}).json()
+    assert page["numberMatched"] == 300
+    assert set(page["features"][0]["properties"]) <= {"village_code", "ladder_rung", "toilet_type", "disposal",
+                                                      "has_septic_tank", "shared_toilet", "last_desludged",
+                                                      "members", "survey_date"}

@@ -67,7 +67,7 @@ def router(settings: Settings, engine: Engine, *, base_url: str, ogc_url: str) -
     bbox = tuple(settings.region_config().bbox)
 
     def layers() -> list[Layer]:
-        return load_layers(settings.layers_dir)
+        return load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points)
 
     def targets() -> list[dict]:
         return read_targets(settings.config_dir / "targets.yml")

@@ -32,6 +32,7 @@ class Layer(BaseModel):
     zoom: tuple[int, int] = (0, 16)
     style: Style | None = None  # how QGIS, SLD clients and the web map draw it
     visible: bool = False  # shown when a map opens (MapLibre style, QGIS project)
+    sensitive: bool = False  # personal data: published only when the settings allow it
 
     @field_validator("zoom")
     @classmethod
@@ -41,8 +42,9 @@ class Layer(BaseModel):
         return value
 
 
-def load_layers(folder: Path) -> list[Layer]:
-    """Every ``*.yml`` in ``folder``, sorted by file name; a bad file names itself in the error."""
+def load_layers(folder: Path, *, include_sensitive: bool = False) -> list[Layer]:
+    """Every ``*.yml`` in ``folder``, sorted by file name, without the sensitive ones unless
+    ``include_sensitive``; a bad file names itself in the error."""
     layers = []
     for path in sorted(Path(folder).glob("*.yml")):
         with open(path, encoding="utf-8") as fh:
@@ -50,6 +52,7 @@ def load_layers(folder: Path) -> list[Layer]:
                 layers.append(Layer(**yaml.safe_load(fh)))
             except Exception as exc:
                 raise ValueError(f"{path}: {exc}") from exc
+    layers = [layer for layer in layers if include_sensitive or not layer.sensitive]
     ids = [layer.id for layer in layers]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -121,7 +121,7 @@ def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path]:
     folder = Path(settings.data_dir) / "api"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "jobs").mkdir(exist_ok=True)
-    config = pygeoapi_config(load_layers(settings.layers_dir), settings, base_url=base_url,
+    config = pygeoapi_config(load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points), settings, base_url=base_url,
                              jobs_dir=folder / "jobs")
     config_path, openapi_path = folder / "pygeoapi-config.yml", folder / "pygeoapi-openapi.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
