@@ -18,8 +18,10 @@ demo: bootstrap
 	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps
 	$(GIS) serve --host 127.0.0.1 --port 8000
 
-## Run the whole test suite against a throwaway PostGIS the suite starts itself.
-test: bootstrap
+## Run the whole test suite against a throwaway PostGIS the suite starts itself, with the real
+## clients (GDAL, QGIS, OWSLib, MapLibre's style validator) installed first.
+test:
+	@bash scripts/bootstrap.sh --with-clients
 	$(VENV)/bin/python -m pytest
 
 ## Import speed on the province-size generated region (~1M households); see scripts/benchmark_import.py.

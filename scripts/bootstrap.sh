@@ -3,8 +3,12 @@
 # PostgreSQL + PostGIS 3 + pgRouting and GDAL's tools from the OS packages, and a virtualenv with
 # this package.
 # Used by `make demo`, `make test` and CI. Set PG_MAJOR to choose another PostgreSQL version.
+# --with-clients (make test) also installs the real clients the tests drive: QGIS (python3-qgis,
+# for the system Python) and MapLibre's style validator (npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+WITH_CLIENTS=0
+[ "${1:-}" = "--with-clients" ] && WITH_CLIENTS=1
 
 PG_MAJOR="${PG_MAJOR:-15}"
 VENV="${VENV:-.venv}"
@@ -59,6 +63,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -e ".[test]"
   touch "$stamp"
+fi
+
+[ "$WITH_CLIENTS" = 1 ] || exit 0
+
+# QGIS 3 for the system Python: tests/test_qgis.py opens our layers and project with it, headless.
+if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import qgis.core' 2>/dev/null && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing QGIS (python3-qgis, apt; about 100 MB)"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+    --no-install-recommends python3-qgis qgis-providers >/dev/null
 fi
 
 # MapLibre's style validator (npm): the test suite checks our generated MapLibre style with it.

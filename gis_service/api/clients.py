@@ -10,27 +10,19 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from gis_service.api.layers import Layer, load_layers
+from gis_service.api.layers import Layer, draw_order, load_layers
 from gis_service.api.styles import maplibre_layers, qml, read_targets, sld
 from gis_service.settings import Settings
 
 QML_TYPE = "application/vnd.qgis.qml+xml"
 SLD_TYPE = "application/vnd.ogc.sld+xml"
 QGS_TYPE = "application/x-qgis-project"
-GEOMETRY_RANK = {"polygon": 0, "line": 1, "point": 2}
 JSON_TYPES = {"integer": "Number", "bigint": "Number", "numeric": "Number", "double precision": "Number",
               "real": "Number", "smallint": "Number", "boolean": "Boolean"}
 
 
 def tile_url(ogc_url: str, layer: Layer) -> str:
     return f"{ogc_url}/collections/{layer.id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?f=mvt"
-
-
-def draw_order(layers: list[Layer]) -> list[Layer]:
-    """Polygons under lines under points; outline-only polygons (admin areas) above filled ones."""
-    styled = [layer for layer in layers if layer.style]
-    return sorted(styled, key=lambda layer: (GEOMETRY_RANK[layer.style.geometry],
-                                             layer.style.symbol.opacity == 0))
 
 
 def tilejson(layer: Layer, ogc_url: str, bbox: tuple, fields: dict[str, str]) -> dict:
@@ -49,7 +41,7 @@ def maplibre_style(layers: list[Layer], targets: list[dict], ogc_url: str, bbox:
     sources = {"osm": {"type": "raster", "tiles": ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"],
                        "tileSize": 256, "attribution": "&copy; OpenStreetMap contributors", "maxzoom": 19}}
     style_layers = [{"id": "osm", "type": "raster", "source": "osm"}]
-    for layer in draw_order(layers):
+    for layer in (layer for layer in draw_order(layers) if layer.style):
         sources[layer.id] = {"type": "vector", "tiles": [tile_url(ogc_url, layer)], "minzoom": layer.zoom[0],
                              "maxzoom": layer.zoom[1], "bounds": list(bbox)}
         for item in maplibre_layers(layer.id, layer.style, targets, language=language):

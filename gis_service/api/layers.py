@@ -58,3 +58,17 @@ def load_layers(folder: Path, *, include_sensitive: bool = False) -> list[Layer]
     if duplicates:
         raise ValueError(f"layer ids used twice in {folder}: {', '.join(duplicates)}")
     return layers
+
+
+GEOMETRY_RANK = {"polygon": 0, "line": 1, "point": 2}
+
+
+def draw_order(layers: list[Layer]) -> list[Layer]:
+    """Bottom to top, as the web map draws them and the QGIS layer tree (reversed) lists them:
+    areas under lines under points, and outline-only areas (admin boundaries) over filled ones;
+    a layer without a style counts as filled areas. Equal layers keep their file order."""
+    def key(layer: Layer) -> tuple[int, bool]:
+        if layer.style is None:
+            return GEOMETRY_RANK["polygon"], False
+        return GEOMETRY_RANK[layer.style.geometry], layer.style.symbol.opacity == 0
+    return sorted(layers, key=key)

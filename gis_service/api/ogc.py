@@ -87,7 +87,8 @@ def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str],
         provider["properties"] = list(layer.properties)
     tiles = {"type": "tile", "name": "gis_service.api.tiles.FastMVTProvider", "data": connection, "layer": layer.id,
              "id_field": layer.id_field, "table": layer.table, "geom_field": layer.geometry,
-             "options": {"zoom": {"min": layer.zoom[0], "max": layer.zoom[1]}},  # a list here would break
+             "options": {"zoom": {"min": layer.zoom[0], "max": layer.zoom[1]},  # a list here would break
+                         "simplify": {"pixels": 0 if layer.style and layer.style.geometry == "point" else 0.5}},
              # pygeoapi's SQL provider, which passes non-dict options to the driver
              "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"}}
     return {
