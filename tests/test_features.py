@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from gis_service.api.app import create_app
-from gis_service.api.features import _planned_rows
+from gis_service.api.features import planned_rows
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 
@@ -109,8 +109,8 @@ def test_counts_are_left_out_when_configured_but_hits_still_count(published_regi
 
 
 def test_the_count_decision_uses_the_planner_estimate(engine):
-    assert _planned_rows(engine, "SELECT 1 FROM generate_series(1, 50000)") == 50000
-    assert _planned_rows(engine, "SELECT 1 FROM no_such_table") == 0  # unknown: count instead
+    assert planned_rows(engine, "SELECT 1 FROM generate_series(1, 50000)") == 50000
+    assert planned_rows(engine, "SELECT 1 FROM no_such_table") == 0  # unknown: count instead
 
 
 def test_datetime_filters_runs_by_their_start(client, admin_loaded):

@@ -146,7 +146,7 @@ class FastFeatureProvider(PostgreSQLProvider):
             sql = str(statement.compile(self._engine, compile_kwargs={"literal_binds": True}))
         except Exception:  # a value SQLAlchemy cannot inline: count it, as the stock provider does
             return False
-        return _planned_rows(self._engine, sql) > self.count_limit
+        return planned_rows(self._engine, sql) > self.count_limit
 
     def _fetch_json(self, statement) -> dict:
         with self._engine.connect() as conn:
@@ -158,18 +158,19 @@ class FastFeatureProvider(PostgreSQLProvider):
 
 
 PLAN_TTL_S = 60.0
-_plans: dict[tuple[str, str], tuple[float, float]] = {}
+_plans: dict[tuple, tuple[float, float]] = {}
 
 
-def _planned_rows(engine, sql: str) -> float:
+def planned_rows(engine, sql: str, params: tuple = ()) -> float:
     """The planner's row estimate for ``sql``, kept a minute: it only decides whether to count."""
-    key, now = (str(engine.url), sql), time.monotonic()
+    key, now = (str(engine.url), sql, params), time.monotonic()
     cached = _plans.get(key)
     if cached and now - cached[0] < PLAN_TTL_S:
         return cached[1]
     try:
         with engine.connect() as conn:
-            rows = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar()[0]["Plan"]["Plan Rows"]
+            plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params or None).scalar()
+            rows = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"]
     except Exception:  # the estimate is an optimisation only: when it fails, count
         return 0.0
     if len(_plans) > 1024:

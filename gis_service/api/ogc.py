@@ -24,6 +24,7 @@ from gis_service.settings import Settings
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
 MOUNT = "/ogc"
+DEFAULT_ITEMS, MAX_ITEMS = 100, 10000
 
 
 def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, jobs_dir: Path) -> dict:
@@ -42,7 +43,7 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, j
             "mimetype": "application/json; charset=UTF-8",
             "encoding": "utf-8",
             "languages": ["id-ID", "en-US"],
-            "limits": {"default_items": 100, "max_items": 10000},
+            "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS},
             "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                     "attribution": "&copy; OpenStreetMap contributors"},
             "manager": {"name": "TinyDB", "connection": str(jobs_dir / "jobs.json"),

@@ -1,0 +1,76 @@
+"""The GeoJSON hot path (gis_service/api/fast_items.py) answers exactly what pygeoapi answers:
+each request goes to an application with the fast path and to one without, and the documents
+must be equal but for the time stamp; requests the fast path does not take (HTML, CQL2, crs, bad
+values, missing features) reach pygeoapi, which says ``x-powered-by: pygeoapi``."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gis_service.api.app import create_app
+
+TAKEN = [
+    "/ogc/collections/facilities/items",
+    "/ogc/collections/facilities/items?f=json&limit=1",
+    "/ogc/collections/facilities/items?limit=1&offset=1",
+    "/ogc/collections/facilities/items?limit=1&offset=5",
+    "/ogc/collections/facilities/items?type=depot&limit=5",
+    "/ogc/collections/facilities/items?status=pilot&capacity=2",
+    "/ogc/collections/villages/items?bbox=112.0,-3.0,112.15,-2.8&sortby=-name",
+    "/ogc/collections/villages/items?properties=name,urban_rural&skipGeometry=true&lang=en",
+    "/ogc/collections/villages/items?sortby=%2Barea_km2,-code&limit=100000",
+    "/ogc/collections/coverage_villages/items?limit=3",
+    "/ogc/collections/households_by_village/items",
+    "/ogc/collections/facilities/items/1",
+    "/ogc/collections/facilities/items/1?f=json&lang=en",
+    "/ogc/collections/villages/items/62.07.01.2001",
+]
+PASSED_ON = [
+    ("/ogc/collections/facilities/items?f=html", 200),
+    ("/ogc/collections/facilities/items?filter=type%3D%27depot%27", 200),
+    ("/ogc/collections/facilities/items?crs=http://www.opengis.net/def/crs/EPSG/0/32749", 200),
+    ("/ogc/collections/facilities/items?limit=0", 400),
+    ("/ogc/collections/facilities/items?limit=abc", 400),
+    ("/ogc/collections/facilities/items?bbox=1,2,3", 400),
+    ("/ogc/collections/facilities/items?nosuch=1", 200),  # pygeoapi ignores unknown parameters
+    ("/ogc/collections/facilities/items?sortby=+name", 400),  # "+" in a URL is a space
+    ("/ogc/collections/facilities/items?capacity=abc", 400),
+    ("/ogc/collections/facilities/items/999999", 404),
+    ("/ogc/collections/facilities/items/abc", 404),
+]
+
+
+@pytest.fixture
+def both(published_region, monkeypatch):
+    with TestClient(create_app(base_url="http://testserver")) as fast:
+        monkeypatch.setenv("GIS_SERVICE_API_FAST_ITEMS", "false")
+        with TestClient(create_app(base_url="http://testserver")) as plain:
+            yield fast, plain
+
+
+def _document(response) -> dict:
+    document = response.json()
+    document.pop("timeStamp", None)
+    return document
+
+
+def test_the_fast_path_answers_what_pygeoapi_answers(both):
+    fast, plain = both
+    for url in TAKEN:
+        ours, theirs = fast.get(url), plain.get(url)
+        assert ours.status_code == theirs.status_code == 200, url
+        assert "x-powered-by" not in ours.headers, f"the fast path did not take {url}"
+        assert _document(ours) == _document(theirs), url
+        for header in ("content-type", "content-language", "content-crs"):
+            assert ours.headers.get(header) == theirs.headers.get(header), (url, header)
+
+
+def test_everything_else_reaches_pygeoapi(both):
+    fast, plain = both
+    for url, status in PASSED_ON:
+        ours, theirs = fast.get(url), plain.get(url)
+        assert ours.status_code == theirs.status_code == status, url
+        assert ours.headers.get("x-powered-by", "").startswith("pygeoapi"), url
+    page = fast.get("/ogc/collections/facilities/items", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
