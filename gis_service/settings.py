@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     max_import_mb: int = Field(default=4096, description="Larger input files are refused")
     publish_household_points: bool = Field(default=False, description="Publish household points, which "
                                            "locate families (sensitive); off: only village aggregates")
-    api_fast_items: bool = Field(default=True, description="Answer plain GeoJSON item pages and features "
-                                 "by id in front of pygeoapi (gis_service/api/fast_items.py)")
+    api_hot_paths: bool = Field(default=True, description="Answer plain GeoJSON item pages, features by "
+                                "id and vector tiles in front of pygeoapi (gis_service/api/hot_paths.py)")
     api_count_limit: int = Field(default=2_000_000, description="Item pages leave numberMatched out "
                                  "when the planner expects more matches than this (0: never count)")
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from gis_service import __version__
 from gis_service.api.clients import router as clients_router
-from gis_service.api.fast_items import FastItems
+from gis_service.api.hot_paths import HotPaths
 from gis_service.api.layers import load_layers
 from gis_service.api.ogc import DEFAULT_ITEMS, MAX_ITEMS, MOUNT, ogc_app
 from gis_service.db.engine import make_engine
@@ -54,10 +54,12 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
         return response
 
     app.include_router(clients_router(settings, engine, base_url=base_url, ogc_url=base_url.rstrip("/") + MOUNT))
-    ogc = ogc_app(settings, base_url=base_url)
-    if settings.api_fast_items:
+    ogc, config = ogc_app(settings, base_url=base_url)
+    if settings.api_hot_paths:
         layers = load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points)
-        ogc = FastItems(ogc, layers, engine, ogc_url=base_url.rstrip("/") + MOUNT, default_limit=DEFAULT_ITEMS,
-                        max_limit=MAX_ITEMS, count_limit=settings.api_count_limit)
+        tiles = {layer.id: provider for layer in layers for provider in config["resources"][layer.id]["providers"]
+                 if provider["type"] == "tile"}
+        ogc = HotPaths(ogc, layers, engine, tiles, ogc_url=base_url.rstrip("/") + MOUNT,
+                       default_limit=DEFAULT_ITEMS, max_limit=MAX_ITEMS, count_limit=settings.api_count_limit)
     app.mount(MOUNT, ogc)
     return app

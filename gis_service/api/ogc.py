@@ -25,6 +25,7 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
 MOUNT = "/ogc"
 DEFAULT_ITEMS, MAX_ITEMS = 100, 10000
+TILE_PROVIDER = "gis_service.api.tiles.FastMVTProvider"
 
 
 def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, jobs_dir: Path) -> dict:
@@ -86,7 +87,7 @@ def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str],
         provider["time_field"] = layer.time_field
     if layer.properties is not None:
         provider["properties"] = list(layer.properties)
-    tiles = {"type": "tile", "name": "gis_service.api.tiles.FastMVTProvider", "data": connection, "layer": layer.id,
+    tiles = {"type": "tile", "name": TILE_PROVIDER, "data": connection, "layer": layer.id,
              "id_field": layer.id_field, "table": layer.table, "geom_field": layer.geometry,
              "options": {"zoom": {"min": layer.zoom[0], "max": layer.zoom[1]},  # a list here would break
                          "simplify": {"pixels": 0 if layer.style and layer.style.geometry == "point" else 0.5}},
@@ -116,8 +117,9 @@ def _style_links(layer: Layer, base_url: str) -> list[dict]:
              "href": f"{root}/tiles/{layer.id}.json"}]
 
 
-def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path]:
-    """Write the pygeoapi configuration and its OpenAPI document to ``<data dir>/api/``."""
+def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path, dict]:
+    """Write the pygeoapi configuration and its OpenAPI document to ``<data dir>/api/``; returns
+    both paths and the configuration."""
     from pygeoapi.openapi import generate_openapi_document
 
     folder = Path(settings.data_dir) / "api"
@@ -129,13 +131,13 @@ def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path]:
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     os.chmod(config_path, 0o600)  # it holds the database password
     openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
-    return config_path, openapi_path
+    return config_path, openapi_path, config
 
 
 def ogc_app(settings: Settings, *, base_url: str):
-    """pygeoapi's Starlette application for the current layers and database."""
-    config_path, openapi_path = write_config(settings, base_url=base_url)
+    """pygeoapi's Starlette application for the current layers and database, and its configuration."""
+    config_path, openapi_path, config = write_config(settings, base_url=base_url)
     os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(config_path), str(openapi_path)
     module = sys.modules.get("pygeoapi.starlette_app")
     module = importlib.reload(module) if module else importlib.import_module("pygeoapi.starlette_app")
-    return module.APP
+    return module.APP, config

@@ -1,4 +1,4 @@
-"""The GeoJSON hot path (gis_service/api/fast_items.py) answers exactly what pygeoapi answers:
+"""The hot paths (gis_service/api/hot_paths.py) answer exactly what pygeoapi answers:
 each request goes to an application with the fast path and to one without, and the documents
 must be equal but for the time stamp; requests the fast path does not take (HTML, CQL2, crs, bad
 values, missing features) reach pygeoapi, which says ``x-powered-by: pygeoapi``."""
@@ -26,6 +26,9 @@ TAKEN = [
     "/ogc/collections/facilities/items/1?f=json&lang=en",
     "/ogc/collections/villages/items/62.07.01.2001",
 ]
+TILES = ["/ogc/collections/villages/tiles/WebMercatorQuad/10/520/831?f=mvt",
+         "/ogc/collections/facilities/tiles/WebMercatorQuad/12/2081/3326?f=mvt",
+         "/ogc/collections/facilities/tiles/WebMercatorQuad/12/0/0?f=mvt"]  # empty
 PASSED_ON = [
     ("/ogc/collections/facilities/items?f=html", 200),
     ("/ogc/collections/facilities/items?filter=type%3D%27depot%27", 200),
@@ -38,13 +41,15 @@ PASSED_ON = [
     ("/ogc/collections/facilities/items?capacity=abc", 400),
     ("/ogc/collections/facilities/items/999999", 404),
     ("/ogc/collections/facilities/items/abc", 404),
+    ("/ogc/collections/villages/tiles/WebMercatorQuad/3/3/6?f=mvt", 404),  # below the zoom range
+    ("/ogc/collections/villages/tiles/WebMercatorQuad/10/520/831", 400),  # no format
 ]
 
 
 @pytest.fixture
 def both(published_region, monkeypatch):
     with TestClient(create_app(base_url="http://testserver")) as fast:
-        monkeypatch.setenv("GIS_SERVICE_API_FAST_ITEMS", "false")
+        monkeypatch.setenv("GIS_SERVICE_API_HOT_PATHS", "false")
         with TestClient(create_app(base_url="http://testserver")) as plain:
             yield fast, plain
 
@@ -64,6 +69,12 @@ def test_the_fast_path_answers_what_pygeoapi_answers(both):
         assert _document(ours) == _document(theirs), url
         for header in ("content-type", "content-language", "content-crs"):
             assert ours.headers.get(header) == theirs.headers.get(header), (url, header)
+    for url in TILES:
+        ours, theirs = fast.get(url), plain.get(url)
+        assert ours.status_code == theirs.status_code == 200, url
+        assert "x-powered-by" not in ours.headers and ours.content == theirs.content, url
+        assert ours.headers["content-type"] == theirs.headers["content-type"], url
+    assert fast.get(TILES[0]).content, "the test tile holds features"
 
 
 def test_everything_else_reaches_pygeoapi(both):

@@ -1,5 +1,5 @@
-"""The hot path of OGC API - Features: GeoJSON item pages and features by id, answered in front of
-pygeoapi with one SQL statement each and without parsing the GeoJSON in Python.
+"""The hot paths of the OGC APIs — GeoJSON item pages, features by id and vector tiles — answered
+in front of pygeoapi with one SQL statement each, without parsing the GeoJSON in Python.
 
 pygeoapi (with our provider, ``features.py``) answers every request correctly, but for a page of
 100 features it spends more time in Python — provider set-up, turning PostgreSQL's JSON into dicts,
@@ -9,8 +9,10 @@ QGIS mostly ask for plain pages: ``limit``, ``offset``, ``bbox``, property filte
 features text from PostgreSQL spliced unparsed into pygeoapi's response layout (same members, same
 links), and hands everything else — HTML, JSON-LD, CQL2 filters, ``crs``, ``datetime``, any value
 it does not accept, a missing feature, an error — to pygeoapi unchanged, so the behaviour and the
-error messages stay pygeoapi's. ``tests/test_fast_items.py`` compares both answers request by
-request.
+error messages stay pygeoapi's. Tiles are our tile provider's (``tiles.py``) statement, called
+directly instead of through pygeoapi's tiles API (which costs more than a small tile's SQL); a tile
+outside the layer's zoom range or any unusual request again goes to pygeoapi.
+``tests/test_hot_paths.py`` compares both answers request by request.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from gis_service.api.features import planned_rows
 from gis_service.api.layers import Layer
 
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<fid>[^/]+))?$")
+TILE_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/tiles/WebMercatorQuad/(?P<z>\d+)/(?P<y>\d+)/(?P<x>\d+)$")
+MVT_TYPE = b"application/vnd.mapbox-vector-tile"
 FAST_PARAMS = {"f", "limit", "offset", "bbox", "sortby", "properties", "skipGeometry", "lang"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 LANGUAGES = {"id": "id-ID", "en": "en-US"}
@@ -52,35 +56,58 @@ class Table:
         return 't."' + name.replace('"', '""') + '"'
 
 
-class FastItems:
+class HotPaths:
     """ASGI middleware in front of pygeoapi's application (mounted at /ogc)."""
 
-    def __init__(self, app, layers: list[Layer], engine: Engine, *, ogc_url: str, default_limit: int,
-                 max_limit: int, count_limit: int):
+    def __init__(self, app, layers: list[Layer], engine: Engine, tile_providers: dict[str, dict], *,
+                 ogc_url: str, default_limit: int, max_limit: int, count_limit: int):
         self.app, self.engine, self.ogc_url = app, engine, ogc_url
         self.layers = {layer.id: layer for layer in layers}
         self.default_limit, self.max_limit, self.count_limit = default_limit, max_limit, count_limit
         self._tables: dict[str, Table] = {}
+        self._tile_defs, self._tiles = tile_providers, {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "GET":
-            path = scope["path"][len(scope.get("root_path", "")):] if scope["path"].startswith(
-                scope.get("root_path", "")) else scope["path"]
-            match = ITEMS_PATH.match(path)
-            if match and match["collection"] in self.layers:
-                try:
+            root = scope.get("root_path", "")
+            path = scope["path"][len(root):] if scope["path"].startswith(root) else scope["path"]
+            items, tile = ITEMS_PATH.match(path), TILE_PATH.match(path)
+            try:
+                if items and items["collection"] in self.layers:
                     body, language = await anyio.to_thread.run_sync(
-                        self._answer, match["collection"], match["fid"], scope)
-                except Fallback:
-                    pass
+                        self._answer, items["collection"], items["fid"], scope)
+                    headers = [(b"content-type", b"application/json"),
+                               (b"content-language", LANGUAGES[language].encode()),
+                               (b"content-crs", f"<{CRS84}>".encode())]
+                elif tile and tile["collection"] in self._tile_defs:
+                    body = await anyio.to_thread.run_sync(self._tile, tile, scope)
+                    headers = [(b"content-type", MVT_TYPE), (b"content-language", b"en-US")]
                 else:
-                    await send({"type": "http.response.start", "status": 200, "headers": [
-                        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                        (b"content-language", LANGUAGES[language].encode()),
-                        (b"content-crs", f"<{CRS84}>".encode())]})
-                    await send({"type": "http.response.body", "body": body})
-                    return
+                    raise Fallback
+            except Fallback:
+                pass
+            else:
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": headers + [(b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
         await self.app(scope, receive, send)
+
+    def _tile(self, match, scope) -> bytes:
+        """A vector tile from our tile provider, when asked for as ``?f=mvt`` and nothing else."""
+        if scope.get("query_string", b"") != b"f=mvt":
+            raise Fallback
+        collection = match["collection"]
+        provider = self._tiles.get(collection)
+        if provider is None:
+            from gis_service.api.tiles import FastMVTProvider
+
+            provider = self._tiles[collection] = FastMVTProvider(self._tile_defs[collection])
+        try:
+            return provider.get_tiles(layer=collection, tileset="WebMercatorQuad",
+                                      z=match["z"], y=match["y"], x=match["x"], format_="mvt")
+        except Exception as exc:  # outside the zoom range or the matrix: pygeoapi's 404
+            raise Fallback from exc
 
     # ---- the request --------------------------------------------------------------------------
 
