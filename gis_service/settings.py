@@ -53,7 +53,7 @@ class Settings(BaseSettings):
                                            "locate families (sensitive); off: only village aggregates")
     api_hot_paths: bool = Field(default=True, description="Answer plain GeoJSON item pages, features by "
                                 "id and vector tiles in front of pygeoapi (gis_service/api/hot_paths.py)")
-    api_count_limit: int = Field(default=2_000_000, description="Item pages leave numberMatched out "
+    api_count_limit: int = Field(default=100_000, description="Item pages leave numberMatched out "
                                  "when the planner expects more matches than this (0: never count)")
 
     def region_config(self) -> Region:

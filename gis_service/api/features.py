@@ -28,7 +28,7 @@ from sqlalchemy import JSON, Text, and_, cast, func, literal_column, null, selec
 from sqlalchemy.exc import DataError, ProgrammingError
 
 JSON_ARGS_MAX = 100  # PostgreSQL's limit on function arguments (json_build_object takes pairs)
-DEFAULT_COUNT_LIMIT = 2_000_000
+DEFAULT_COUNT_LIMIT = 100_000
 
 
 @functools.lru_cache(maxsize=64)
