@@ -3,6 +3,7 @@ Debian's python3-qgis and cannot be imported from the project's virtualenv):
 
     /usr/bin/python3 tests/qgis_probe.py --url http://127.0.0.1:8000/ogc --collections villages,facilities
     /usr/bin/python3 tests/qgis_probe.py --project sanitasi.qgs
+    /usr/bin/python3 tests/qgis_probe.py --gpkg layers.gpkg --collections villages,facilities
 
 It loads each collection as a QgsVectorLayer with the OAPIF provider and/or reads a project with
 QgsProject.read(), and prints one JSON document on stdout: per layer whether it is valid and how
@@ -70,6 +71,19 @@ def probe_collections(url: str, collections: list[str]) -> dict:
     return out
 
 
+def probe_geopackage(path: str, layers: list[str]) -> dict:
+    """Each layer of a GeoPackage as *Add Vector Layer* opens it: QGIS applies the default style
+    it finds in the file's ``layer_styles`` table."""
+    out = {}
+    for name in layers:
+        layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
+        out[name] = {**describe(layer), "renderer": layer.renderer().type() if layer.renderer() else None,
+                     "rules": [rule.label() for rule in layer.renderer().rootRule().children()]
+                     if layer.renderer() and layer.renderer().type() == "RuleRenderer" else []}
+        del layer
+    return out
+
+
 def probe_project(path: str) -> dict:
     """Read a .qgs and report the project CRS, the layer tree order and every layer; layers that
     are in the file but not in the project after reading are listed as missing."""
@@ -113,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="OGC API base URL, e.g. http://127.0.0.1:8000/ogc")
     parser.add_argument("--collections", default="", help="comma-separated collection ids (with --url)")
     parser.add_argument("--project", help="a .qgs file to read")
+    parser.add_argument("--gpkg", help="a GeoPackage whose --collections layers to open")
     args = parser.parse_args(argv)
-    if not args.project and not (args.url and args.collections):
-        parser.error("give --url with --collections, or --project, or both")
+    if not args.project and not ((args.url or args.gpkg) and args.collections):
+        parser.error("give --url or --gpkg with --collections, or --project")
 
     profile = tempfile.mkdtemp(prefix="qgis-probe-")  # no user settings (page size, cache) leak in
     app = QgsApplication([], False, profile)
@@ -127,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.url and args.collections:
             result["collections"] = probe_collections(args.url, [c for c in args.collections.split(",") if c])
+        if args.gpkg and args.collections:
+            result["geopackage"] = probe_geopackage(args.gpkg, [c for c in args.collections.split(",") if c])
         if args.project:
             result["project"] = probe_project(args.project)
     finally:

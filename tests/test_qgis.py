@@ -221,3 +221,21 @@ def test_project_xml_is_what_qgis_reads(tmp_path):
     assert order[:2] == ["facilities", "network"] and order.index("districts") < order.index("coverage_villages")
     visible = {layer.id: layer.visible for layer in layers}
     assert all((node.get("checked") == "Qt::Checked") == visible[key] for node, key in zip(nodes, order))
+
+
+def test_the_exported_geopackage_opens_in_qgis_styled(qgis, published_region, tmp_path):
+    """`gis-service export gpkg`: QGIS opens every layer with the database's count and applies the
+    style stored in the file's layer_styles table (a rule-based renderer with our class labels)."""
+    from gis_service.api.geopackage import export_geopackage
+    from gis_service.api.styles import read_targets
+
+    settings = get_settings()
+    layers = load_layers(settings.layers_dir)
+    targets = read_targets(settings.config_dir / "targets.yml")
+    path = tmp_path / "sanitasi.gpkg"
+    counts = export_geopackage(published_region, layers, targets, path)
+    opened = _probe("--gpkg", str(path), "--collections", ",".join(layer.id for layer in layers))["geopackage"]
+    assert {key: item["count"] for key, item in opened.items()} == counts
+    assert all(item["valid"] and item["renderer"] == "RuleRenderer" for item in opened.values()), opened
+    coverage = next(layer for layer in layers if layer.id == "coverage_villages")
+    assert opened["coverage_villages"]["rules"] == [rule.label.id for rule in coverage.style.resolved_rules(targets)]
