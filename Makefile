@@ -3,7 +3,7 @@ VENV ?= .venv
 GIS := $(VENV)/bin/gis-service
 SCALE ?= 1
 
-.PHONY: demo test bootstrap benchmark db-down
+.PHONY: demo test bootstrap benchmark benchmark-api db-down
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -27,6 +27,11 @@ test:
 ## Import speed on the province-size generated region (~1M households); see scripts/benchmark_import.py.
 benchmark: bootstrap
 	$(VENV)/bin/python scripts/benchmark_import.py
+
+## OGC API serving speed on the province-size region: ours vs tipg (own venv .venv-tipg) and
+## hand-written SQL floors, plus 50 concurrent clients for 60 s; see scripts/benchmark_api.py.
+benchmark-api: bootstrap
+	$(VENV)/bin/python scripts/benchmark_api.py --reuse
 
 ## Stop the managed cluster.
 db-down:

@@ -526,7 +526,8 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app(base_url=base_url or f"http://{host}:{port}")
     console.print(f"serving on http://{host}:{port}  (OGC API: http://{host}:{port}/ogc)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # keep idle connections 30 s (uvicorn's 5 s races clients that reuse them, e.g. map viewers)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=30)
 
 
 def main() -> None:  # pragma: no cover - console entry

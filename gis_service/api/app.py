@@ -17,7 +17,7 @@ from gis_service.api.clients import router as clients_router
 from gis_service.api.hot_paths import HotPaths
 from gis_service.api.layers import load_layers
 from gis_service.api.ogc import DEFAULT_ITEMS, MAX_ITEMS, MOUNT, ogc_app
-from gis_service.db.engine import make_engine
+from gis_service.db.engine import database_url, make_serving_engine
 from gis_service.settings import Settings, get_settings
 
 log = logging.getLogger("gis_service.api")
@@ -25,7 +25,7 @@ log = logging.getLogger("gis_service.api")
 
 def create_app(settings: Settings | None = None, *, base_url: str = "http://127.0.0.1:8000") -> FastAPI:
     settings = settings or get_settings()
-    engine = make_engine()
+    engine = make_serving_engine(database_url(settings))
     app = FastAPI(title="gis-service", version=__version__,
                   description="Sanitation coverage and scale-up planning: OGC APIs under /ogc")
 

@@ -102,7 +102,8 @@ class HotPaths:
         if provider is None:
             from gis_service.api.tiles import FastMVTProvider
 
-            provider = self._tiles[collection] = FastMVTProvider(self._tile_defs[collection])
+            provider = self._tiles[collection] = FastMVTProvider({**self._tile_defs[collection],
+                                                                  "engine": self.engine})
         try:
             return provider.get_tiles(layer=collection, tileset="WebMercatorQuad",
                                       z=match["z"], y=match["y"], x=match["x"], format_="mvt")

@@ -18,6 +18,7 @@ WORLD_M = 40075016.68557849  # width of the WebMercatorQuad world, metres
 class FastMVTProvider(MVTPostgreSQLProvider):
     def __init__(self, provider_def: dict):
         super().__init__(provider_def)
+        self._engine = provider_def.get("engine", self._engine)  # the hot paths lend the API's pool
         zoom = self.options.get("zoom", {})
         self.minzoom, self.maxzoom = int(zoom.get("min", 0)), int(zoom.get("max", 22))
         self.max_features = int(provider_def.get("max_features", 20000))
@@ -26,13 +27,17 @@ class FastMVTProvider(MVTPostgreSQLProvider):
         # snaps them to the tile grid: fewer vertices to clip and repair, the same drawing
         self.simplify_px = float(self.options.get("simplify", {}).get("pixels", 0))
         quote = self._engine.dialect.identifier_preparer.quote
+        columns_by_name = self.table_model.__table__.columns
         props = [c for c in self.get_fields() if c != self.id_field]
-        columns = ", ".join(f"t.{quote(c)}" for c in props)
+        columns = "".join(f", t.{quote(c)}" for c in props)
+        # an integer id is the MVT feature id (what map clients key feature state on); any other
+        # id travels as the attribute "id"
+        integer_id = columns_by_name[self.id_field].type.python_type is int
+        key = f"t.{quote(self.id_field)} AS fid" if integer_id else f"t.{quote(self.id_field)}::text AS id"
         self._sql = text(
             "WITH tile AS (SELECT ST_TileEnvelope(:z, :x, :y) AS m) "
-            f"SELECT ST_AsMVT(f, :layer, {EXTENT}, 'mvtgeom', 'fid') FROM ("
-            f"SELECT t.{quote(self.id_field)}::text AS id{', ' + columns if columns else ''}, "
-            f"row_number() OVER () AS fid, "
+            f"SELECT ST_AsMVT(f, :layer, {EXTENT}, 'mvtgeom'{', ' + repr('fid') if integer_id else ''}) FROM ("
+            f"SELECT {key}{columns}, "
             f"ST_AsMVTGeom({self._geometry(quote(self.geom))}, tile.m, {EXTENT}, {BUFFER}, true) AS mvtgeom "
             f"FROM {quote(self.table)} t, tile "
             f"WHERE t.{quote(self.geom)} && ST_Transform(ST_Expand(tile.m, (ST_XMax(tile.m) - ST_XMin(tile.m)) "

@@ -26,3 +26,10 @@ def database_url(settings: Settings | None = None) -> str:
 
 def make_engine(url: str | None = None) -> Engine:
     return create_engine(url or database_url(), pool_pre_ping=True, future=True)
+
+
+def make_serving_engine(url: str | None = None) -> Engine:
+    """The API's engine: a pool sized for the server's worker threads and no pre-ping, whose
+    ``SELECT 1`` per checkout costs as much as a small page's query. A connection that died is
+    detected when used, and SQLAlchemy then renews the pool."""
+    return create_engine(url or database_url(), pool_size=10, max_overflow=10, pool_recycle=3600, future=True)
