@@ -121,11 +121,11 @@ class HotPaths:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if query.get("f", "json") != "json" or ("f" not in query and "text/html" in headers.get("accept", "")):
             raise Fallback
-        table = self._table(collection)
-        if any(name not in FAST_PARAMS and name not in table.public for name in names):
-            raise Fallback
         language = _language(query.get("lang"), headers.get("accept-language", ""))
         try:
+            table = self._table(collection)
+            if any(name not in FAST_PARAMS and name not in table.public for name in names):
+                raise Fallback
             if fid is None:
                 return self._page(table, params, query, language), language
             return self._feature(table, fid, query, language), language
