@@ -94,8 +94,8 @@ class HotPaths:
         await self.app(scope, receive, send)
 
     def _tile(self, match, scope) -> bytes:
-        """A vector tile from our tile provider, when asked for as ``?f=mvt`` and nothing else."""
-        if scope.get("query_string", b"") != b"f=mvt":
+        """A vector tile from our tile provider, when asked for as ``?f=mvt`` (or ``pbf``) and nothing else."""
+        if scope.get("query_string", b"") not in (b"f=mvt", b"f=pbf"):  # pbf: the advertised name
             raise Fallback
         collection = match["collection"]
         provider = self._tiles.get(collection)
