@@ -15,6 +15,7 @@ order is latitude first (EPSG:4326) get their coordinates flipped, as the standa
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import re
@@ -108,9 +109,14 @@ class FastFeatureProvider(PostgreSQLProvider):
         return super()._get_cql_filters(filterq)
 
     def _get_datetime_filter(self, datetime_):
-        if datetime_ not in (None, "../..") and self.time_field is None:
-            raise ProviderInvalidQueryError(user_msg="this collection has no time property, so datetime "
-                                            "cannot filter it; leave datetime out")
+        """A collection without a time property matches every feature in any valid instant or
+        interval (/req/core/fc-time-response C); pygeoapi checks the syntax only for collections
+        with a temporal extent, so it is checked here for the others."""
+        if self.time_field is None:
+            if datetime_ is not None and not _is_datetime(datetime_):
+                raise ProviderInvalidQueryError(user_msg=f"datetime {datetime_!r} is not an RFC 3339 instant "
+                                                         "or interval, e.g. 2024-01-01T00:00:00Z or 2024-01-01/..")
+            return True
         return super()._get_datetime_filter(datetime_)
 
     def _public_columns(self, select_properties: list[str]) -> list:
@@ -152,7 +158,7 @@ class FastFeatureProvider(PostgreSQLProvider):
         with self._engine.connect() as conn:
             try:
                 text = conn.execute(select(cast(statement.scalar_subquery(), Text))).scalar()
-            except (DataError, ProgrammingError) as exc:  # a value of the wrong type, mostly
+            except (DataError, ProgrammingError, ValueError) as exc:  # a value of the wrong type, a NUL
                 raise ProviderInvalidQueryError(user_msg=_first_line(exc)) from exc
         return json.loads(text)
 
@@ -195,6 +201,21 @@ def _json_object(columns: list):
     for part in parts[1:]:
         combined = combined.op("||")(part)
     return combined
+
+
+def _is_datetime(value: str) -> bool:
+    """An RFC 3339 instant, or an interval of two with open ends as '..' or empty."""
+    parts = value.split("/")
+    if len(parts) > 2 or (len(parts) == 1 and parts[0] in ("", "..")):
+        return False
+    for part in parts:
+        if part in ("", ".."):
+            continue
+        try:
+            dt.datetime.fromisoformat(part)
+        except ValueError:
+            return False
+    return True
 
 
 def _attributes(node) -> list[str]:

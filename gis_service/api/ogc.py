@@ -117,6 +117,23 @@ def _style_links(layer: Layer, base_url: str) -> list[dict]:
              "href": f"{root}/tiles/{layer.id}.json"}]
 
 
+DATETIME = {"name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
+            "schema": {"type": "string"},
+            "description": "Instant or interval (RFC 3339); a collection without a time property "
+                           "matches every feature"}
+
+
+def with_datetime(openapi: dict) -> dict:
+    """pygeoapi declares ``datetime`` only on collections with a time field, but every items
+    operation supports it (/req/core/fc-time-definition)."""
+    for path, operations in openapi.get("paths", {}).items():
+        get = operations.get("get") if path.endswith("/items") else None
+        if get is not None and not any("datetime" in (p.get("name") or p.get("$ref", ""))
+                                       for p in get.get("parameters", [])):
+            get.setdefault("parameters", []).append(dict(DATETIME))
+    return openapi
+
+
 def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path, dict]:
     """Write the pygeoapi configuration and its OpenAPI document to ``<data dir>/api/``; returns
     both paths and the configuration."""
@@ -130,7 +147,9 @@ def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path, dict
     config_path, openapi_path = folder / "pygeoapi-config.yml", folder / "pygeoapi-openapi.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     os.chmod(config_path, 0o600)  # it holds the database password
-    openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
+    openapi = yaml.safe_load(generate_openapi_document(config_path, "yaml"))
+    openapi_path.write_text(yaml.safe_dump(with_datetime(openapi), allow_unicode=True, sort_keys=False),
+                            encoding="utf-8")
     return config_path, openapi_path, config
 
 

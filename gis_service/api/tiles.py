@@ -57,9 +57,12 @@ class FastMVTProvider(MVTPostgreSQLProvider):
         return [TileMatrixSetEnum.WEBMERCATORQUAD.value]
 
     def get_tiles(self, layer="default", tileset=None, z=None, y=None, x=None, format_=None):
-        z, y, x = map(int, (z, y, x))
+        try:
+            z, y, x = map(int, (z, y, x))
+        except (TypeError, ValueError):
+            raise ProviderTileNotFoundError(f"no tile {tileset}/{z}/{y}/{x}: indices are whole numbers")
         scheme = TileMatrixSetEnum.WEBMERCATORQUAD.value
-        if tileset != scheme.tileMatrixSet or not self.minzoom <= z <= self.maxzoom \
+        if tileset != scheme.tileMatrixSet or not self.minzoom <= z <= self.maxzoom or min(x, y) < 0 \
                 or not self.is_in_limits(scheme, z, x, y):
             raise ProviderTileNotFoundError(f"no tile {tileset}/{z}/{y}/{x} for {layer} "
                                             f"(zoom {self.minzoom}-{self.maxzoom})")
