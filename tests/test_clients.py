@@ -70,6 +70,35 @@ def test_gdal_reads_vector_tiles_within_each_layers_zoom_range(server, admin_loa
     assert outside.value.code == 404
 
 
+@needs_gdal
+def test_gdal_reads_a_tile_of_every_layer_that_has_features(server, admin_loaded, tmp_path):
+    """For each layer, the tile at its first zoom (at least 10) around a point of its first
+    located feature: GDAL's MVT driver opens it and finds the layer, named after the collection,
+    with the features PostGIS puts in that tile."""
+    read = []
+    for layer in load_layers(get_settings().layers_dir):
+        with admin_loaded.connect() as conn:
+            point = conn.execute(text(f"SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+                                      f"FROM {layer.table} WHERE geom IS NOT NULL LIMIT 1) t")).first()
+            if point is None:
+                continue
+            z = max(layer.zoom[0], 10)
+            x, y = conn.execute(text(
+                "SELECT floor((:lon + 180) / 360 * 2 ^ :z)::int, "
+                "floor((1 - ln(tan(radians(:lat)) + 1 / cos(radians(:lat))) / pi()) / 2 * 2 ^ :z)::int"),
+                {"lon": point[0], "lat": point[1], "z": z}).one()
+            expected = conn.execute(text(
+                f"SELECT count(*) FROM {layer.table} WHERE ST_AsMVTGeom(ST_Transform(geom, 3857), "
+                "ST_TileEnvelope(:z, :x, :y), 4096, 64, true) IS NOT NULL"), {"z": z, "x": x, "y": y}).scalar()
+        path = tmp_path / f"{layer.id}.pbf"
+        with urllib.request.urlopen(f"{server}/collections/{layer.id}/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt") as tile:
+            path.write_bytes(tile.read())
+        summary = _ogr("ogrinfo", "-ro", "-al", "-so", str(path))
+        assert f"Layer name: {layer.id}" in summary and f"Feature Count: {expected}" in summary, (layer.id, summary)
+        read.append(layer.id)
+    assert {"villages", "facilities", "coverage_villages", "service_areas"} <= set(read), read
+
+
 def test_owslib_reads_conformance_collections_queryables_and_filtered_items(server, admin_loaded):
     from owslib.ogcapi.features import Features
 
