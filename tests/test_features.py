@@ -122,3 +122,23 @@ def test_datetime_filters_runs_by_their_start(client, admin_loaded):
                           params={"f": "json", "datetime": interval, "limit": 1}).json()["numberMatched"]
     assert matched(f"{started.year - 1}-01-01T00:00:00Z/..") == rows
     assert matched(f"../{started.year - 1}-01-01T00:00:00Z") == 0
+
+
+def test_gap_priorities_rank_the_largest_gap_first(published_region):
+    from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.ingest.config_tables import load_targets
+    from gis_service.settings import get_settings
+
+    with published_region.begin() as conn:
+        load_targets(conn, get_settings().config_dir / "targets.yml")
+    run_coverage(published_region, CoverageOptions(method="buffer", distance_m=3000))
+    with published_region.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT level, indicator, year, gap_households, priority FROM layer_coverage_gap "
+            "ORDER BY level, indicator, year, priority")).all()
+    assert rows
+    groups: dict[tuple, list] = {}
+    for level, indicator, year, gap, priority in rows:
+        groups.setdefault((level, indicator, year), []).append((gap, priority))
+    for ranked in groups.values():
+        assert ranked[0][1] == 1 and [g for g, _ in ranked] == sorted((g for g, _ in ranked), reverse=True)
