@@ -531,19 +531,6 @@ KNOWN_5XX = [
         _delete_a_finished_job,
         "DELETE of a job: pygeoapi/api/processes.py delete_job returns no headers and "
         "starlette_app.py _to_response reads headers['Content-Type']: the job is deleted, the answer is 500"),
-    KnownServerError(
-        "pygeoapi", r"POST /processes/coverage/execution", r"^AttributeError at pygeoapi/api/processes\.py:execute_process$",
-        lambda base: httpx.post(f"{base}/processes/coverage/execution", json=[None, None], timeout=60),
-        "an execute request whose JSON body is not an object: processes.py execute_process calls data.get"),
-    KnownServerError(
-        "pygeoapi", r"POST /processes/coverage/execution", r"^UnicodeDecodeError at json/__init__\.py:loads$",
-        lambda base: httpx.post(f"{base}/processes/coverage/execution", content=b'{"inputs": "\xff"}',
-                                headers={"Content-Type": "application/json"}, timeout=60),
-        "an execute request body that is not UTF-8: processes.py execute_process json.loads without a try"),
-    KnownServerError(
-        "pygeoapi", r"POST /collections/[^/]+/items", r"^TypeError at starlette/routing\.py:app$",
-        lambda base: httpx.post(f"{base}/collections/villages/items", timeout=60),
-        "a POST to items without Content-Type: starlette_app.py collection_items returns None"),
 ]
 
 

@@ -85,3 +85,15 @@ def test_everything_else_reaches_pygeoapi(both):
         assert ours.headers.get("x-powered-by", "").startswith("pygeoapi"), url
     page = fast.get("/ogc/collections/facilities/items", headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+
+
+def test_malformed_posts_are_400_not_pygeoapis_500(both):
+    fast, _ = both
+    for body in (b"[null, null]", b'{"inputs": "\xff"}', b"not json"):
+        answer = fast.post("/ogc/processes/coverage/execution", content=body,
+                           headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400 and "JSON object" in answer.json()["description"], body
+    assert fast.post("/ogc/collections/villages/items").status_code == 400
+    job = fast.post("/ogc/processes/coverage/execution",
+                    json={"inputs": {"method": "buffer", "distance_m": 2000}})
+    assert job.status_code == 200, job.text  # a good body still reaches pygeoapi whole

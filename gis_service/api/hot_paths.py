@@ -34,6 +34,7 @@ from gis_service.api.layers import Layer
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<fid>[^/]+))?$")
 TILE_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/tiles/WebMercatorQuad/(?P<z>\d+)/(?P<y>\d+)/(?P<x>\d+)$")
 MVT_TYPE = b"application/vnd.mapbox-vector-tile"
+EXECUTE_PATH = re.compile(r"^/processes/[^/]+/execution$")
 FAST_PARAMS = {"f", "limit", "offset", "bbox", "sortby", "properties", "skipGeometry", "lang"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 LANGUAGES = {"id": "id-ID", "en": "en-US"}
@@ -87,11 +88,49 @@ class HotPaths:
             except Fallback:
                 pass
             else:
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": headers + [(b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+                await _respond(send, 200, headers, body)
+                return
+        if scope["type"] == "http" and scope["method"] == "POST":
+            receive = await self._guard_post(scope, receive, send)
+            if receive is None:
                 return
         await self.app(scope, receive, send)
+
+    async def _guard_post(self, scope, receive, send):
+        """pygeoapi 0.21 answers 500 to an execute request whose body is not a UTF-8 JSON object
+        and to a POST to items without a Content-Type; these get a 400 here. Returns the receive
+        channel for pygeoapi (the body replayed), or None when the answer has been sent."""
+        root = scope.get("root_path", "")
+        path = scope["path"][len(root):] if scope["path"].startswith(root) else scope["path"]
+        if ITEMS_PATH.match(path):
+            if not any(name.lower() == b"content-type" for name, _ in scope.get("headers", [])):
+                await _error(send, "a POST to items needs a Content-Type (application/geo+json)")
+                return None
+            return receive
+        if not EXECUTE_PATH.match(path):
+            return receive
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # the client has gone
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        try:
+            document = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            document = None
+        if not isinstance(document, dict):
+            await _error(send, 'an execute request is a JSON object in UTF-8, e.g. {"inputs": {...}}')
+            return None
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        return replay
 
     def _tile(self, match, scope) -> bytes:
         """A vector tile from our tile provider, when asked for as ``?f=mvt`` (or ``pbf``) and nothing else."""
@@ -238,6 +277,19 @@ class HotPaths:
             {"rel": "next", "type": "application/json", "href": f"{collection}/items/{following}?f=json"}]
         tail = json.dumps({"prev": previous, "next": following, "links": links}, ensure_ascii=False)
         return (feature.rstrip()[:-1] + ", " + tail[1:]).encode()
+
+
+async def _respond(send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": headers + [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _error(send, description: str) -> None:
+    """An OGC exception document, as pygeoapi writes them."""
+    body = json.dumps({"code": "InvalidParameterValue", "type": "InvalidParameterValue",
+                       "description": description}).encode()
+    await _respond(send, 400, [(b"content-type", b"application/json")], body)
 
 
 # ---- SQL pieces -------------------------------------------------------------------------------
