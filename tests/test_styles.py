@@ -149,3 +149,13 @@ def test_household_points_are_published_only_when_configured(published_region, m
     assert set(page["features"][0]["properties"]) <= {"village_code", "ladder_rung", "toilet_type", "disposal",
                                                       "has_septic_tank", "shared_toilet", "last_desludged",
                                                       "members", "survey_date"}
+
+
+def test_tiles_carry_only_the_public_properties(published_region, monkeypatch, tmp_path):
+    """A layer that names its public properties (households) publishes no others in its tiles."""
+    monkeypatch.setenv("GIS_SERVICE_PUBLISH_HOUSEHOLD_POINTS", "true")
+    with TestClient(create_app(base_url="http://testserver")) as client:
+        fields = client.get("/tiles/households.json").json()["vector_layers"][0]["fields"]
+        tile = client.get("/ogc/collections/households/tiles/WebMercatorQuad/13/4162/6645?f=mvt")
+    assert "source_id" not in fields and "ladder_rung" in fields
+    assert tile.status_code == 200 and b"ladder_rung" in tile.content and b"source_id" not in tile.content

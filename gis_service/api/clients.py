@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from gis_service.api.layers import Layer, draw_order, load_layers
+from gis_service.api.layers import Layer, draw_order, load_layers, table_columns
 from gis_service.api.styles import maplibre_layers, qml, read_targets, sld
 from gis_service.settings import Settings
 
@@ -97,11 +96,8 @@ def router(settings: Settings, engine: Engine, *, base_url: str, ogc_url: str) -
         """TileJSON 3.0.0 for one layer's vector tiles."""
         layer = styled(layer_id)
         with engine.connect() as conn:
-            columns = conn.execute(text(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' "
-                "AND table_name = :t ORDER BY ordinal_position"), {"t": layer.table}).all()
-        fields = {name: JSON_TYPES.get(kind, "String") for name, kind in columns
-                  if name != layer.geometry and (layer.properties is None or name in layer.properties)}
+            columns = table_columns(conn, layer)
+        fields = {name: JSON_TYPES.get(columns[name], "String") for name in [layer.id_field, *layer.public(columns)]}
         return JSONResponse(tilejson(layer, ogc_url, bbox, fields))
 
     @api.get("/project.qgs", response_class=Response)

@@ -15,7 +15,7 @@ import geopandas as gpd
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from gis_service.api.layers import Layer
+from gis_service.api.layers import Layer, table_columns
 from gis_service.api.styles import qml, sld
 
 GEOMETRY_TYPES = {"point": "Point", "line": "MultiLineString", "polygon": "MultiPolygon"}
@@ -30,14 +30,11 @@ CREATE TABLE IF NOT EXISTS layer_styles (
 def layer_frame(engine: Engine, layer: Layer) -> gpd.GeoDataFrame:
     """The layer's public columns and geometry, as the API publishes them (EPSG:4326)."""
     with engine.connect() as conn:
-        columns = conn.execute(text(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND table_name = :t ORDER BY ordinal_position"), {"t": layer.table}).scalars().all()
+        columns = table_columns(conn, layer)
         if not columns:
             raise ValueError(f"layer {layer.id}: table or view {layer.table} does not exist; "
                              f"run `gis-service db upgrade`")
-        keep = [c for c in columns if c != layer.geometry and
-                (layer.properties is None or c in layer.properties or c == layer.id_field)]
+        keep = [layer.id_field, *layer.public(columns)]
         select = ", ".join(f'"{c}"' for c in keep) + f', "{layer.geometry}" AS geom'
         return gpd.read_postgis(text(f'SELECT {select} FROM "{layer.table}" ORDER BY "{layer.id_field}"'),
                                 conn, geom_col="geom", crs="EPSG:4326")

@@ -25,11 +25,10 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qsl, quote
 
 import anyio
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from gis_service.api.features import planned_rows
-from gis_service.api.layers import Layer
+from gis_service.api.layers import Layer, table_columns
 
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<fid>[^/]+))?$")
 TILE_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/tiles/WebMercatorQuad/(?P<z>\d+)/(?P<y>\d+)/(?P<x>\d+)$")
@@ -178,15 +177,10 @@ class HotPaths:
         if table is None:
             layer = self.layers[collection]
             with self.engine.connect() as conn:
-                rows = conn.execute(text(
-                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' "
-                    "AND table_name = :t ORDER BY ordinal_position"), {"t": layer.table}).all()
-            columns = dict(rows)
+                columns = table_columns(conn, layer)
             if not columns:
                 raise Fallback
-            public = tuple(name for name in columns if name not in (layer.id_field, layer.geometry)
-                           and (layer.properties is None or name in layer.properties))
-            table = self._tables[collection] = Table(layer, columns, public)
+            table = self._tables[collection] = Table(layer, columns, tuple(layer.public(columns)))
         return table
 
     # ---- a page -------------------------------------------------------------------------------

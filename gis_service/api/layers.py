@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import Connection, text
 
 from gis_service.api.styles import Style
 
@@ -34,12 +35,26 @@ class Layer(BaseModel):
     visible: bool = False  # shown when a map opens (MapLibre style, QGIS project)
     sensitive: bool = False  # personal data: published only when the settings allow it
 
+    def public(self, columns) -> list[str]:
+        """The published property columns among ``columns``: not the id, not the geometry, and
+        within ``properties`` when the layer names them."""
+        return [name for name in columns if name not in (self.id_field, self.geometry)
+                and (self.properties is None or name in self.properties)]
+
     @field_validator("zoom")
     @classmethod
     def _zoom_order(cls, value: tuple[int, int]) -> tuple[int, int]:
         if not 0 <= value[0] <= value[1] <= 22:
             raise ValueError("zoom must be [min, max] with 0 <= min <= max <= 22")
         return value
+
+
+def table_columns(conn: Connection, layer: Layer) -> dict[str, str]:
+    """The columns of the layer's table or view and their PostgreSQL types, in table order;
+    empty when it does not exist."""
+    return dict(conn.execute(text(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND table_name = :t ORDER BY ordinal_position"), {"t": layer.table}).all())
 
 
 def load_layers(folder: Path, *, include_sensitive: bool = False) -> list[Layer]:

@@ -85,14 +85,14 @@ def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str],
                 "options": {"count": {"limit": count_limit}}}  # a dict: see the tile options
     if layer.time_field:
         provider["time_field"] = layer.time_field
-    if layer.properties is not None:
-        provider["properties"] = list(layer.properties)
     tiles = {"type": "tile", "name": TILE_PROVIDER, "data": connection, "layer": layer.id,
              "id_field": layer.id_field, "table": layer.table, "geom_field": layer.geometry,
              "options": {"zoom": {"min": layer.zoom[0], "max": layer.zoom[1]},  # a list here would break
                          "simplify": {"pixels": 0 if layer.style and layer.style.geometry == "point" else 0.5}},
              # pygeoapi's SQL provider, which passes non-dict options to the driver
              "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"}}
+    if layer.properties is not None:  # the same public properties in features and tiles
+        provider["properties"] = tiles["properties"] = list(layer.properties)
     return {
         "type": "collection",
         "links": _style_links(layer, base_url),

@@ -32,7 +32,8 @@ class FastMVTProvider(MVTPostgreSQLProvider):
         self.simplify_below = int(simplify.get("below_zoom", 11))
         quote = self._engine.dialect.identifier_preparer.quote
         columns_by_name = self.table_model.__table__.columns
-        props = [c for c in self.get_fields() if c != self.id_field]
+        public = provider_def.get("properties")  # the layer's public properties, as for features
+        props = [c for c in self.get_fields() if c != self.id_field and (public is None or c in public)]
         columns = "".join(f", t.{quote(c)}" for c in props)
         # an integer id is the MVT feature id (what map clients key feature state on); any other
         # id travels as the attribute "id"
