@@ -32,7 +32,7 @@ COLUMNS = {
     "network": ["source_id", "mode", "class", "name", "speed_kmh", "oneway", "geometry"],
     "pilots": ["pilot", "programme", "operator", "institution_type", "village_codes",
                "period_start", "period_end", "households_served", "emptyings", "sludge_m3",
-               "truck_trips", "mean_trip_minutes", "working_days", "opex_idr", "revenue_idr",
+               "truck_trips", "mean_trip_minutes", "working_days", "trucks", "opex_idr", "revenue_idr",
                "households_paying", "wtp_idr"],
 }
 

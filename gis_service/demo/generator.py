@@ -947,6 +947,7 @@ def _pilot_frame(villages: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
         "truck_trips": trips,
         "mean_trip_minutes": np.round(rng.uniform(40.0, 90.0, 12), 1),
         "working_days": rng.integers(20, 25, 12),
+        "trucks": 2,  # the pilot depot's fleet
         "opex_idr": np.round(trips * 165_000 * rng.uniform(0.95, 1.15, 12), -3),
         "revenue_idr": paying * 150_000.0,
         "households_paying": paying,

@@ -472,7 +472,7 @@ def _write_network(ctx: Context) -> tuple[int, int]:
 # ---- pilots -----------------------------------------------------------------------------------
 
 PILOT_RECORD_COLUMNS = ["households_served", "emptyings", "sludge_m3", "truck_trips", "mean_trip_minutes",
-                        "working_days", "capex_idr", "opex_idr", "revenue_idr", "households_paying",
+                        "working_days", "trucks", "capex_idr", "opex_idr", "revenue_idr", "households_paying",
                         "wtp_idr"]
 
 
@@ -526,6 +526,37 @@ def _write_pilots(ctx: Context) -> tuple[int, int]:
     return upsert(ctx.conn, "pilot_record", out, key=["pilot_id", "period_start", "period_end"])
 
 
+# ---- EHRA risk classes ---------------------------------------------------------------------------
+
+def _check_risk(ctx: Context) -> None:
+    """EHRA results per village: a known village, a year, a class 1 (rendah) .. 4 (amat tinggi)."""
+    f = ctx.frame
+    _normalise_codes(ctx, "village_code", required=True)
+    f["_id"] = f["village_code"]
+    villages = _codes_in_db(ctx, "village")
+    if ctx.options.year is not None:
+        f["year"] = f["year"].where(f["year"].notna(), ctx.options.year)
+    for i, (code, year, klass) in enumerate(zip(f["village_code"], f["year"], f["risk_class"])):
+        if ctx.bad[i]:
+            continue
+        if code not in villages:
+            ctx.reject(i, code, f"unknown village code {code}", "import the villages first or fix the code")
+        elif year is None or pd.isna(year):
+            ctx.reject(i, code, "no year", "add a year (tahun) column or pass --year")
+        elif klass is None or pd.isna(klass) or int(klass) not in (1, 2, 3, 4):
+            ctx.reject(i, code, f"risk class {klass!r} is not 1-4",
+                       "give the EHRA class: 4 amat tinggi, 3 tinggi, 2 sedang, 1 rendah")
+    f["_key"] = list(zip(f["village_code"], f["year"]))
+    _reject_duplicates(ctx, "_key")
+
+
+def _write_risk(ctx: Context) -> tuple[int, int]:
+    out = _base(ctx, ["village_code", "year", "risk_class", "risk_index"])
+    out["year"] = out["year"].map(int)
+    out["risk_class"] = out["risk_class"].map(int)
+    return upsert(ctx.conn, "village_risk", out, key=["village_code", "year"])
+
+
 # ---- the registry -------------------------------------------------------------------------------
 
 SOURCE_ID = Field("source_id", aliases=("id", "_id", "_uuid", "uuid", "instanceid", "meta_instanceid",
@@ -553,6 +584,14 @@ KINDS: dict[str, Kind] = {
                                         "total_penduduk")),
             Field("households", "int", ("kk", "jumlah_kk", "jml_kk", "rumah_tangga", "ruta", "jumlah_ruta")),
         ], None, "code", _check_population, _write_population),
+    "risk": Kind(
+        "risk", [
+            Field("village_code", aliases=VILLAGE_CODE_ALIASES),
+            Field("year", "int", ("tahun", "tahun_ehra")),
+            Field("risk_class", "int", ("kelas_risiko", "kategori_risiko", "area_berisiko", "strata_risiko",
+                                        "risiko", "class")),
+            Field("risk_index", "float", ("irs", "indeks_risiko", "indeks_risiko_sanitasi", "skor_risiko")),
+        ], None, "village_code", _check_risk, _write_risk),
     "settlements": Kind(
         "settlements", [
             SOURCE_ID, Field("name", aliases=("nama", "nama_kampung", "nama_dusun", "namobj", "nama_permukiman")),
@@ -626,6 +665,7 @@ KINDS: dict[str, Kind] = {
             Field("sludge_m3", "float", ("volume_m3", "lumpur_m3", "volume_lumpur")),
             Field("truck_trips", "int", ("ritase", "trips", "jumlah_rit")),
             Field("mean_trip_minutes", "float", ("waktu_tempuh_menit", "durasi_rit_menit")),
+            Field("trucks", "int", ("jumlah_truk", "truk", "armada", "trucks_in_service")),
             Field("working_days", "int", ("hari_kerja",)),
             Field("capex_idr", "float", ("biaya_investasi", "capex")),
             Field("opex_idr", "float", ("biaya_operasional", "opex")),
