@@ -339,18 +339,18 @@ def _furniture(fig: Figure, ax: Axes, run: _Run, title: str, handles: list, crs:
         fig.text(0.70, 0.11, LABELS["stamp"], fontsize=8, weight="bold", color="#cb181d", va="bottom")
         ax.text(0.5, 0.5, LABELS["stamp"], transform=ax.transAxes, rotation=35, fontsize=24, weight="bold",
                 color="#cb181d", alpha=0.45, ha="center", va="center", zorder=10)
-    _north_arrow(ax)
-    _scale_bar(ax)
+    north_arrow(ax)
+    scale_bar(ax)
 
 
-def _north_arrow(ax: Axes) -> None:
+def north_arrow(ax: Axes, label: str = LABELS["north"]) -> None:
     ax.annotate("", xy=(0.95, 0.93), xytext=(0.95, 0.83), xycoords="axes fraction", zorder=9,
                 arrowprops={"facecolor": "black", "width": 3, "headwidth": 11, "headlength": 11})
-    ax.text(0.95, 0.965, LABELS["north"], transform=ax.transAxes, ha="center", va="center", fontsize=12,
+    ax.text(0.95, 0.965, label, transform=ax.transAxes, ha="center", va="center", fontsize=12,
             weight="bold", zorder=9)
 
 
-def _scale_bar(ax: Axes) -> None:
+def scale_bar(ax: Axes, unit: str = LABELS["km"]) -> None:
     """A four-segment bar of a round length near a quarter of the map width, in the lower left."""
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     target = (x1 - x0) / 4
@@ -364,7 +364,7 @@ def _scale_bar(ax: Axes) -> None:
     for value in (0, length / 2, length):
         ax.text(left + value, bottom + 1.8 * height, f"{value / 1000:g}", ha="center", va="bottom",
                 fontsize=7, zorder=9, path_effects=halo)
-    ax.text(left + length + 0.012 * (x1 - x0), bottom, LABELS["km"], va="bottom", fontsize=7, zorder=9,
+    ax.text(left + length + 0.012 * (x1 - x0), bottom, unit, va="bottom", fontsize=7, zorder=9,
             path_effects=halo)
 
 

@@ -47,6 +47,23 @@ def value(params: dict, name: str) -> float:
                        "config/parameters/default.yml (with its source)") from exc
 
 
+def mapping(params: dict, name: str) -> dict:
+    """A parameter whose value is a table (e.g. funding shares per item), checked to be one."""
+    raw = params.get(name, {}).get("value")
+    if not isinstance(raw, dict):
+        raise KeyError(f"parameter '{name}' must be a mapping in config/parameters/default.yml "
+                       f"(with its source); found {raw!r}")
+    return raw
+
+
+def numbers(params: dict, name: str) -> list[float]:
+    """A parameter whose value is a list of numbers (e.g. truck sizes)."""
+    raw = params.get(name, {}).get("value")
+    if not isinstance(raw, list) or not raw:
+        raise KeyError(f"parameter '{name}' must be a non-empty list of numbers; found {raw!r}")
+    return [float(v) for v in raw]
+
+
 def households_per_year_per_m3(params: dict) -> float:
     """Households whose tanks one m3/day of emptying capacity keeps on the desludging interval."""
     return value(params, "working_days_per_year") * value(params, "desludging_interval") / \

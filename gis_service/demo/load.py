@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
+from gis_service.analysis.scaleup.scenarios import load_scenarios
 from gis_service.demo.generator import generate_region
 from gis_service.ingest.config_tables import load_parameter_set, load_targets
 from gis_service.ingest.context import ImportOptions
@@ -41,7 +42,8 @@ def load_demo(engine: Engine, *, scale: float = 1.0, seed: int = 6207, progress:
     with engine.begin() as conn:
         params = load_parameter_set(conn, settings.config_dir / "parameters" / "default.yml")
         load_targets(conn, settings.config_dir / "targets.yml")
-        _pilot_scenario(conn, params, settings.region_config().code)
+        load_scenarios(conn, settings.config_dir / "scenarios" / "demo.yml",
+                       region_code=settings.region_config().code, parameter_set_id=params)
     return reports
 
 
@@ -59,16 +61,3 @@ def _refuse_over_real_data(engine: Engine, region_code: str) -> None:
             f"this database holds real administrative areas of {region_code} (sources: {', '.join(sources)}); "
             "the illustrative demo uses the same codes and would overwrite them. Load the demo into another "
             "database, e.g. GIS_SERVICE_DB_NAME=gis_demo gis-service db up && ... demo load")
-
-
-def _pilot_scenario(conn, parameter_set_id: int, region_code: str) -> None:
-    """The baseline scenario: the pilot and existing facilities, nothing new."""
-    sid = conn.execute(text(
-        "INSERT INTO scenario (name, description, region_code, parameter_set_id) "
-        "VALUES (:n, :d, :r, :p) ON CONFLICT (name) DO UPDATE SET parameter_set_id = EXCLUDED.parameter_set_id "
-        "RETURNING id"), {"n": DEMO_SCENARIO, "d": "Existing and pilot facilities of the illustrative demo",
-                          "r": region_code, "p": parameter_set_id}).scalar_one()
-    conn.execute(text(
-        "INSERT INTO scenario_facility (scenario_id, facility_id) SELECT :s, id FROM facility "
-        "WHERE source = :src AND status IN ('existing', 'pilot') ON CONFLICT DO NOTHING"),
-        {"s": sid, "src": DEMO_SOURCE})

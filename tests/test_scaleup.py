@@ -1,0 +1,221 @@
+"""Scale-up plans end to end on real PostGIS with the demo region: every demo scenario plans,
+stores and adds up; fixed facilities are kept, capacities hold, phases only add coverage;
+calibration is recorded and switchable; bad requests name the fix."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
+from gis_service.analysis.scaleup.spec import read_scenarios
+from gis_service.cli import app
+from gis_service.demo.load import load_demo
+from gis_service.ingest.importer import import_file
+from gis_service.ingest.report import ImportRejected
+from tests.conftest import TEMPLATE, _admin_conn
+
+SCENARIOS = [s.name for s in read_scenarios(Path(__file__).resolve().parents[1] / "config" / "scenarios"
+                                            / "demo.yml")]
+
+
+@pytest.fixture(scope="module")
+def demo(pg_cluster):
+    """One database with the demo region (scale 0.5) for the whole module, and one run of every
+    demo scenario."""
+    name = f"s_{uuid.uuid4().hex[:12]}"
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    url = pg_cluster.url(name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GIS_SERVICE_DATABASE_URL", url)
+        engine = create_engine(url)
+        load_demo(engine, scale=0.5)
+        runs = {s: run_scaleup(engine, ScaleupOptions(scenario=s, time_limit=30)) for s in SCENARIOS}
+        yield engine, runs
+        engine.dispose()
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_every_demo_scenario_plans_and_stores_every_part(demo):
+    engine, runs = demo
+    with engine.connect() as conn:
+        for result in runs.values():
+            counts = {t: conn.execute(text(f"SELECT count(*) FROM {t} WHERE run_id = :r"), {"r": result.run_id}
+                                      ).scalar() for t in ("scaleup_facility", "scaleup_village",
+                                                           "scaleup_requirement", "scaleup_phase")}
+            villages = conn.execute(text("SELECT count(*) FROM admin_area WHERE level = 'village'")).scalar()
+            assert counts["scaleup_village"] == villages and counts["scaleup_phase"] == 3
+            assert counts["scaleup_requirement"] >= 11 and counts["scaleup_facility"] >= 1
+            h = result.summary["headline"]
+            assert h["capex_total_idr"] > 0 and h["flat_tariff_idr"] > 0
+            assert result.summary["illustrative"] is True
+
+
+def test_fixed_facilities_are_never_dropped_and_capacity_holds(demo):
+    engine, runs = demo
+    with engine.connect() as conn:
+        fixed = set(conn.execute(text(
+            "SELECT facility_id FROM scenario_facility sf JOIN scenario s ON s.id = sf.scenario_id "
+            "WHERE s.name = :n"), {"n": "Pilot + 2 depots (demo)"}).scalars())
+    result = runs["Pilot + 2 depots (demo)"]
+    fac = result.facilities
+    assert fixed and fixed <= set(fac.loc[fac["role"].eq("fixed"), "facility_id"].astype(int))
+    limited = fac["capacity_households"].notna()
+    assert (fac.loc[limited, "served_households"] <= fac.loc[limited, "capacity_households"] + 1e-6).all()
+    new = fac[fac["role"].eq("new")]
+    assert new["type"].value_counts().to_dict() == {"desludging_depot": 2, "ipal_komunal": 3}
+    assert (new["phase"] >= 1).all() and (fac.loc[fac["role"].eq("fixed"), "phase"] == 0).all()
+    assert (new["capex_idr"] > 0).all() and (fac.loc[fac["role"].eq("fixed"), "capex_idr"] == 0).all()
+
+
+def test_exact_siting_is_never_worse_than_greedy(demo):
+    _, runs = demo
+    steps = [s for r in runs.values() for s in r.summary["siting"] if "exact" in s and "greedy" in s]
+    assert steps
+    for s in steps:
+        assert s["exact"]["covered"] >= s["greedy"]["covered"] - 1e-6
+        assert s["optimality_gap"] >= -1e-9
+
+
+def test_iplt_candidates_keep_their_distance_from_settlements(demo):
+    engine, runs = demo
+    result = runs["Pilot + IPLT upstream (demo)"]
+    step = result.summary["siting"][0]
+    assert step["type"] == "iplt" and step["candidates"] >= 1
+    new = result.facilities[result.facilities["role"].eq("new") & result.facilities["type"].eq("iplt")]
+    with engine.connect() as conn:
+        for row in new.itertuples():
+            if row.origin == "stored":
+                continue  # a stored candidate is the planner's choice
+            nearest = conn.execute(text(
+                "SELECT min(ST_Distance(ST_Transform(s.geom, 32749), ST_SetSRID(ST_Point(:x, :y), 32749))) "
+                "FROM settlement s"), {"x": row.x, "y": row.y}).scalar()
+            assert nearest >= 2000 - 1e-6
+
+
+def test_phases_add_up_and_only_add_coverage(demo):
+    _, runs = demo
+    for result in runs.values():
+        p = result.phases.sort_values("phase")
+        for column in ("households_covered", "aman_pct", "layak_pct"):
+            assert (np.diff(p[column]) >= -1e-4).all(), column
+        assert p["capex_cumulative_idr"].iat[-1] == pytest.approx(result.summary["headline"]["capex_total_idr"])
+        assert p["capex_idr"].sum() == pytest.approx(p["capex_cumulative_idr"].iat[-1])
+        v = result.villages
+        assert set(v["phase"]) <= {1, 2, 3} and sorted(v["rank"]) == list(range(1, len(v) + 1))
+        assert (v["covered_phase1"] <= v["covered_phase2"] + 1e-3).all()  # solver tolerance per cell
+
+
+def test_requirements_add_up_over_districts(demo):
+    _, runs = demo
+    req = runs["Pilot only (demo)"].requirements
+    for (indicator, year), rows in req.groupby(["indicator", "year"]):
+        region = rows[rows["level"] == "regency"]
+        districts = rows[rows["level"] == "district"]
+        assert len(region) == 1 and len(districts) == 10
+        assert districts["households"].sum() == region["households"].iat[0]
+        # a district already past the target needs nothing, so the districts need at least the region's
+        assert districts["households_needed"].sum() >= region["households_needed"].iat[0]
+        if indicator == "aman_pct" and region["target_pct"].iat[0] == 100:  # nobody is past 100 %
+            assert districts["households_needed"].sum() == region["households_needed"].iat[0]
+            assert region["sludge_m3_per_day"].iat[0] == pytest.approx(districts["sludge_m3_per_day"].sum(),
+                                                                         rel=1e-3, abs=0.01)
+
+
+def test_calibration_is_recorded_and_switchable(demo):
+    engine, runs = demo
+    with engine.connect() as conn:
+        observed = conn.execute(text("SELECT sum(sludge_m3) / sum(emptyings) FROM pilot_record")).scalar()
+        used = conn.execute(text("SELECT (parameters -> 'sludge_per_emptying' ->> 'value')::float, "
+                                 "calibration -> 'pilot' FROM scaleup_run WHERE id = :r"),
+                            {"r": runs["Pilot only (demo)"].run_id}).one()
+    assert used[0] == pytest.approx(observed) and "SERUYAN BARASIH" in used[1]
+    defaults = run_scaleup(engine, ScaleupOptions(scenario="Pilot only (demo)", calibration="defaults"))
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT (parameters -> 'sludge_per_emptying' ->> 'value')::float "
+                                  "FROM scaleup_run WHERE id = :r"), {"r": defaults.run_id}).scalar()
+    assert value == 2.5
+
+
+def test_a_district_plan_covers_only_its_villages(demo):
+    engine, _ = demo
+    result = run_scaleup(engine, ScaleupOptions(scenario="Pilot only (demo)", region="62.07.01"))
+    assert result.villages["village_code"].str.startswith("62.07.01.").all()
+    assert set(result.requirements["level"]) == {"district"}
+
+
+def test_several_districts_plan_as_one_region(demo):
+    engine, _ = demo
+    result = run_scaleup(engine, ScaleupOptions(scenario="Pilot only (demo)", region="62.07.01, 62.07.02"))
+    codes = result.villages["village_code"]
+    assert codes.str.startswith(("62.07.01.", "62.07.02.")).all() and codes.str.startswith("62.07.02.").any()
+    req = result.requirements
+    assert set(req["level"]) == {"group", "district"} and "62.07.01,62.07.02" in set(req["area_code"])
+    assert result.summary["region"]["name"].count(" + ") == 1
+
+
+def test_bad_requests_name_the_fix(demo):
+    engine, _ = demo
+    with pytest.raises(ValueError, match="unknown scenario 'nope'; known: .*Pilot only"):
+        run_scaleup(engine, ScaleupOptions(scenario="nope"))
+    with pytest.raises(ValueError, match="unknown region code 99.99"):
+        run_scaleup(engine, ScaleupOptions(scenario="Pilot only (demo)", region="99.99"))
+
+
+def test_cli_prints_the_headline_and_the_calibration(demo, monkeypatch):
+    engine, _ = demo
+    monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+    out = runner.invoke(app, ["scaleup", "run", "--scenario", "Pilot + 2 depots (demo)", "--model", "greedy"],
+                        env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "households aman, now -> plan" in out.output and "short term" in out.output
+    cal = runner.invoke(app, ["scaleup", "calibrate"], env={"COLUMNS": "200"})
+    assert cal.exit_code == 0 and "sludge_per_emptying" in cal.output
+    bad = runner.invoke(app, ["scaleup", "run", "--scenario", "Pilot only (demo)", "--model", "best"])
+    assert bad.exit_code != 0 and "exact, greedy or both" in bad.output
+
+
+def test_stored_facilities_are_points_in_wgs84_inside_the_region(demo):
+    engine, runs = demo
+    with engine.connect() as conn:
+        rows = pd.read_sql(text(
+            "SELECT ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, ST_SRID(f.geom) AS srid, "
+            "ST_Intersects(f.geom, a.geom) AS inside FROM scaleup_facility f, admin_area a "
+            "WHERE a.code = '62.07' AND f.run_id = :r AND f.role = 'new'"),
+            conn, params={"r": runs["Pilot + 2 depots (demo)"].run_id})
+    assert len(rows) and (rows["srid"] == 4326).all() and rows["inside"].all()
+    assert rows["lon"].between(110, 114).all() and rows["lat"].between(-4, 0).all()
+    assert np.isfinite(rows[["lon", "lat"]].to_numpy()).all()
+    assert shapely.points(rows[["lon", "lat"]].to_numpy()).size == len(rows)
+
+
+def test_ehra_risk_classes_enter_the_priority_score(demo, tmp_path):
+    engine, _ = demo
+    with engine.connect() as conn:
+        codes = conn.execute(text("SELECT code FROM admin_area WHERE level = 'village' ORDER BY code LIMIT 2")
+                             ).scalars().all()
+    csv = tmp_path / "ehra.csv"
+    csv.write_text("kode_desa,tahun,kelas_risiko,irs\n" + "".join(f"{c},2024,{k},{100 * k}\n"
+                                                             for c, k in zip(codes, (4, 1))))
+    import_file(engine, "risk", csv)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"kode_desa,tahun,kelas_risiko\n{codes[0]},2025,5\n")
+    with pytest.raises(ImportRejected, match="risk class 5 is not 1-4"):
+        import_file(engine, "risk", bad)
+    result = run_scaleup(engine, ScaleupOptions(scenario="Pilot only (demo)"))
+    assert "risk" in result.summary["priority"]["weights"]
+    v = result.villages.set_index("village_code")
+    assert v.loc[codes[0], "risk_class"] == 4 and v.loc[codes[1], "risk_class"] == 1
+    assert v["risk_class"].isna().sum() == len(v) - 2
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM village_risk"))

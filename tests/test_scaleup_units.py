@@ -1,0 +1,219 @@
+"""Scale-up arithmetic checked against hand calculations: finance, requirements, calibration,
+phasing and the scenario spec (no database)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from gis_service.analysis.scaleup import finance, phasing
+from gis_service.analysis.scaleup.calibration import TripModel, calibrate
+from gis_service.analysis.scaleup.demand import Cells
+from gis_service.analysis.scaleup.requirements import requirements
+from gis_service.analysis.scaleup.spec import read_scenarios
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def params() -> dict:
+    with open(ROOT / "config" / "parameters" / "default.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["values"]
+
+
+def _set(params: dict, **values) -> dict:
+    out = copy.deepcopy(params)
+    for k, v in values.items():
+        out[k]["value"] = v
+    return out
+
+
+def _facility(**kw) -> dict:
+    row = {"type": "desludging_depot", "role": "new", "capacity": 2.0, "capacity_unit": "trucks",
+           "capacity_households": 1000.0, "served_households": 900.0, "mean_minutes": 30.0}
+    row.update(kw)
+    return row
+
+
+def test_depot_costs_by_hand(params):
+    p = _set(params, capex_depot=100.0, capex_truck=10.0, opex_depot=5.0, opex_truck_fixed=2.0,
+             opex_per_trip=1.0, opex_per_km=0.5, desludging_interval=3, sludge_per_emptying=2.5,
+             truck_volume=3, travel_speed_kmh=30, staff_per_depot=2, staff_per_truck=3)
+    out = finance.facility_costs(pd.DataFrame([_facility()]), p).iloc[0]
+    trips = 900 / 3 * 1  # one trip per emptying: 2.5 m3 fits a 3 m3 truck
+    km = trips * 2 * 30 * 30 / 60  # 15 km each way
+    assert out["capex_idr"] == 100 + 2 * 10
+    assert out["opex_idr_per_year"] == pytest.approx(5 + 2 * 2 + trips * 1 + km * 0.5)
+    assert out["staff"] == 2 + 2 * 3 and out["trucks"] == 2
+
+
+def test_fixed_facilities_cost_nothing_to_build_but_run(params):
+    out = finance.facility_costs(pd.DataFrame([_facility(role="fixed")]), params).iloc[0]
+    assert out["capex_idr"] == 0 and out["opex_idr_per_year"] > 0
+
+
+def test_iplt_costs_follow_its_capacity_in_m3_per_day(params):
+    p = _set(params, capex_iplt_per_m3_day=7.0, opex_iplt_per_m3_day=3.0)
+    out = finance.facility_costs(pd.DataFrame([_facility(type="iplt", capacity=20.0,
+                                                         capacity_unit="m3_per_day")]), p).iloc[0]
+    assert (out["capex_idr"], out["opex_idr_per_year"], out["m3_per_day"]) == (140.0, 60.0, 20.0)
+
+
+def test_a_unit_cost_changes_only_what_it_prices(params):
+    frame = pd.DataFrame([_facility(), _facility(type="iplt", capacity=10.0, capacity_unit="m3_per_day"),
+                          _facility(type="ipal_komunal", capacity=80.0, capacity_unit="households",
+                                    capacity_households=80.0, served_households=70.0)])
+    before = finance.facility_costs(frame, params)
+    after = finance.facility_costs(frame, _set(params, capex_truck=2 * params["capex_truck"]["value"]))
+    changed = (before["capex_idr"] != after["capex_idr"]).tolist()
+    assert changed == [True, False, False]
+    assert (before["opex_idr_per_year"] == after["opex_idr_per_year"]).all()
+    assert after["capex_idr"].iat[0] - before["capex_idr"].iat[0] == 2 * params["capex_truck"]["value"]
+
+
+def test_tariffs_by_hand(params):
+    p = _set(params, desludging_interval=2, collection_rate=0.5, travel_speed_kmh=60, opex_per_km=10.0,
+             tariff_band_distance=15, tariff_band_near=100.0, tariff_band_far=200.0, sludge_per_emptying=2.5,
+             truck_volume=3)
+    # 200 households at 10 min (10 km, near), 100 at 30 min (30 km, far): 100 + 50 emptyings a year
+    out = finance.tariffs(annual_cost=30_000.0, lltt_households=np.array([200.0, 100.0]),
+                          one_way_minutes=np.array([10.0, 30.0]), params=p)
+    assert out["emptyings_per_year"] == 150
+    assert out["flat_tariff_idr"] == pytest.approx(30_000 / 150 / 0.5)
+    driving = {"near": 2 * 10 * 10.0, "far": 2 * 30 * 10.0}  # per emptying, one trip each
+    base = (30_000 - (100 * driving["near"] + 50 * driving["far"])) / 150
+    bands = {b["band"]: b for b in out["bands"]}
+    assert bands["near"]["tariff_idr"] == pytest.approx((base + driving["near"]) / 0.5)
+    assert bands["far"]["tariff_idr"] == pytest.approx((base + driving["far"]) / 0.5)
+    assert out["revenue_at_configured_idr"] == pytest.approx((100 * 100 + 50 * 200) * 0.5)
+    assert out["subsidy_gap_idr_per_year"] == pytest.approx(30_000 - 10_000)
+    # the bands recover the same cost as the flat tariff
+    recovered = sum(b["tariff_idr"] * b["emptyings_per_year"] * 0.5 for b in out["bands"])
+    assert recovered == pytest.approx(30_000)
+
+
+def test_funding_split_sums_to_the_investment_and_refuses_bad_rows(params):
+    out = finance.funding({"iplt": 1000.0, "trucks": 500.0, "mck": 0.0}, params)
+    assert sum(out["iplt"].values()) == pytest.approx(1000) and "mck" not in out
+    assert sum(out["total"].values()) == pytest.approx(1500)
+    bad = copy.deepcopy(params)
+    bad["funding_split"]["value"]["iplt"]["apbn"] = 0.9
+    with pytest.raises(ValueError, match="iplt"):
+        finance.funding({"iplt": 1.0}, bad)
+    with pytest.raises(KeyError, match="boats"):
+        finance.funding({"boats": 1.0}, params)
+
+
+def test_fleet_needed_by_hand(params):
+    p = _set(params, desludging_interval=3, working_days_per_year=250, sludge_per_emptying=2.5, truck_volume=3)
+    model = TripModel(working_minutes=400, service_minutes=60, max_trips=3)
+    # 40-minute round trip: 400 / 100 = 4 trips, capped at 3; 750 emptyings a truck-year
+    assert finance.fleet_needed(2250.0, 40.0, model, p) == pytest.approx(2250 / 3 / 750)
+
+
+def _cells(rows: list[dict]) -> Cells:
+    base = {"x": 0.0, "y": 0.0, "people": 0, "with_tank": 0, "aman": 0, "layak_sendiri": 0, "layak_bersama": 0,
+            "belum_layak": 0, "babs": 0, "unknown": 0, "offsite": 0, "lltt": 0, "tank": 0}
+    return Cells(pd.DataFrame([{**base, **r} for r in rows]), 500.0)
+
+
+def test_requirements_by_hand(params):
+    p = _set(params, desludging_interval=3, working_days_per_year=250, sludge_per_emptying=2.5, truck_volume=3,
+             ipal_komunal_households=50, truck_sizes_m3=[1, 3])
+    c = _cells([{"village_code": "62.07.01.2001", "households": 1000, "aman": 100, "layak_sendiri": 500,
+                 "babs": 100, "offsite": 180, "lltt": 720, "tank": 360}])
+    villages = pd.DataFrame({"code": ["62.07.01.2001"], "district_code": ["62.07.01"]})
+    fac = pd.DataFrame({"role": ["fixed"], "type": ["iplt"], "village_code": ["62.07.01.2001"],
+                        "m3_per_day": [4.0]})
+    targets = pd.DataFrame({"indicator": ["aman_pct", "layak_pct", "babs_pct"], "year": [2030, 2024, 2024],
+                            "value": [55.0, 90.0, 0.0]})
+    model = TripModel(working_minutes=420, service_minutes=60, max_trips=3)
+    out = requirements(c, villages, fac, targets, p, model, mean_round_trip=60.0, region="62.07.01",
+                       region_level="district").set_index("indicator")
+    aman = out.loc["aman_pct"]
+    assert aman["households_needed"] == 550 - 100
+    assert aman["offsite_households"] == round(450 * 180 / 900) == 90
+    assert aman["new_tanks"] == round(360 * 360 / 720) == 180
+    assert aman["lltt_households"] == 360 + 100
+    per_day = 460 / 3 / 250
+    assert aman["sludge_m3_per_day"] == pytest.approx(round(per_day * 2.5, 3))
+    assert aman["trucks"] == {"1": math.ceil(per_day * 3 / 3), "3": math.ceil(per_day / 3)}
+    assert aman["ipal_units_needed"] == 2 and aman["iplt_m3_per_day_existing"] == 4.0
+    assert out.loc["layak_pct", "households_needed"] == 900 - 600 == out.loc["layak_pct", "new_tanks"]
+    assert out.loc["babs_pct", "households_needed"] == 100
+
+
+def _records(trips: list[float], minutes: list[float]) -> pd.DataFrame:
+    n = len(trips)
+    return pd.DataFrame({
+        "pilot": "P", "period_start": pd.date_range("2024-01-01", periods=n, freq="MS").date,
+        "period_end": (pd.date_range("2024-02-01", periods=n, freq="MS") - pd.Timedelta(days=1)).date,
+        "households_served": 30, "emptyings": 30, "sludge_m3": 75.0, "truck_trips": trips,
+        "mean_trip_minutes": minutes, "working_days": 20, "trucks": 1, "capex_idr": None,
+        "opex_idr": 3_000_000.0, "revenue_idr": 2_700_000.0, "households_paying": 27, "wtp_idr": 120_000.0})
+
+
+def test_calibration_observes_the_pilot_and_replaces_only_what_it_calibrates(params):
+    r = _records([30.0] * 6, [40, 50, 60, 70, 80, 90])
+    c = calibrate(r, params)
+    observed = {row.key: row.observed for row in c.rows}
+    assert observed["sludge_per_emptying"] == pytest.approx(2.5)
+    assert observed["collection_rate"] == pytest.approx(0.9)
+    assert observed["opex_per_trip"] == pytest.approx(100_000)
+    assert observed["trips_per_truck_day"] == pytest.approx(1.5)
+    applied = c.apply(params)
+    assert applied["sludge_per_emptying"]["value"] == pytest.approx(2.5)
+    assert "observed in pilot 'P'" in applied["collection_rate"]["source"]
+    assert applied["truck_volume"] == params["truck_volume"]
+    assert not c.trip_model.fitted  # constant trips whatever the trip time: demand-limited
+
+
+def test_calibration_fits_trips_that_follow_travel_time(params):
+    minutes = np.array([30.0, 45, 60, 75, 90, 120])
+    per_day = 1.0 / (0.1 + 0.004 * minutes)  # truck-days per trip grow with the drive
+    c = calibrate(_records(list(per_day * 20), list(minutes)), params)
+    assert c.trip_model.fitted
+    assert c.trip_model.intercept == pytest.approx(0.1) and c.trip_model.slope == pytest.approx(0.004)
+    assert c.trip_model.trips_per_day(60.0) == pytest.approx(min(params["max_trips_per_truck_day"]["value"],
+                                                                 1 / 0.34))
+
+
+def test_no_pilot_records_keeps_the_defaults(params):
+    c = calibrate(_records([], []).iloc[:0], params)
+    assert c.rows == [] and c.apply(params) == params
+
+
+def test_priority_scores_and_phases_by_hand(params):
+    villages = pd.DataFrame({"gap": [100.0, 50.0, 0.0], "risk_class": [np.nan] * 3,
+                             "cost_per_person_idr": [1000.0, 500.0, np.nan], "reachable_share": [0.2, 1.0, 0.0]})
+    score, weights, notes = phasing.scores(villages, params)
+    assert set(weights) == {"gap", "cost", "reach"} and "EHRA" in notes[0]
+    w = {k: v / 0.8 for k, v in {"gap": 0.4, "cost": 0.2, "reach": 0.2}.items()}
+    assert score[0] == pytest.approx(w["gap"] * 1 + w["cost"] * 0 + w["reach"] * 0.2)
+    assert score[1] == pytest.approx(w["gap"] * 0.5 + w["cost"] * 0.5 + w["reach"] * 1)
+    assert phasing.ranks(score, villages["gap"].to_numpy()).tolist() == [2, 1, 3]
+    # three new facilities: the most worth per rupiah goes first; short term until 40% of the gain
+    phase = phasing.facility_phases(np.array([100.0, 100.0, 100.0]), np.array([10.0, 90.0, 50.0]),
+                                    np.array([1.0, 1.0, 1.0]), params)
+    assert phase.tolist() == [2, 1, 1]
+    assert phasing.village_phases(np.array([0.0, 2.0, np.inf])).tolist() == [1, 2, 3]
+
+
+def test_scenario_files_are_validated(tmp_path):
+    assert [s.name for s in read_scenarios(ROOT / "config" / "scenarios" / "demo.yml")][0] == "Pilot only (demo)"
+    bad = tmp_path / "s.yml"
+    bad.write_text("scenarios:\n  - name: A\n    plan: {siting: [{type: iplt, max_neww: 1}]}\n")
+    with pytest.raises(ValueError, match=r"scenario 'A'.*max_neww"):
+        read_scenarios(bad)
+    bad.write_text("scenarios:\n  - name: A\n    plan: {siting: [{type: iplt}]}\n")
+    with pytest.raises(ValueError, match="max_new, budget_idr or both"):
+        read_scenarios(bad)
+    bad.write_text("scenarios:\n  - {name: A}\n  - {name: A}\n")
+    with pytest.raises(ValueError, match="repeat"):
+        read_scenarios(bad)
