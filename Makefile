@@ -3,19 +3,21 @@ VENV ?= .venv
 GIS := $(VENV)/bin/gis-service
 SCALE ?= 1
 
-.PHONY: demo test bootstrap benchmark benchmark-api db-down
+.PHONY: demo test bootstrap benchmark benchmark-api benchmark-siting db-down
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
 ## Bring up the local PostGIS, apply the migrations, load the demo region, run coverage for the
 ## demo's pilot scenario, print the regency summary, draw the two Buku Putih maps into out/maps,
+## plan the pilot scenario's scale-up (headline printed; report and GeoPackage in out/),
 ## then serve the OGC APIs on http://127.0.0.1:8000 (Ctrl-C stops the server; the database keeps running).
 demo: bootstrap
 	$(GIS) db up
 	$(GIS) db upgrade
 	$(GIS) demo load --scale $(SCALE)
 	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps
+	$(GIS) scaleup run --scenario "Pilot only (demo)" --report out/rencana_pilot.html --gpkg out/rencana_pilot.gpkg
 	$(GIS) serve --host 127.0.0.1 --port 8000
 
 ## Run the whole test suite against a throwaway PostGIS the suite starts itself, with the real
@@ -32,6 +34,11 @@ benchmark: bootstrap
 ## hand-written SQL floors, plus 50 concurrent clients for 60 s; see scripts/benchmark_api.py.
 benchmark-api: bootstrap
 	$(VENV)/bin/python scripts/benchmark_api.py --reuse
+
+## Siting speed and quality: exact (HiGHS) vs greedy vs spopt on the district and province cases;
+## see scripts/benchmark_siting.py.
+benchmark-siting: bootstrap
+	$(VENV)/bin/python scripts/benchmark_siting.py
 
 ## Stop the managed cluster.
 db-down:

@@ -30,7 +30,10 @@ export_app = typer.Typer(help="Files for QGIS: the published layers as a styled 
                                 "(.qgs) that opens them from the server.", no_args_is_help=True)
 styles_app = typer.Typer(help="Layer styles (layers/styles/*.qml, *.sld), made from layers/*.yml.",
                          no_args_is_help=True)
+scaleup_app = typer.Typer(help="Scale-up planning: from the pilot to a costed, phased plan for a region.",
+                          no_args_is_help=True)
 app.add_typer(coverage_app, name="coverage")
+app.add_typer(scaleup_app, name="scaleup")
 app.add_typer(export_app, name="export")
 app.add_typer(styles_app, name="styles")
 console = Console()
@@ -169,7 +172,7 @@ def _parse_fields(pairs: list[str]) -> dict[str, str]:
 @app.command("import")
 def import_cmd(
     kind: Annotated[str, typer.Argument(help="admin, population, settlements, households, facilities, "
-                                            "service_areas, network or pilots")],
+                                            "service_areas, network, pilots or risk (EHRA classes)")],
     file: Annotated[Path, typer.Argument(help="GeoPackage, zipped Shapefile, GeoJSON, CSV, Kobo/ODK "
                                               "CSV, or .osm.pbf (network)")],
     source: Annotated[Optional[str], typer.Option(help="Data source name (default: file name)")] = None,
@@ -528,6 +531,226 @@ def serve(
     console.print(f"serving on http://{host}:{port}  (OGC API: http://{host}:{port}/ogc)")
     # keep idle connections 30 s (uvicorn's 5 s races clients that reuse them, e.g. map viewers)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=30)
+
+
+# ---- scale-up -----------------------------------------------------------------------------------
+
+@scaleup_app.command("scenarios")
+def scaleup_scenarios(file: Annotated[Path, typer.Argument(help="Scenario YAML (see config/scenarios/)")],
+                      region: Annotated[Optional[str], typer.Option(
+                          help="Region of scenarios that name none (default: the configured region)")] = None
+                      ) -> None:
+    """Load (or update) scenarios and their scale-up plans from a YAML file."""
+    from gis_service.analysis.scaleup.scenarios import load_scenarios
+    from gis_service.db.engine import make_engine
+
+    try:
+        with make_engine().begin() as conn:
+            ids = load_scenarios(conn, file, region_code=region or get_settings().region_config().code)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    console.print(f"loaded {len(ids)} scenarios from {file}")
+
+
+@scaleup_app.command("calibrate")
+def scaleup_calibrate(
+    pilot: Annotated[Optional[str], typer.Option(help="Pilot name (default: every pilot of the region)")] = None,
+    region: Annotated[Optional[str], typer.Option(help="Kemendagri code (default: configured region)")] = None,
+) -> None:
+    """What the pilot measured, beside the configured parameters and their sources."""
+    from gis_service.analysis.parameters import load_parameter_values
+    from gis_service.analysis.scaleup.calibration import calibrate, pilot_records, pilot_trucks
+    from gis_service.db.engine import make_engine
+
+    settings = get_settings()
+    with make_engine().connect() as conn:
+        params = load_parameter_values(conn, parameter_set_id=None, config_dir=settings.config_dir)
+        try:
+            codes = (region or settings.region_config().code).split(",")
+            records = pilot_records(conn, region_codes=codes, pilot=pilot)
+        except ValueError as exc:
+            _fail(str(exc))
+        result = calibrate(records, params, trucks=pilot_trucks(conn))
+    _print_calibration(result, params)
+
+
+def _print_calibration(result, params: dict) -> None:
+    table = Table(title=f"Calibration from {result.source}")
+    for col in ("parameter", "observed", "configured", "unit", "used by a plan", "note / configured source"):
+        table.add_column(col, justify="right" if col in ("observed", "configured") else "left")
+    for row in result.rows:
+        note = row.note or params.get(row.key, {}).get("source", "")
+        table.add_row(row.key, _num(row.observed), _num(row.configured), row.unit,
+                      "yes" if row.calibrates else "reported", note)
+    console.print(table)
+
+
+def _num(v) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.3g}"
+
+
+@scaleup_app.command("run")
+def scaleup_run(
+    scenario: Annotated[str, typer.Option(help="Scenario name (gis-service scaleup scenarios FILE loads them)")],
+    region: Annotated[Optional[str], typer.Option(help="Kemendagri code of the area to plan, or several "
+                                                       "separated by commas (default: the scenario's region)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Siting model for every step: exact, greedy or both "
+                                                      "(default: each step's own)")] = None,
+    calibration: Annotated[Optional[str], typer.Option(help="pilot (observed values) or defaults "
+                                                            "(default: the scenario's plan)")] = None,
+    time_limit: Annotated[float, typer.Option(help="Seconds per exact siting solve")] = 60.0,
+    report: Annotated[Optional[Path], typer.Option(help="Also write the meeting report (HTML) here")] = None,
+    english: Annotated[bool, typer.Option("--english", help="Report in English (default: Bahasa Indonesia)")] = False,
+    gpkg: Annotated[Optional[Path], typer.Option(help="Also write the plan's styled GeoPackage here")] = None,
+) -> None:
+    """Plan the scale-up of a scenario for a region, store it, print its headline."""
+    from rich.progress import Progress
+
+    from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
+    from gis_service.db.engine import make_engine
+
+    if model not in (None, "exact", "greedy", "both"):
+        _fail(f"--model takes exact, greedy or both (got '{model}')")
+    if calibration not in (None, "pilot", "defaults"):
+        _fail(f"--calibration takes pilot or defaults (got '{calibration}')")
+    options = ScaleupOptions(scenario=scenario, region=region, model=model, calibration=calibration,
+                             time_limit=time_limit)
+    try:
+        with Progress(transient=True, console=err) as bar:
+            task = bar.add_task("scale-up", total=4)
+            result = run_scaleup(make_engine(), options, progress=lambda name: (
+                bar.update(task, description=name), bar.advance(task)))
+    except (ValueError, KeyError) as exc:
+        _fail(str(exc).strip("'\""))
+    print_scaleup(result)
+    if report:
+        scaleup_report(result.run_id, report, compare=None, english=english)
+    if gpkg:
+        scaleup_export(result.run_id, gpkg)
+
+
+def print_scaleup(result) -> None:
+    s = result.summary
+    h = s["headline"]
+    table = Table(title=f"Scale-up run {result.run_id}: {s['region']['name']} ({s['region']['code']}), "
+                        f"target {s['target']['indicator']} {s['target']['year']}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    rows = [("households in reach of a service, now -> plan",
+             f"{h['coverage_now_pct']:.1f}% -> {h['coverage_plan_pct']:.1f}%"),
+            ("households aman, now -> plan", f"{h['aman_now_pct']:.1f}% -> {h['aman_plan_pct']:.1f}%"),
+            ("new facilities / extra trucks", f"{h['new_facilities']} / {h['extra_trucks']}"),
+            ("investment (Rp)", f"{h['capex_total_idr']:,.0f}"),
+            ("running cost (Rp/year)", f"{h['opex_total_idr_per_year']:,.0f}"),
+            ("cost-recovery tariff, flat (Rp/emptying)", _num(h["flat_tariff_idr"])),
+            ("subsidy gap at the configured tariffs (Rp/year)", _num(h["subsidy_gap_idr_per_year"])),
+            ("villages: short term / medium term / later",
+             f"{h['villages_short_term']} / {h['villages_medium_term']} / {h['villages_later']}")]
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)
+    sit = Table(title="Siting")
+    for col in ("step", "type", "candidates", "chosen", "newly covered (exact / greedy)", "gap", "seconds"):
+        sit.add_column(col)
+    for r in s["siting"]:
+        ex, gr = r.get("exact"), r.get("greedy")
+        cov = " / ".join(f"{x['newly_covered']:,.0f}" if x else "-" for x in (ex, gr))
+        secs = " / ".join(f"{x['seconds']:.2f}" if x else "-" for x in (ex, gr))
+        gap = f"{100 * r['optimality_gap']:.2f}%" if "optimality_gap" in r else "-"
+        sit.add_row(str(r["step"] + 1), r["type"], str(r["candidates"]), str(r["chosen"]), cov, gap, secs)
+    if s["siting"]:
+        console.print(sit)
+    ph = Table(title="Phases")
+    for col in ("phase", "until", "new facilities", "coverage %", "aman %", "layak %", "investment (Rp)",
+                "running (Rp/yr)"):
+        ph.add_column(col, justify="right")
+    for p in result.phases.itertuples():
+        ph.add_row(("now", "short term", "medium term")[p.phase], str(p.until_year), str(p.new_facilities),
+                   f"{p.coverage_pct:.1f}", f"{p.aman_pct:.1f}", f"{p.layak_pct:.1f}", f"{p.capex_idr:,.0f}",
+                   f"{p.opex_idr_per_year:,.0f}")
+    console.print(ph)
+    for note in s.get("notes", []) + s["priority"]["notes"]:
+        console.print(f"note: {note}")
+    console.print(f"timings (s): {result.seconds}", soft_wrap=True)
+
+
+def _stored_runs(engine, run_ids: list[int]):
+    from gis_service.analysis.scaleup.report import read_run
+
+    metric = get_settings().region_config().metric_crs
+    with engine.connect() as conn:
+        try:
+            return [read_run(conn, r, metric_crs=metric) for r in run_ids]
+        except ValueError as exc:
+            _fail(str(exc))
+
+
+@scaleup_app.command("compare")
+def scaleup_compare(run_ids: Annotated[list[int], typer.Argument(help="Scale-up run ids")],
+                    map_file: Annotated[Optional[Path], typer.Option(
+                        "--map", help="Also draw the runs side by side into this PNG")] = None,
+                    lang: Annotated[str, typer.Option(help="id (Bahasa Indonesia) or en")] = "id") -> None:
+    """Compare scale-up runs side by side: one table (and one map)."""
+    from gis_service.analysis.scaleup import figures
+    from gis_service.analysis.scaleup.report import compare_table
+    from gis_service.db.engine import make_engine
+
+    runs = _stored_runs(make_engine(), run_ids)
+    frame = compare_table(runs)
+    table = Table(title="Scale-up runs compared")
+    for col in ("run", "scenario", "new", "coverage %", "aman %", "investment (Rp)", "running (Rp/yr)",
+                "tariff (Rp)", "villages S/M/L"):
+        table.add_column(col)
+    for r in frame.itertuples():
+        table.add_row(str(r.run), r.scenario, str(r.new_facilities),
+                      f"{r.coverage_now_pct:.1f} -> {r.coverage_plan_pct:.1f}", f"{r.aman_now_pct:.1f} -> {r.aman_plan_pct:.1f}",
+                      f"{r.capex_idr:,.0f}", f"{r.opex_idr_per_year:,.0f}", _num(r.flat_tariff_idr),
+                      f"{r.villages_short_term}/{r.villages_medium_term}/{r.villages_later}")
+    console.print(table)
+    if map_file:
+        fig = figures.compare_map([(r.scenario, r.villages, r.facilities) for r in runs], lang=lang)
+        map_file.write_bytes(figures.png(fig))
+        console.print(f"wrote {map_file}")
+
+
+@scaleup_app.command("report")
+def scaleup_report(run_id: Annotated[int, typer.Argument(help="Scale-up run id")],
+                   file: Annotated[Path, typer.Argument(help="HTML file to write")],
+                   compare: Annotated[Optional[list[int]], typer.Option(
+                       help="Other runs to compare with (repeat the option)")] = None,
+                   english: Annotated[bool, typer.Option("--english", help="Write the report in English "
+                                                         "(default: Bahasa Indonesia)")] = False) -> None:
+    """The working-group report of a run (HTML, maps and charts embedded)."""
+    from gis_service.analysis.scaleup.report import write_report
+    from gis_service.db.engine import make_engine
+
+    runs = _stored_runs(make_engine(), [run_id, *(compare or [])])
+    console.print(f"wrote {write_report(runs, file, lang='en' if english else 'id')}")
+
+
+@scaleup_app.command("export")
+def scaleup_export(run_id: Annotated[int, typer.Argument(help="Scale-up run id")],
+                   file: Annotated[Path, typer.Argument(help="GeoPackage to write (.gpkg)")]) -> None:
+    """A run's facilities and villages as styled GeoPackage layers, with its requirements and phases
+    as tables, for QGIS."""
+    from gis_service.api.geopackage import export_geopackage
+    from gis_service.db.engine import make_engine
+
+    if file.suffix.lower() != ".gpkg":
+        _fail(f"{file}: give a .gpkg file name")
+    engine = make_engine()
+    runs = _stored_runs(engine, [run_id])
+    layers, targets = _layers_and_targets()
+    chosen = [layer.model_copy(update={"table": f"{layer.table}_all_runs"})
+              for layer in layers if layer.id in ("scaleup_facilities", "scaleup_villages")]
+    run = runs[0]
+    tables = {"scaleup_requirements": run.requirements.assign(trucks=run.requirements["trucks"].map(json.dumps)),
+              "scaleup_phases": run.phases}
+    file.parent.mkdir(parents=True, exist_ok=True)
+    counts = export_geopackage(engine, chosen, targets, file, filters={"run_id": run_id}, tables=tables)
+    console.print(f"wrote {file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import pyogrio
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -27,8 +29,9 @@ CREATE TABLE IF NOT EXISTS layer_styles (
     update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"""
 
 
-def layer_frame(engine: Engine, layer: Layer) -> gpd.GeoDataFrame:
-    """The layer's public columns and geometry, as the API publishes them (EPSG:4326)."""
+def layer_frame(engine: Engine, layer: Layer, filters: dict | None = None) -> gpd.GeoDataFrame:
+    """The layer's public columns and geometry, as the API publishes them (EPSG:4326), limited to
+    the rows whose columns equal ``filters`` (e.g. one run of an all-runs view)."""
     with engine.connect() as conn:
         columns = table_columns(conn, layer)
         if not columns:
@@ -36,23 +39,35 @@ def layer_frame(engine: Engine, layer: Layer) -> gpd.GeoDataFrame:
                              f"run `gis-service db upgrade`")
         keep = [layer.id_field, *layer.public(columns)]
         select = ", ".join(f'"{c}"' for c in keep) + f', "{layer.geometry}" AS geom'
-        return gpd.read_postgis(text(f'SELECT {select} FROM "{layer.table}" ORDER BY "{layer.id_field}"'),
-                                conn, geom_col="geom", crs="EPSG:4326")
+        filters = filters or {}
+        unknown = set(filters) - set(columns)
+        if unknown:
+            raise ValueError(f"layer {layer.id}: no column {', '.join(sorted(unknown))} to filter on")
+        where = " AND ".join(f'"{c}" = :f{i}' for i, c in enumerate(filters)) or "TRUE"
+        return gpd.read_postgis(text(f'SELECT {select} FROM "{layer.table}" WHERE {where} '
+                                     f'ORDER BY "{layer.id_field}"'), conn, geom_col="geom", crs="EPSG:4326",
+                                params={f"f{i}": v for i, v in enumerate(filters.values())})
 
 
-def export_geopackage(engine: Engine, layers: list[Layer], targets: list[dict], path: Path) -> dict[str, int]:
-    """Write ``layers`` to a new GeoPackage at ``path`` with their QML and SLD styles as the
-    default styles; returns the feature count per layer. An existing file is replaced."""
+def export_geopackage(engine: Engine, layers: list[Layer], targets: list[dict], path: Path, *,
+                      filters: dict | None = None, tables: dict[str, pd.DataFrame] | None = None
+                      ) -> dict[str, int]:
+    """Write ``layers`` (rows matching ``filters``) and attribute ``tables`` to a new GeoPackage at
+    ``path``, the layers with their QML and SLD styles as the default styles; returns the row count
+    per layer and table. An existing file is replaced only when the new one is complete."""
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial.gpkg")  # renamed into place when complete
     partial.unlink(missing_ok=True)
     counts = {}
     for layer in layers:
-        frame = layer_frame(engine, layer)
+        frame = layer_frame(engine, layer, filters)
         geometry_type = GEOMETRY_TYPES[layer.style.geometry] if layer.style else "Unknown"
         frame.to_file(partial, layer=layer.id, driver="GPKG", engine="pyogrio", promote_to_multi=
                       geometry_type.startswith("Multi"), geometry_type=geometry_type)
         counts[layer.id] = len(frame)
+    for name, table in (tables or {}).items():
+        pyogrio.write_dataframe(table, partial, layer=name, driver="GPKG")
+        counts[name] = len(table)
     with sqlite3.connect(partial) as db:
         db.execute(LAYER_STYLES)
         db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
