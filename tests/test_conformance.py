@@ -52,10 +52,12 @@ OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 
 @pytest.fixture
 def every_layer_filled(published_region, tmp_path):
-    """`published_region` plus a settlement, two network edges and the national targets, and a
-    second coverage run (which then has gaps to the targets): no published collection is empty,
-    so the tools check features in every collection, not only in the first ones."""
+    """`published_region` plus a settlement, two network edges and the national targets, a
+    second coverage run (which then has gaps to the targets) and a scale-up plan: no published
+    collection is empty, so the tools check features in every collection, not only the first ones."""
     from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
+    from gis_service.analysis.scaleup.scenarios import load_scenarios
     from gis_service.ingest.config_tables import load_targets
     from gis_service.ingest.importer import import_file
     from tests.helpers import write_csv
@@ -72,6 +74,11 @@ def every_layer_filled(published_region, tmp_path):
     with engine.begin() as conn:
         load_targets(conn, get_settings().config_dir / "targets.yml")
     run_coverage(engine, CoverageOptions(method="buffer", distance_m=3000))
+    scenarios = tmp_path / "scenarios.yml"
+    scenarios.write_text("scenarios:\n  - {name: Uji, plan: {calibration: defaults}}\n")
+    with engine.begin() as conn:
+        load_scenarios(conn, scenarios, region_code="62.07")
+    run_scaleup(engine, ScaleupOptions(scenario="Uji"))
     layers = load_layers(get_settings().layers_dir)
     with engine.connect() as conn:
         empty = [layer.id for layer in layers

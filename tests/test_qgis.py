@@ -175,7 +175,7 @@ def test_generated_project_opens_in_qgis_with_every_layer_valid(qgis, server, ad
     assert project["ellipsoid"] == "EPSG:7030"
     tree = [next(layer.id for layer in layers if layer.title.id == name) for name in project["tree"]]
     assert tree == [layer.id for layer in draw_order(layers)[::-1]]
-    assert tree[0] == "facilities" and tree.index("network") < tree.index("districts") < tree.index("coverage_villages")
+    assert tree.index("facilities") < tree.index("network") < tree.index("districts") < tree.index("coverage_villages")
     for layer in layers:
         item = by_id[layer.id]
         assert item["visible"] == layer.visible, layer.id
@@ -218,7 +218,9 @@ def test_project_xml_is_what_qgis_reads(tmp_path):
     nodes = root.findall("layer-tree-group/layer-tree-layer")
     order = [node.get("id").rsplit("_", 1)[0] for node in nodes]
     assert order == [m.findtext("id").rsplit("_", 1)[0] for m in root.findall("projectlayers/maplayer")]
-    assert order[:2] == ["facilities", "network"] and order.index("districts") < order.index("coverage_villages")
+    points = {"facilities", "scaleup_facilities"}  # points first, then lines, then areas
+    assert set(order[:2]) == points and order[2] == "network"
+    assert order.index("districts") < order.index("coverage_villages")
     visible = {layer.id: layer.visible for layer in layers}
     assert all((node.get("checked") == "Qt::Checked") == visible[key] for node, key in zip(nodes, order))
 

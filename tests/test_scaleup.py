@@ -77,6 +77,31 @@ def test_fixed_facilities_are_never_dropped_and_capacity_holds(demo):
     assert (new["capex_idr"] > 0).all() and (fac.loc[fac["role"].eq("fixed"), "capex_idr"] == 0).all()
 
 
+def test_a_single_fixed_plant_stays_fixed_and_counted_once(demo, tmp_path):
+    """One fixed desludging facility (index 0) and depot candidates: it must not become a candidate
+    (that would let siting 'open' it again and count its capacity twice)."""
+    from gis_service.analysis.scaleup.scenarios import load_scenarios
+
+    engine, _ = demo
+    spec = tmp_path / "one.yml"
+    spec.write_text("scenarios:\n  - name: One plant\n    facilities: [existing, pilot]\n    plan:\n"
+                    "      siting: [{type: desludging_depot, max_new: 1, model: both}]\n")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE facility SET status = 'planned' WHERE status = 'pilot' AND type <> 'iplt'"))
+        load_scenarios(conn, spec, region_code="62.07")
+    try:
+        result = run_scaleup(engine, ScaleupOptions(scenario="One plant"))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE facility SET status = 'pilot' WHERE status = 'planned'"))
+    lltt = result.facilities[result.facilities["service"].eq("lltt")]
+    assert lltt["type"].tolist() == ["iplt", "desludging_depot"]
+    assert lltt["role"].tolist() == ["fixed", "new"]
+    step = result.summary["siting"][0]
+    assert step["baseline"] > 0 and step["chosen"] == 1
+    assert (lltt["served_households"] <= lltt["capacity_households"] + 1e-6).all()
+
+
 def test_exact_siting_is_never_worse_than_greedy(demo):
     _, runs = demo
     steps = [s for r in runs.values() for s in r.summary["siting"] if "exact" in s and "greedy" in s]
@@ -161,6 +186,22 @@ def test_several_districts_plan_as_one_region(demo):
     req = result.requirements
     assert set(req["level"]) == {"group", "district"} and "62.07.01,62.07.02" in set(req["area_code"])
     assert result.summary["region"]["name"].count(" + ") == 1
+
+
+def test_a_district_target_replaces_the_national_one_for_that_district_only(demo):
+    engine, _ = demo
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO target (indicator, year, value, scope_code, source) "
+                          "VALUES ('aman_pct', 2030, 50, '62.07.01', 'RPJMD uji')"))
+    try:
+        district = run_scaleup(engine, ScaleupOptions(scenario="Pilot only (demo)", region="62.07.01"))
+        regency = run_scaleup(engine, ScaleupOptions(scenario="Pilot only (demo)", region="62.07"))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM target WHERE source = 'RPJMD uji'"))
+    pick = (lambda r: r.requirements.query("indicator == 'aman_pct' and year == 2030")["target_pct"])
+    assert set(pick(district)) == {50.0} and set(pick(regency)) == {100.0}
+    assert not district.requirements.duplicated(["area_code", "indicator", "year"]).any()
 
 
 def test_bad_requests_name_the_fix(demo):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from gis_service.analysis.parameters import capacity_households
 from gis_service.analysis.scaleup import finance, phasing
 from gis_service.analysis.scaleup.calibration import TripModel, calibrate
 from gis_service.analysis.scaleup.demand import Cells
@@ -46,7 +47,7 @@ def test_depot_costs_by_hand(params):
              opex_per_trip=1.0, opex_per_km=0.5, desludging_interval=3, sludge_per_emptying=2.5,
              truck_volume=3, travel_speed_kmh=30, staff_per_depot=2, staff_per_truck=3)
     out = finance.facility_costs(pd.DataFrame([_facility()]), p).iloc[0]
-    trips = 900 / 3 * 1  # one trip per emptying: 2.5 m3 fits a 3 m3 truck
+    trips = 900 / 3 * 2.5 / 3  # by volume, as DOMAIN.md's capacity model sizes the depot
     km = trips * 2 * 30 * 30 / 60  # 15 km each way
     assert out["capex_idr"] == 100 + 2 * 10
     assert out["opex_idr_per_year"] == pytest.approx(5 + 2 * 2 + trips * 1 + km * 0.5)
@@ -60,9 +61,14 @@ def test_fixed_facilities_cost_nothing_to_build_but_run(params):
 
 def test_iplt_costs_follow_its_capacity_in_m3_per_day(params):
     p = _set(params, capex_iplt_per_m3_day=7.0, opex_iplt_per_m3_day=3.0)
-    out = finance.facility_costs(pd.DataFrame([_facility(type="iplt", capacity=20.0,
-                                                         capacity_unit="m3_per_day")]), p).iloc[0]
+    plant = _facility(type="iplt", capacity=20.0, capacity_unit="m3_per_day", served_households=0.0)
+    out = finance.facility_costs(pd.DataFrame([plant]), p).iloc[0]
     assert (out["capex_idr"], out["opex_idr_per_year"], out["m3_per_day"]) == (140.0, 60.0, 20.0)
+    # households its own trucks serve pay their trips and kilometres, as at a depot
+    served = finance.facility_costs(pd.DataFrame([{**plant, "served_households": 900.0}]), p).iloc[0]
+    depot = finance.facility_costs(pd.DataFrame([_facility()]), p).iloc[0]
+    assert served["opex_idr_per_year"] - 60.0 == pytest.approx(
+        depot["opex_idr_per_year"] - p["opex_depot"]["value"] - 2 * p["opex_truck_fixed"]["value"])
 
 
 def test_a_unit_cost_changes_only_what_it_prices(params):
@@ -86,7 +92,7 @@ def test_tariffs_by_hand(params):
                           one_way_minutes=np.array([10.0, 30.0]), params=p)
     assert out["emptyings_per_year"] == 150
     assert out["flat_tariff_idr"] == pytest.approx(30_000 / 150 / 0.5)
-    driving = {"near": 2 * 10 * 10.0, "far": 2 * 30 * 10.0}  # per emptying, one trip each
+    driving = {"near": 2 * 10 * 10.0 * 2.5 / 3, "far": 2 * 30 * 10.0 * 2.5 / 3}  # per emptying, by volume
     base = (30_000 - (100 * driving["near"] + 50 * driving["far"])) / 150
     bands = {b["band"]: b for b in out["bands"]}
     assert bands["near"]["tariff_idr"] == pytest.approx((base + driving["near"]) / 0.5)
@@ -113,8 +119,11 @@ def test_funding_split_sums_to_the_investment_and_refuses_bad_rows(params):
 def test_fleet_needed_by_hand(params):
     p = _set(params, desludging_interval=3, working_days_per_year=250, sludge_per_emptying=2.5, truck_volume=3)
     model = TripModel(working_minutes=400, service_minutes=60, max_trips=3)
-    # 40-minute round trip: 400 / 100 = 4 trips, capped at 3; 750 emptyings a truck-year
-    assert finance.fleet_needed(2250.0, 40.0, model, p) == pytest.approx(2250 / 3 / 750)
+    # 40-minute round trip: 400 / 100 = 4 trips, capped at 3: 9 m3 a day, 900 emptyings a truck-year
+    assert finance.fleet_needed(2250.0, 40.0, model, p) == pytest.approx(2250 / 3 / 900)
+    # the fleet that sustains a depot's households is the depot's own: sizing and fleet agree
+    one_truck = capacity_households(1.0, "trucks", _set(p, trips_per_truck_day=3.0))
+    assert finance.fleet_needed(one_truck, 40.0, model, p) == pytest.approx(1.0)
 
 
 def _cells(rows: list[dict]) -> Cells:
@@ -143,7 +152,8 @@ def test_requirements_by_hand(params):
     assert aman["lltt_households"] == 360 + 100
     per_day = 460 / 3 / 250
     assert aman["sludge_m3_per_day"] == pytest.approx(round(per_day * 2.5, 3))
-    assert aman["trucks"] == {"1": math.ceil(per_day * 3 / 3), "3": math.ceil(per_day / 3)}
+    assert aman["trucks"] == {"1": math.ceil(per_day * 2.5 / (1 * 3)), "3": math.ceil(per_day * 2.5 / (3 * 3))}
+    assert aman["trips_per_day"] == pytest.approx(round(per_day * 2.5 / 3, 3))
     assert aman["ipal_units_needed"] == 2 and aman["iplt_m3_per_day_existing"] == 4.0
     assert out.loc["layak_pct", "households_needed"] == 900 - 600 == out.loc["layak_pct", "new_tanks"]
     assert out.loc["babs_pct", "households_needed"] == 100
@@ -172,6 +182,28 @@ def test_calibration_observes_the_pilot_and_replaces_only_what_it_calibrates(par
     assert "observed in pilot 'P'" in applied["collection_rate"]["source"]
     assert applied["truck_volume"] == params["truck_volume"]
     assert not c.trip_model.fitted  # constant trips whatever the trip time: demand-limited
+
+
+def test_calibration_keeps_the_configured_rate_when_nobody_paid(params):
+    r = _records([30.0] * 6, [40, 50, 60, 70, 80, 90]).assign(households_paying=0, revenue_idr=0.0)
+    c = calibrate(r, params)
+    row = next(x for x in c.rows if x.key == "collection_rate")
+    assert row.observed == 0 and not row.calibrates and "outside (0, 1]" in row.note
+    assert c.apply(params)["collection_rate"] == params["collection_rate"]
+    with pytest.raises(ValueError, match="collection_rate must be above 0"):
+        finance.tariffs(annual_cost=1.0, lltt_households=np.array([1.0]), one_way_minutes=np.array([1.0]),
+                        params=_set(params, collection_rate=0.0))
+
+
+def test_offsite_share_is_rounded_per_village_not_per_cell(params):
+    from gis_service.analysis.scaleup.demand import cells
+
+    # a kelurahan of 10 cells with 2 non-aman households each: 20 x 0.2 = 4 connections
+    hh = pd.DataFrame({"id": range(20), "village_code": "62.07.01.1001", "rung": "babs",
+                       "has_septic_tank": False, "people": 4, "x": np.repeat(np.arange(10) * 1000.0, 2),
+                       "y": 0.0})
+    out = cells(hh, {"62.07.01.1001"}, _set(params, offsite_share_urban=0.2), cell_m=500.0).frame
+    assert len(out) == 10 and out["offsite"].sum() == 4
 
 
 def test_calibration_fits_trips_that_follow_travel_time(params):

@@ -128,35 +128,48 @@ def calibrate(records: pd.DataFrame, params: dict, *, trucks: float | None = Non
     def ratio(a: float | None, b: float | None) -> float | None:
         return a / b if a is not None and b else None
 
-    emptyings, trips, sludge = total("emptyings"), total("truck_trips"), total("sludge_m3")
-    opex, revenue, paying, served = total("opex_idr"), total("revenue_idr"), \
-        total("households_paying"), total("households_served")
-    days = total("working_days")
+    def paired(a: str, b: str) -> tuple[float | None, float | None]:
+        """Sums of two columns over the records that have both (a ratio of like with like)."""
+        x, y = pd.to_numeric(r[a], errors="coerce"), pd.to_numeric(r[b], errors="coerce")
+        ok = x.notna() & y.notna()
+        return (float(x[ok].sum()), float(y[ok].sum())) if ok.any() else (None, None)
+
     span = (pd.to_datetime(r["period_end"]) - pd.to_datetime(r["period_start"])).dt.days + 1
+    r = r.assign(span_days=span)
     truck_count = pd.to_numeric(r["trucks"], errors="coerce").fillna(trucks if trucks else np.nan)
-    truck_days = float((truck_count * pd.to_numeric(r["working_days"], errors="coerce")).sum()) \
-        if truck_count.notna().any() else None
+    r = r.assign(truck_days=truck_count * pd.to_numeric(r["working_days"], errors="coerce"))
+    days, day_span = paired("working_days", "span_days")
+    rate = ratio(*paired("households_paying", "households_served"))
+    if rate is not None and not 0 < rate <= 1:
+        rate_note = f"households paying / served is {rate:.3f}, outside (0, 1]: the configured rate is kept"
+        rate_calibrates = False
+    else:
+        rate_note, rate_calibrates = "households paying / households served", True
+    opex, emptyings = paired("opex_idr", "emptyings")
     per_emptying = ratio(opex, emptyings)
     interval = value(params, "desludging_interval")
     model, fit_note = _fit_trips(r, truck_count, model)
     rows = [
-        Observed("sludge_per_emptying", ratio(sludge, emptyings), value(params, "sludge_per_emptying"),
-                 "m3", True),
-        Observed("trips_per_truck_day", ratio(trips, truck_days), value(params, "trips_per_truck_day"),
-                 "trips/day", False, "pilot utilisation; capacity follows the trip-time model. " + fit_note),
+        Observed("sludge_per_emptying", ratio(*paired("sludge_m3", "emptyings")),
+                 value(params, "sludge_per_emptying"), "m3", True),
+        Observed("trips_per_truck_day", ratio(*paired("truck_trips", "truck_days")),
+                 value(params, "trips_per_truck_day"), "trips/day", False,
+                 "pilot utilisation; capacity follows the trip-time model. " + fit_note),
         Observed("mean_trip_minutes", _weighted(r, "mean_trip_minutes", "truck_trips"), None, "minutes",
                  False, "mean round trip of the pilot's trucks"),
-        Observed("working_days_per_year", ratio(days, float(span.sum())) * 365.0 if days else None,
+        Observed("working_days_per_year", ratio(days, day_span) * 365.0 if days else None,
                  value(params, "working_days_per_year"), "days/year", True),
-        Observed("opex_per_trip", ratio(opex, trips), value(params, "opex_per_trip"), "IDR/trip", True),
+        Observed("opex_per_trip", ratio(*paired("opex_idr", "truck_trips")), value(params, "opex_per_trip"),
+                 "IDR/trip", False, "the pilot's whole running cost per trip (crew and fixed costs "
+                 "included, so it is reported, not used for the variable cost per trip)"),
         Observed("cost_per_emptying", per_emptying, None, "IDR/emptying", False,
                  "operating cost per emptying"),
         Observed("cost_per_household_year", per_emptying / interval if per_emptying else None, None,
                  "IDR/household/year", False, f"cost per emptying over the {interval:g}-year interval"),
-        Observed("collection_rate", ratio(paying, served), value(params, "collection_rate"), "fraction", True,
-                 "households paying / households served"),
-        Observed("fee_per_emptying", ratio(revenue, paying), None, "IDR/emptying", False,
-                 "fees collected / households paying"),
+        Observed("collection_rate", rate, value(params, "collection_rate"), "fraction", rate_calibrates,
+                 rate_note),
+        Observed("fee_per_emptying", ratio(*paired("revenue_idr", "households_paying")), None, "IDR/emptying",
+                 False, "fees collected / households paying"),
         Observed("willingness_to_pay", _weighted(r, "wtp_idr", "households_served"), None, "IDR/emptying",
                  False, "stated willingness to pay, mean over households served"),
         Observed("pilot_capex", total("capex_idr"), None, "IDR", False, "investment recorded by the pilot"),

@@ -5,7 +5,7 @@ Households of a village are grouped into square cells of ``cell_m`` metres (metr
 works on ~1,000 cells instead of every household, and a cell keeps its village so results add
 up per village. What a household not yet ``aman`` needs, by explicit rules:
 - ``offsite``: in a kelurahan (urban), the share ``offsite_share_urban`` of those households is to
-  be connected to an IPAL komunal;
+  be connected to an IPAL komunal (rounded per village, spread over its cells);
 - ``lltt``: every other household is to be on scheduled desludging (an emptiable septic tank);
 - ``tank``: of those, households without a septic tank (babs, belum layak, shared toilets, pits)
   need one first. A household whose tank is unknown counts as having one when its rung is
@@ -54,13 +54,28 @@ def cells(households: pd.DataFrame, urban: set[str], params: dict, *, cell_m: fl
            **{r: "sum" for r in RUNG_COLUMNS}}
     out = frame.groupby(["village_code", "ix", "iy"], sort=True).agg(agg).reset_index()
     out = out.drop(columns=["ix", "iy"])
-    share = value(params, "offsite_share_urban")
-    not_aman = out["households"] - out["aman"]
-    out["offsite"] = np.where(out["village_code"].isin(urban), np.floor(not_aman * share + 0.5), 0).astype(int)
+    not_aman = (out["households"] - out["aman"]).to_numpy(float)
+    share = np.where(out["village_code"].isin(urban), value(params, "offsite_share_urban"), 0.0)
+    out["offsite"] = _rounded_within(not_aman * share, out["village_code"].to_numpy())
     out["lltt"] = (not_aman - out["offsite"]).astype(int)
     without = out["households"] - out["with_tank"]
     out["tank"] = np.minimum(without, out["lltt"]).astype(int)
     return Cells(out, cell_m)
+
+
+def _rounded_within(amount: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Whole numbers whose running sums per group are the rounded running sums of ``amount``:
+    each village keeps its rounded total, and sparse cells still get their turn (rows sorted by
+    group)."""
+    if not len(amount):
+        return np.zeros(0, int)
+    total = np.cumsum(amount)
+    start = np.r_[True, group[1:] != group[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(amount)), 0))
+    rounded = np.floor(total - (total - amount)[first] + 0.5)
+    previous = np.r_[0.0, rounded[:-1]]
+    previous[start] = 0.0
+    return (rounded - previous).astype(int)
 
 
 def village_needs(c: Cells) -> pd.DataFrame:

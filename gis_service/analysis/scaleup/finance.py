@@ -7,8 +7,9 @@ Every unit cost is a parameter (``config/parameters/default.yml``, with its sour
 holds a number of its own. Investment is counted for new facilities, the fleet the plan adds and
 the septic tanks it needs; running cost for every facility of the plan. Formulas:
 
-- trips per emptying = ceil(sludge per emptying / truck volume); emptyings per year = households
-  on scheduled desludging / interval;
+- trips per emptying = sludge per emptying / truck volume (the volume rule of DOMAIN.md section 5's
+  capacity model, which sizes depots too); emptyings per year = households on scheduled
+  desludging / interval; every desludging facility (an IPLT's own trucks too) pays its trips;
 - km per trip = 2 x one-way minutes x travel speed / 60;
 - annual cost of desludging = running cost of IPLTs, depots, landings and fleet + the share
   ``tariff_capex_recovery`` of their investment / asset life;
@@ -24,7 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from gis_service.analysis.parameters import households_per_year_per_m3, mapping, value
+from gis_service.analysis.parameters import capacity_households, households_per_year_per_m3, mapping, value
 
 LLTT_TYPES = ("iplt", "desludging_depot", "transfer_station")
 FUNDING_LINES = ("apbn", "apbd_province", "apbd_district", "other")
@@ -36,13 +37,13 @@ def iplt_m3_per_day(capacity: float | None, unit: str | None, params: dict) -> f
         return 0.0
     if unit == "m3_per_day":
         return float(capacity)
-    if unit == "households":
-        return float(capacity) / households_per_year_per_m3(params)
+    if unit in ("households", "persons"):
+        return capacity_households(capacity, unit, params) / households_per_year_per_m3(params)
     raise ValueError(f"an IPLT's capacity in {unit} cannot be read as m3/day")
 
 
-def trips_per_emptying(params: dict) -> int:
-    return max(1, math.ceil(value(params, "sludge_per_emptying") / value(params, "truck_volume") - 1e-9))
+def trips_per_emptying(params: dict) -> float:
+    return value(params, "sludge_per_emptying") / value(params, "truck_volume")
 
 
 def facility_costs(fac: pd.DataFrame, params: dict) -> pd.DataFrame:
@@ -58,7 +59,7 @@ def facility_costs(fac: pd.DataFrame, params: dict) -> pd.DataFrame:
     trips = served / value(params, "desludging_interval") * trips_per_emptying(params)
     km = trips * 2.0 * out["mean_minutes"].astype(float).fillna(0.0).to_numpy() * \
         value(params, "travel_speed_kmh") / 60.0
-    driving = np.where(np.isin(kind, LLTT_TYPES) & (kind != "iplt"),
+    driving = np.where(np.isin(kind, LLTT_TYPES),
                        trips * value(params, "opex_per_trip") + km * value(params, "opex_per_km"), 0.0)
     capex = np.select(
         [kind == "iplt", kind == "desludging_depot", kind == "transfer_station", kind == "ipal_komunal",
@@ -71,7 +72,7 @@ def facility_costs(fac: pd.DataFrame, params: dict) -> pd.DataFrame:
     opex = np.select(
         [kind == "iplt", np.isin(kind, ("desludging_depot", "transfer_station")), kind == "ipal_komunal",
          kind == "mck"],
-        [m3 * value(params, "opex_iplt_per_m3_day"),
+        [m3 * value(params, "opex_iplt_per_m3_day") + driving,
          value(params, "opex_depot") + trucks * value(params, "opex_truck_fixed") + driving,
          served * value(params, "opex_ipal_komunal_per_household"),
          np.full(len(out), value(params, "opex_mck"))], 0.0)
@@ -106,6 +107,9 @@ def tariffs(*, annual_cost: float, lltt_households: np.ndarray, one_way_minutes:
     """Cost-recovery tariffs (flat and by distance band) and the subsidy gap, from the households
     on scheduled desludging and their one-way minutes to the serving facility."""
     interval, rate = value(params, "desludging_interval"), value(params, "collection_rate")
+    if not 0 < rate <= 1:
+        raise ValueError(f"collection_rate must be above 0 and at most 1 (got {rate}); set it in "
+                         "config/parameters/default.yml or the scenario's parameter set")
     emptyings = lltt_households / interval
     total = float(emptyings.sum())
     if total <= 0:

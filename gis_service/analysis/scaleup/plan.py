@@ -151,11 +151,7 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
         fixed = _fixed_facilities(conn, scenario["id"], to_metric)
         stored = _stored_candidates(conn, to_metric)
         settlements = _settlements(conn, metric)
-        targets = pd.read_sql(text(
-            "SELECT indicator, year, value, source FROM target WHERE scope_code IS NULL OR EXISTS (SELECT 1 "
-            f"FROM unnest(CAST(:codes AS text[])) r WHERE {IN_AREA.format(a='r', b='scope_code')} "
-            f"OR {IN_AREA.format(a='scope_code', b='r')}) ORDER BY year, indicator"),
-            conn, params={"codes": codes})
+        targets = _targets(conn, codes)
         risk = _risk(conn, codes)
         edges = net.load_edges(conn, metric_crs=metric)
         illustrative = _illustrative(conn)
@@ -187,9 +183,9 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
                                                       phase=fac["phase"].to_numpy())
         vill = _village_plan(demand, services, fac, villages, risk, targets, plan, used).merge(
             vill[["village_code", "score", "rank", "phase"]], on="village_code", validate="one_to_one")
-        fleet, money = _money(services, fac, demand, vill, used, calibration)
-        phases, vill = _phases(services, fac, demand, vill, plan, used,
-                               trip_model=calibration.trip_model, round_trip=money["mean_round_trip_min"])
+        phases, vill, bought = _phases(services, fac, demand, vill, plan, used, trip_model=calibration.trip_model,
+                                       round_trip=2.0 * _one_way_minutes(services["lltt"]))
+        fleet, money = _money(services, fac, vill, used, calibration, extra_trucks=bought)
         inst = institutions.table(fac, fleet)
         req = requirements(demand, villages, fac, targets, used, calibration.trip_model,
                            mean_round_trip=money["mean_round_trip_min"], region=region,
@@ -256,8 +252,10 @@ def _villages(conn: Connection, codes: list[str]) -> pd.DataFrame:
 
 def _facility_frame(conn: Connection, where: str, params: dict, to_metric: Transformer) -> pd.DataFrame:
     fac = pd.read_sql(text(
-        "SELECT id AS facility_id, name, type, status, capacity, capacity_unit, service_modes, village_code, "
-        f"institution_type, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM facility WHERE {where} ORDER BY id"),
+        "SELECT id AS facility_id, name, type, status, capacity, capacity_unit, service_modes, "
+        "COALESCE(village_code, (SELECT a.code FROM admin_area a WHERE a.level = 'village' "
+        "  AND ST_Intersects(a.geom, f.geom) ORDER BY a.code LIMIT 1)) AS village_code, "
+        f"institution_type, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM facility f WHERE {where} ORDER BY id"),
         conn, params=params)
     fac["x"], fac["y"] = to_metric.transform(fac.pop("lon").to_numpy(), fac.pop("lat").to_numpy())
     fac["capacity"] = fac["capacity"].astype(float)
@@ -281,6 +279,20 @@ def _settlements(conn: Connection, metric: str):
         "FROM settlement s "
         "LEFT JOIN admin_area v ON v.code = s.village_code ORDER BY s.id"), conn, geom_col="geom")
     return frame.to_crs(metric) if len(frame) else frame.set_crs(4326, allow_override=True).to_crs(metric)
+
+
+def _targets(conn: Connection, codes: list[str]) -> pd.DataFrame:
+    """The target rows that apply to the whole region: national ones and those scoped to an area
+    containing every planned area; per indicator and year the most specific wins (a district's
+    own target over the national one)."""
+    rows = pd.read_sql(text(
+        "SELECT indicator, year, value, source, coalesce(scope_code, '') AS scope FROM target "
+        "WHERE scope_code IS NULL OR NOT EXISTS (SELECT 1 FROM unnest(CAST(:codes AS text[])) r "
+        f"WHERE NOT {IN_AREA.format(a='r', b='scope_code')})"), conn, params={"codes": codes})
+    rows = rows.assign(depth=rows["scope"].str.len()).sort_values(["indicator", "year", "depth"],
+                                                                   ascending=[True, True, False])
+    return rows.drop_duplicates(["indicator", "year"]).drop(columns=["scope", "depth"]).sort_values(
+        ["year", "indicator"]).reset_index(drop=True)
 
 
 def _risk(conn: Connection, codes: list[str]) -> pd.Series:
@@ -320,19 +332,25 @@ def _services(demand: Cells, fixed: pd.DataFrame, params: dict) -> dict[str, _Se
         own = fixed[fixed["type"].map(SERVICE_OF_TYPE) == name]
         rows = pd.DataFrame({
             "facility_id": own["facility_id"], "name": own["name"], "type": own["type"], "role": "fixed",
-            "origin": own["status"], "village_code": own["village_code"], "x": own["x"], "y": own["y"], "capacity": own["capacity"],
-            "capacity_unit": own["capacity_unit"],
-            "capacity_households": [0.0 if name == "offsite" else _households_of(c_, u, params)
-                                    for c_, u in zip(own["capacity"], own["capacity_unit"])],
+            "origin": own["status"], "village_code": own["village_code"], "x": own["x"], "y": own["y"],
+            "capacity": own["capacity"], "capacity_unit": own["capacity_unit"],
+            "capacity_households": [0.0 if name == "offsite" else _households_of(c_, u, params, k, n)
+                                    for c_, u, k, n in zip(own["capacity"], own["capacity_unit"], own["type"],
+                                                           own["name"])],
             "modes": [frozenset(m) if m else frozenset(DEFAULT_MODES[name]) for m in own["service_modes"]],
             "institution_type": own["institution_type"], "pick_order": None, "step": None})
         out[name] = _Service(name, need[name], rows.reset_index(drop=True)[FACILITY_COLUMNS])
     return out
 
 
-def _households_of(capacity, unit, params: dict) -> float:
+def _households_of(capacity, unit, params: dict, kind: str, name: str) -> float:
+    """Capacity in households (inf: none recorded). Sludge units (m3/day, trucks) size desludging
+    only: an IPAL komunal or MCK given in them is refused rather than converted as sludge."""
     if capacity is None or unit is None or (isinstance(capacity, float) and np.isnan(capacity)):
         return np.inf
+    if SERVICE_OF_TYPE[kind] != "lltt" and unit not in ("households", "persons"):
+        raise ValueError(f"facility '{name}': the capacity of a {kind} is given in {unit}; give it in "
+                         "households or persons (m3/day and trucks size desludging services)")
     return float(capacity_households(capacity, unit, params))
 
 
@@ -379,7 +397,8 @@ def _site(service: _Service, siting: SitingStep, index: int, *, demand: Cells, r
                         "role": "new", "origin": cand["origin"], "village_code": cand["village_code"],
                         "x": cand["x"], "y": cand["y"],
                         "capacity": capacity, "capacity_unit": unit,
-                        "capacity_households": [_households_of(c, u, params) for c, u in zip(capacity, unit)],
+                        "capacity_households": [_households_of(c, u, params, siting.type, n)
+                                                for c, u, n in zip(capacity, unit, cand["name"])],
                         "modes": [modes] * len(cand), "institution_type": None, "pick_order": None,
                         "step": index})
     record = {"step": index, "type": siting.type, "candidates": int(len(cand)), "removed": removed,
@@ -390,7 +409,7 @@ def _site(service: _Service, siting: SitingStep, index: int, *, demand: Cells, r
         return
     fac = pd.concat([service.fac, new[FACILITY_COLUMNS]], ignore_index=True)
     priced = finance.facility_costs(fac.assign(served_households=0.0, mean_minutes=0.0), params)
-    fixed = fac["role"].eq("fixed").to_numpy() | np.arange(len(fac)) < len(service.fac)
+    fixed = np.arange(len(fac)) < len(service.fac)  # everything open before this step stays open
     problem = _problem(service, fac, demand, reacher, priced["capex_idr"].to_numpy(), fixed,
                        max_new=siting.max_new, budget=siting.budget_idr)
     greedy = solve_greedy(problem) if siting.model in ("greedy", "both") else None
@@ -494,16 +513,15 @@ def _village_plan(demand: Cells, services: dict[str, _Service], fac: pd.DataFram
     now = {s: _cell_flow(services[s], services[s].now, n) for s in SERVICE_ORDER}
     end = {s: _cell_flow(services[s], services[s].final, n) for s in SERVICE_ORDER}
     newly = _newly_aman(c, end)
-    cell = pd.DataFrame({"village_code": c["village_code"], "covered_now": sum(now.values()),
-                         "covered_end": sum(end.values()), "newly_aman": newly,
-                         "tanks": np.minimum(c["tank"].to_numpy(float), _newly_lltt(c, end["lltt"])),
+    cell = pd.DataFrame({"village_code": c["village_code"], "covered_now": _covered(c, now),
+                         "covered_end": _covered(c, end), "newly_aman": newly,
+                         "newly_layak": _newly_layak(c, newly), "tanks": _tanks(c, _newly_lltt(c, end["lltt"])),
                          "reachable": _reachable(services, n)})
     per = cell.groupby("village_code").sum()
     v = village_needs(demand).set_index("village_code").join(per)
     target_pct = _plan_target(targets, plan)
-    v["gap"] = np.maximum(0.0, np.ceil(target_pct / 100.0 * v["households"] - v["aman"]
-                                       if plan.target.indicator == "aman_pct" else
-                                       target_pct / 100.0 * v["households"] - _layak(v))).astype(int)
+    have = v["aman"] if plan.target.indicator == "aman_pct" else _layak(v)
+    v["gap"] = np.maximum(0.0, np.ceil(target_pct / 100.0 * v["households"] - have - 1e-9)).astype(int)
     v["newly_covered"] = np.maximum(0.0, v["covered_end"] - v["covered_now"])
     v["reachable_share"] = np.where(v["households"] > 0, v["reachable"] / v["households"], 0.0)
     v["risk_class"] = risk.reindex(v.index).astype(float)
@@ -517,6 +535,14 @@ def _village_plan(demand: Cells, services: dict[str, _Service], fac: pd.DataFram
                                  right_on="code", how="left").drop(columns="code")
 
 
+def _covered(c: pd.DataFrame, flow: dict[str, np.ndarray]) -> np.ndarray:
+    """Households per cell in reach of a service. Desludging and off-site connection serve
+    disjoint groups; a public toilet counts only for open-defecation households that desludging
+    does not reach (both may reach the same household: it is counted once)."""
+    lltt_demand = (c["households"] - c["offsite"]).to_numpy(float)
+    return flow["lltt"] + flow["offsite"] + np.minimum(flow["mck"], np.maximum(0.0, lltt_demand - flow["lltt"]))
+
+
 def _newly_lltt(c: pd.DataFrame, flow: np.ndarray) -> np.ndarray:
     """Households that join scheduled desludging: coverage beyond those already aman."""
     return np.minimum(c["lltt"].to_numpy(float), np.maximum(0.0, flow - c["aman"].to_numpy(float)))
@@ -524,6 +550,21 @@ def _newly_lltt(c: pd.DataFrame, flow: np.ndarray) -> np.ndarray:
 
 def _newly_aman(c: pd.DataFrame, flow: dict[str, np.ndarray]) -> np.ndarray:
     return _newly_lltt(c, flow["lltt"]) + np.minimum(c["offsite"].to_numpy(float), flow["offsite"])
+
+
+def _tanks(c: pd.DataFrame, newly_lltt: np.ndarray) -> np.ndarray:
+    """Septic tanks the households joining desludging need: their cell's share without a tank
+    (the rule of the requirements table)."""
+    lltt, tank = c["lltt"].to_numpy(float), c["tank"].to_numpy(float)
+    return np.where(lltt > 0, newly_lltt * tank / np.maximum(lltt, 1e-12), 0.0)
+
+
+def _newly_layak(c: pd.DataFrame, newly_aman: np.ndarray) -> np.ndarray:
+    """Households the plan lifts to layak: those becoming aman are drawn from the cell's non-aman
+    households in proportion, and the non-layak among them become layak."""
+    households = c["households"].to_numpy(float)
+    not_aman, not_layak = households - c["aman"].to_numpy(float), households - _layak(c).to_numpy(float)
+    return np.where(not_aman > 0, newly_aman * not_layak / np.maximum(not_aman, 1e-12), 0.0)
 
 
 def _layak(v: pd.DataFrame) -> pd.Series:
@@ -609,11 +650,12 @@ def _phase_facilities_and_villages(services: dict[str, _Service], fac: pd.DataFr
 
 def _phases(services: dict[str, _Service], fac: pd.DataFrame, demand: Cells, vill: pd.DataFrame,
             plan: Plan, params: dict, *, trip_model: cal.TripModel,
-            round_trip: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+            round_trip: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """The state now (phase 0: reach of the fixed facilities, today's ladder) and after each phase:
     the best assignment to the facilities built by then, the households it makes aman (with the
-    septic tanks they need), and the investment of the phase (facilities, tanks, trucks beyond the
-    depots')."""
+    septic tanks they need), and the investment of the phase (facilities, tanks, and trucks
+    beyond the depots' that the phase's households need; trucks bought stay bought). Returns the
+    phase table, the villages with their coverage per phase, and the trucks bought in all."""
     c = demand.frame
     n = len(c)
     start = plan.start_year or date.today().year
@@ -621,7 +663,6 @@ def _phases(services: dict[str, _Service], fac: pd.DataFrame, demand: Cells, vil
              2: start + int(value(params, "medium_term_years")) - 1}
     total_hh = float(c["households"].sum())
     per_hh = c["people"].to_numpy(float) / c["households"].clip(lower=1).to_numpy(float)
-    layak_now = float(_layak(c).sum())
     rows, covered_by = [], {}
     spent = {"tanks": 0.0, "trucks": 0}
     capex_cum = 0.0
@@ -629,14 +670,14 @@ def _phases(services: dict[str, _Service], fac: pd.DataFrame, demand: Cells, vil
         flow = {name: np.bincount(services[name].problem.pair_demand, weights=services[name].phase_flows[k],
                                   minlength=n) if services[name].phase_flows else np.zeros(n)
                 for name in SERVICE_ORDER}
-        covered = sum(flow.values())
+        covered = _covered(c, flow)
         covered_by[k] = pd.Series(covered).groupby(c["village_code"].to_numpy()).sum()
         is_new = fac["role"].eq("new") & fac["phase"].between(1, k)
         if k == 0:
             newly, tanks, capex, extra_trucks = np.zeros(n), 0.0, 0.0, 0
         else:
             newly = _newly_aman(c, flow)
-            tanks = float(np.minimum(c["tank"].to_numpy(float), _newly_lltt(c, flow["lltt"])).sum())
+            tanks = float(_tanks(c, _newly_lltt(c, flow["lltt"])).sum())
             needed = finance.fleet_needed(float(flow["lltt"].sum()), round_trip, trip_model, params)
             have = float(fac.loc[fac["service"].eq("lltt") & (fac["role"].eq("fixed") | is_new), "trucks"].sum())
             extra_trucks = max(spent["trucks"], int(np.ceil(needed - have - 1e-9)))
@@ -652,31 +693,39 @@ def _phases(services: dict[str, _Service], fac: pd.DataFrame, demand: Cells, vil
                      "people_covered": round(float((covered * per_hh).sum()), 1),
                      "coverage_pct": 100.0 * covered.sum() / total_hh,
                      "aman_pct": 100.0 * (c["aman"].sum() + newly.sum()) / total_hh,
-                     "layak_pct": 100.0 * (layak_now + tanks) / total_hh,
+                     "layak_pct": 100.0 * (_layak(c).sum() + _newly_layak(c, newly).sum()) / total_hh,
                      "capex_idr": capex, "capex_cumulative_idr": capex_cum, "opex_idr_per_year": opex})
     vill = vill.copy()
     for k, col in ((1, "covered_phase1"), (2, "covered_phase2")):
         vill[col] = covered_by[k].reindex(vill["village_code"]).fillna(0.0).to_numpy()
-    return pd.DataFrame(rows), vill
+    return pd.DataFrame(rows), vill, spent["trucks"]
+
+
+def _one_way_minutes(lltt: _Service) -> float:
+    """Mean one-way minutes of the households on scheduled desludging (final assignment)."""
+    if lltt.final is None or lltt.final.assigned.sum() <= 0:
+        return 0.0
+    return float(np.average(lltt.problem.pair_minutes, weights=lltt.final.assigned))
 
 
 # ---- money, summary, storage --------------------------------------------------------------------
 
-def _money(services: dict[str, _Service], fac: pd.DataFrame, demand: Cells, vill: pd.DataFrame,
-           params: dict, calibration: cal.Calibration) -> tuple[dict, dict]:
-    """The fleet beyond the depots' trucks, investment by item, funding, tariffs and unit costs."""
+def _money(services: dict[str, _Service], fac: pd.DataFrame, vill: pd.DataFrame, params: dict,
+           calibration: cal.Calibration, *, extra_trucks: int) -> tuple[dict, dict]:
+    """The fleet beyond the depots' trucks (``extra_trucks``, bought over the phases), investment
+    by item, funding, tariffs and unit costs."""
     lltt = services["lltt"]
-    if lltt.final is not None and lltt.final.covered > 0:
+    if lltt.final is not None:
         flow, minutes = lltt.final.assigned, lltt.problem.pair_minutes
-        one_way = float(np.average(minutes, weights=flow)) if flow.sum() > 0 else 0.0
     else:
-        flow, minutes, one_way = np.zeros(0), np.zeros(0), 0.0
+        flow, minutes = np.zeros(0), np.zeros(0)
     lltt_households = float(flow.sum())
+    one_way = _one_way_minutes(lltt)
     round_trip = 2.0 * one_way
     needed = finance.fleet_needed(lltt_households, round_trip, calibration.trip_model, params) \
         if lltt_households else 0.0
     have = float(fac.loc[fac["service"].eq("lltt"), "trucks"].sum())
-    extra = max(0, int(np.ceil(needed - have - 1e-9)))
+    extra = int(extra_trucks)
     fleet = {"institution_type": mapping(params, "institution_of_type").get("desludging_depot", "uptd"),
              "trucks_needed": needed, "trucks_in_plan": have, "trucks": float(extra),
              "staff": extra * value(params, "staff_per_truck"),
@@ -706,7 +755,8 @@ def _money(services: dict[str, _Service], fac: pd.DataFrame, demand: Cells, vill
              "capex_per_household_newly_aman_idr": total_capex / newly_aman if newly_aman else None,
              "capex_per_person_newly_aman_idr": total_capex / (newly_aman * people_per_hh) if newly_aman else None,
              "opex_per_household_served_idr_per_year": opex_total / covered if covered else None,
-             "newly_aman_households": newly_aman, "newly_layak_households": float(vill["tanks"].sum())}
+             "newly_aman_households": newly_aman, "newly_layak_households": float(vill["newly_layak"].sum()),
+             "new_septic_tanks": float(vill["tanks"].sum())}
     return fleet, money
 
 
@@ -721,10 +771,10 @@ def _summary(region: str, region_name: str, plan: Plan, services: dict[str, _Ser
         "target": {"indicator": plan.target.indicator, "year": plan.target.year},
         "calibration_used": plan.calibration,
         "households": int(vill["households"].sum()), "people": int(vill["people"].sum()),
-        "headline": {"coverage_now_pct": round(float(now["coverage_pct"]), 2),
-                     "coverage_plan_pct": round(float(end["coverage_pct"]), 2),
-                     "aman_now_pct": round(float(now["aman_pct"]), 2),
-                     "aman_plan_pct": round(float(end["aman_pct"]), 2),
+        "headline": {"coverage_now_pct": round(float(now["coverage_pct"]), 3),
+                     "coverage_plan_pct": round(float(end["coverage_pct"]), 3),
+                     "aman_now_pct": round(float(now["aman_pct"]), 3),
+                     "aman_plan_pct": round(float(end["aman_pct"]), 3),
                      "new_facilities": int(fac["role"].eq("new").sum()),
                      "extra_trucks": int(fleet["trucks"]),
                      "capex_total_idr": money["capex_total_idr"],

@@ -11,8 +11,9 @@ Per area and target row (share ``p`` of households ``H``):
 - ``layak_pct``: needed = ceil(p H - layak now), each needing a toilet with a tank;
 - ``babs_pct``: needed = ceil(babs now - p H), each needing a toilet with a tank.
 Sludge m3/day = households on desludging x m3 per emptying / (interval x working days/year);
-trucks of size s = emptyings per day x ceil(m3 per emptying / s) / trips per truck-day at the
-plan's mean round trip; IPLT m3/day needed = the sludge per day.
+trips per day = sludge m3/day / truck volume; trucks of size s = sludge m3/day / (s x trips per
+truck-day at the plan's mean round trip), the volume rule of DOMAIN.md section 5's capacity model;
+IPLT m3/day needed = the sludge per day.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def requirements(demand: Cells, villages: pd.DataFrame, fac: pd.DataFrame, targe
     trips_per_truck = float(trip_model.trips_per_day(round_trip))
     rows = []
     for code, level, part in areas:
-        mine = fixed[fixed["village_code"].fillna("").str.startswith(code)]
+        inside = tuple(f"{c}." for c in code.split(","))  # a group region: several codes
+        at = fixed["village_code"].fillna("")
+        mine = fixed[at.str.startswith(inside) | at.isin(code.split(","))]
         existing_m3 = float(mine.loc[mine["type"].eq("iplt"), "m3_per_day"].sum())
         existing_ipal = int(mine["type"].eq("ipal_komunal").sum())
         for t in targets.itertuples():
@@ -70,20 +73,19 @@ def _row(code: str, level: str, part: pd.DataFrame, t, params: dict, trips_per_t
         tanks = int(round(lltt_new * float(part["tank"].sum()) / lltt_need)) if lltt_need else 0
         on_lltt = lltt_new + aman
     else:
-        needed = max(0, math.ceil((p * h - layak) if t.indicator == "layak_pct"
-                                  else (float(part["babs"].sum()) - p * h) - 1e-9))
+        short = (p * h - layak) if t.indicator == "layak_pct" else (float(part["babs"].sum()) - p * h)
+        needed = max(0, math.ceil(short - 1e-9))
         tanks, on_lltt = needed, 0.0
     sludge = value(params, "sludge_per_emptying")
-    per_day = on_lltt / value(params, "desludging_interval") / value(params, "working_days_per_year")
-    trucks = {f"{size:g}": int(math.ceil(per_day * max(1, math.ceil(sludge / size - 1e-9)) / trips_per_truck
-                                         - 1e-9)) if trips_per_truck > 0 else None
-              for size in numbers(params, "truck_sizes_m3")}
+    m3_per_day = on_lltt / value(params, "desludging_interval") / value(params, "working_days_per_year") * sludge
+    trucks = {f"{size:g}": int(math.ceil(m3_per_day / (size * trips_per_truck) - 1e-9)) if trips_per_truck > 0
+              else None for size in numbers(params, "truck_sizes_m3")}
     return {"area_code": code, "indicator": t.indicator, "year": int(t.year), "level": level,
             "target_pct": float(t.value), "households": int(h), "households_needed": int(needed),
             "new_tanks": int(tanks), "lltt_households": int(round(on_lltt)), "offsite_households": int(offsite),
-            "sludge_m3_per_day": round(per_day * sludge, 3),
-            "trips_per_day": round(per_day * max(1, math.ceil(sludge / value(params, "truck_volume") - 1e-9)), 3),
-            "trucks": trucks, "iplt_m3_per_day_needed": round(per_day * sludge, 3),
+            "sludge_m3_per_day": round(m3_per_day, 3),
+            "trips_per_day": round(m3_per_day / value(params, "truck_volume"), 3),
+            "trucks": trucks, "iplt_m3_per_day_needed": round(m3_per_day, 3),
             "iplt_m3_per_day_existing": existing_m3,
             "ipal_units_needed": int(math.ceil(offsite / value(params, "ipal_komunal_households") - 1e-9)),
             "ipal_units_existing": existing_ipal}
