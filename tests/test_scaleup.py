@@ -260,3 +260,41 @@ def test_ehra_risk_classes_enter_the_priority_score(demo, tmp_path):
     assert v["risk_class"].isna().sum() == len(v) - 2
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM village_risk"))
+
+
+def test_report_geopackage_and_comparison(demo, tmp_path, monkeypatch):
+    import sqlite3
+
+    import pyogrio
+
+    engine, runs = demo
+    monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    ids = [str(r.run_id) for r in runs.values()]
+    runner = CliRunner()
+    report = tmp_path / "laporan" / "rencana.html"
+    out = runner.invoke(app, ["scaleup", "report", ids[1], str(report), "--compare", ids[0]])
+    assert out.exit_code == 0, out.output
+    html = report.read_text(encoding="utf-8")
+    for heading in ("Aspek teknis", "Aspek kelembagaan", "Aspek pembiayaan", "Tahapan", "Asumsi dan sumbernya",
+                    "Perbandingan skenario", "DATA ILUSTRASI", "capex_truck"):
+        assert heading in html, heading
+    assert html.count("data:image/png;base64,") == 4 and ">nan<" not in html and ">None<" not in html
+    english = runner.invoke(app, ["scaleup", "report", ids[1], str(tmp_path / "plan.html"), "--english"])
+    assert english.exit_code == 0 and "Financing aspect" in (tmp_path / "plan.html").read_text()
+    gpkg = tmp_path / "rencana.gpkg"
+    out = runner.invoke(app, ["scaleup", "export", ids[1], str(gpkg)])
+    assert out.exit_code == 0, out.output
+    layers = {name: kind for name, kind in pyogrio.list_layers(gpkg)}
+    assert layers["scaleup_facilities"] == "Point" and layers["scaleup_villages"] == "MultiPolygon"
+    assert {"scaleup_requirements", "scaleup_phases"} <= set(layers)
+    with sqlite3.connect(gpkg) as db:
+        styled = {row[0] for row in db.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault")}
+    assert styled == {"scaleup_facilities", "scaleup_villages"}
+    villages = pyogrio.read_dataframe(gpkg, layer="scaleup_villages")
+    assert set(villages["run_id"]) == {int(ids[1])} and len(villages) == len(runs["Pilot + 2 depots (demo)"].villages)
+    compare = runner.invoke(app, ["scaleup", "compare", *ids, "--map", str(tmp_path / "c.png")],
+                            env={"COLUMNS": "200"})
+    assert compare.exit_code == 0 and all(name in compare.output for name in runs)
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    missing = runner.invoke(app, ["scaleup", "report", "99999", str(tmp_path / "x.html")])
+    assert missing.exit_code == 1 and "no scale-up run 99999" in missing.output

@@ -249,3 +249,64 @@ def test_scenario_files_are_validated(tmp_path):
     bad.write_text("scenarios:\n  - {name: A}\n  - {name: A}\n")
     with pytest.raises(ValueError, match="repeat"):
         read_scenarios(bad)
+
+
+def _candidate_inputs():
+    import geopandas as gpd
+    import shapely
+
+    region = shapely.box(0, 0, 10_000, 10_000)
+    settlements = gpd.GeoDataFrame({"label": ["A"], "village_code": ["62.07.01.2001"]},
+                                   geometry=[shapely.box(4_000, 4_000, 5_000, 5_000)], crs="EPSG:32749")
+    stored = pd.DataFrame(columns=["id", "name", "type", "x", "y", "capacity", "capacity_unit", "village_code"])
+    return region, settlements, stored
+
+
+def test_iplt_grid_candidates_keep_two_km_from_settlements_and_leave_excluded_areas(params, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from gis_service.analysis.scaleup.candidates import candidates
+    from gis_service.analysis.scaleup.spec import SitingStep
+
+    region, settlements, stored = _candidate_inputs()
+    step = SitingStep(type="iplt", max_new=1, candidates=["grid", "settlements"], grid_m=1000)
+    out, removed = candidates(step, region=region, stored=stored, settlements=settlements, params=params,
+                              metric_crs="EPSG:32749")
+    assert len(out) and removed["closer to a settlement than the minimum distance"] > 0
+    distance = shapely.distance(shapely.points(out[["x", "y"]].to_numpy()), settlements.geometry.iat[0])
+    assert (distance >= 2000).all() and "settlement" not in set(out["origin"])
+    flood = tmp_path / "banjir.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10_000, 2_000)], crs="EPSG:32749").to_crs(4326).to_file(flood)
+    wet, removed = candidates(step.model_copy(update={"exclude_file": flood}), region=region, stored=stored,
+                              settlements=settlements, params=params, metric_crs="EPSG:32749")
+    assert len(wet) < len(out) and (wet["y"] > 2_000).all() and any("banjir" in k for k in removed)
+    table = tmp_path / "table.csv"
+    table.write_text("x,y\n1,1\n")
+    no_crs = tmp_path / "no_crs.shp"
+    gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]).to_file(no_crs)  # no .prj
+    for path, message in ((table, "no geometry"), (no_crs, "no CRS")):
+        with pytest.raises(ValueError, match=message):
+            candidates(step.model_copy(update={"exclude_file": path}), region=region, stored=stored,
+                       settlements=settlements, params=params, metric_crs="EPSG:32749")
+
+
+def test_user_candidates_must_be_points(params, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from gis_service.analysis.scaleup.candidates import candidates
+    from gis_service.analysis.scaleup.spec import SitingStep
+
+    region, settlements, stored = _candidate_inputs()
+    good = tmp_path / "calon.geojson"
+    gpd.GeoDataFrame({"name": ["Depo A"]}, geometry=[shapely.Point(1_000, 9_000)], crs="EPSG:32749").to_file(good)
+    step = SitingStep(type="desludging_depot", max_new=1, candidates=[], candidate_file=good)
+    out, _ = candidates(step, region=region, stored=stored, settlements=settlements, params=params,
+                        metric_crs="EPSG:32749")
+    assert out["name"].tolist() == ["Depo A"] and out["x"].iat[0] == pytest.approx(1_000)
+    bad = tmp_path / "garis.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (1, 1)])], crs="EPSG:32749").to_file(bad)
+    with pytest.raises(ValueError, match="row 1 is not a point"):
+        candidates(step.model_copy(update={"candidate_file": bad}), region=region, stored=stored,
+                   settlements=settlements, params=params, metric_crs="EPSG:32749")

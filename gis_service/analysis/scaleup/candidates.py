@@ -120,6 +120,8 @@ def _read_points_or_areas(path: Path, metric_crs: str, what: str) -> gpd.GeoData
     if not path.exists():
         raise ValueError(f"{what} file {path} does not exist")
     frame = gpd.read_file(path)
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        raise ValueError(f"{what} file {path} has no geometry: give a GeoPackage or GeoJSON with a CRS")
     if frame.crs is None:
         raise ValueError(f"{what} file {path} has no CRS: save it with one (e.g. EPSG:4326)")
     return frame.to_crs(metric_crs)
