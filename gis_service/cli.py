@@ -671,7 +671,9 @@ def print_scaleup(result) -> None:
                    f"{p.coverage_pct:.1f}", f"{p.aman_pct:.1f}", f"{p.layak_pct:.1f}", f"{p.capex_idr:,.0f}",
                    f"{p.opex_idr_per_year:,.0f}")
     console.print(ph)
-    for note in s.get("notes", []) + s["priority"]["notes"]:
+    from gis_service.analysis.scaleup.phasing import NOTES
+
+    for note in s.get("notes", []) + [NOTES["en"].get(n, n) for n in s["priority"]["notes"]]:
         console.print(f"note: {note}")
     console.print(f"timings (s): {result.seconds}", soft_wrap=True)
 

@@ -75,6 +75,11 @@ def test_fixed_facilities_are_never_dropped_and_capacity_holds(demo):
     assert new["type"].value_counts().to_dict() == {"desludging_depot": 2, "ipal_komunal": 3}
     assert (new["phase"] >= 1).all() and (fac.loc[fac["role"].eq("fixed"), "phase"] == 0).all()
     assert (new["capex_idr"] > 0).all() and (fac.loc[fac["role"].eq("fixed"), "capex_idr"] == 0).all()
+    t = result.summary["treatment"]
+    lltt = fac.loc[fac["service"].eq("lltt"), "served_households"].sum()
+    assert t["m3_per_day_needed"] == pytest.approx(lltt / 3 / 263 * 2.7, rel=0.05)  # demo: ~2.7 m3, 263 days
+    assert (t["m3_per_day_needed"] > t["m3_per_day_in_plan"]) == any("enlarge an IPLT" in n
+                                                                     for n in result.summary["notes"])
 
 
 def test_a_single_fixed_plant_stays_fixed_and_counted_once(demo, tmp_path):

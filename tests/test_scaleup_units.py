@@ -225,7 +225,7 @@ def test_priority_scores_and_phases_by_hand(params):
     villages = pd.DataFrame({"gap": [100.0, 50.0, 0.0], "risk_class": [np.nan] * 3,
                              "cost_per_person_idr": [1000.0, 500.0, np.nan], "reachable_share": [0.2, 1.0, 0.0]})
     score, weights, notes = phasing.scores(villages, params)
-    assert set(weights) == {"gap", "cost", "reach"} and "EHRA" in notes[0]
+    assert set(weights) == {"gap", "cost", "reach"} and notes == ["no_risk"]
     w = {k: v / 0.8 for k, v in {"gap": 0.4, "cost": 0.2, "reach": 0.2}.items()}
     assert score[0] == pytest.approx(w["gap"] * 1 + w["cost"] * 0 + w["reach"] * 0.2)
     assert score[1] == pytest.approx(w["gap"] * 0.5 + w["cost"] * 0.5 + w["reach"] * 1)

@@ -22,11 +22,17 @@ import pandas as pd
 from gis_service.analysis.parameters import mapping, value
 
 PARTS = ("gap", "risk", "cost", "reach")
+NOTES = {
+    "id": {"no_risk": "kelas risiko EHRA belum dimuat untuk desa-desa ini: bobot risiko tidak dipakai",
+           "no_cost": "tidak ada desa dengan biaya per jiwa (tidak ada cakupan baru): bobot biaya tidak dipakai"},
+    "en": {"no_risk": "no EHRA risk classes loaded for these villages: the risk weight is left out",
+           "no_cost": "no village has a cost per person (nothing newly covered): the cost weight is left out"},
+}
 
 
 def scores(villages: pd.DataFrame, params: dict) -> tuple[np.ndarray, dict[str, float], list[str]]:
     """Score per village (columns gap, risk_class, cost_per_person_idr, reachable_share), the
-    weights used and notes on dropped parts."""
+    weights used and the parts dropped for lack of data (``NOTES`` has their texts)."""
     weights = {k: float(v) for k, v in mapping(params, "priority_weights").items()}
     unknown = set(weights) - set(PARTS)
     if unknown:
@@ -40,10 +46,10 @@ def scores(villages: pd.DataFrame, params: dict) -> tuple[np.ndarray, dict[str, 
             "reach": np.nan_to_num(reach)}
     notes = []
     if not np.isfinite(risk).any():
-        notes.append("no EHRA risk classes loaded for these villages: the risk weight is left out")
+        notes.append("no_risk")
         weights.pop("risk", None)
     if not np.isfinite(cost).any():
-        notes.append("no village has a cost per person (nothing newly covered): the cost weight is left out")
+        notes.append("no_cost")
         weights.pop("cost", None)
     total = sum(weights.values())
     if total <= 0:

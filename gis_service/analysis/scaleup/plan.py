@@ -194,7 +194,7 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
 
         step("writing results")
         summary = _summary(region, region_name, plan, services, fac, vill, phases, money, fleet, inst,
-                           weights, score_notes, calibration, illustrative, targets)
+                           weights, score_notes, illustrative, used)
         run_id = conn.execute(text(
             "INSERT INTO scaleup_run (scenario_id, scenario_name, region_code, plan, parameters, calibration, "
             "illustrative, summary) VALUES (:sid, :sname, :r, CAST(:plan AS jsonb), CAST(:p AS jsonb), "
@@ -762,10 +762,16 @@ def _money(services: dict[str, _Service], fac: pd.DataFrame, vill: pd.DataFrame,
 
 def _summary(region: str, region_name: str, plan: Plan, services: dict[str, _Service], fac: pd.DataFrame,
              vill: pd.DataFrame, phases: pd.DataFrame, money: dict, fleet: dict, inst: list[dict],
-             weights: dict, score_notes: list[str], calibration: cal.Calibration, illustrative: bool,
-             targets: pd.DataFrame) -> dict:
+             weights: dict, score_notes: list[str], illustrative: bool, params: dict) -> dict:
     end, now = phases.iloc[-1], phases.iloc[0]
-    placeholders = bool(illustrative)
+    treatment = _treatment(fac, params)
+    notes = ["illustrative data: the demo region and its pilot are generated"] if illustrative else []
+    notes.append("unit costs are parameters; the shipped values are placeholders unless the parameter set "
+                 "replaces them (see each parameter's source)")
+    if treatment["m3_per_day_needed"] > treatment["m3_per_day_in_plan"] + 1e-9:
+        notes.append(f"the plan's IPLTs treat {treatment['m3_per_day_in_plan']:.1f} m3/day but the households "
+                     f"it puts on scheduled desludging bring {treatment['m3_per_day_needed']:.1f} m3/day: "
+                     "site or enlarge an IPLT")
     return {
         "region": {"code": region, "name": region_name},
         "target": {"indicator": plan.target.indicator, "year": plan.target.year},
@@ -785,13 +791,19 @@ def _summary(region: str, region_name: str, plan: Plan, services: dict[str, _Ser
                      "villages_medium_term": int((vill["phase"] == 2).sum()),
                      "villages_later": int((vill["phase"] == 3).sum())},
         "siting": [record for s in services.values() for record in s.steps],
-        "finance": money, "fleet": fleet, "institutions": inst,
+        "finance": money, "fleet": fleet, "institutions": inst, "treatment": treatment,
         "priority": {"weights": weights, "notes": score_notes},
-        "illustrative": placeholders,
-        "notes": (["illustrative data: the demo region and its pilot are generated"] if illustrative else [])
-        + ["unit costs are parameters; the shipped values are placeholders unless the parameter set "
-           "replaces them (see each parameter's source)"],
+        "illustrative": bool(illustrative), "notes": notes,
     }
+
+
+def _treatment(fac: pd.DataFrame, params: dict) -> dict:
+    """Sludge the plan's desludging brings against the plan's IPLT capacity (siting sizes depots
+    by their trucks; whether the plants can treat what the trucks bring is checked here)."""
+    served = float(fac.loc[fac["service"].eq("lltt"), "served_households"].sum())
+    per_day = served / value(params, "desludging_interval") / value(params, "working_days_per_year")
+    return {"m3_per_day_needed": per_day * value(params, "sludge_per_emptying"),
+            "m3_per_day_in_plan": float(fac.loc[fac["type"].eq("iplt"), "m3_per_day"].sum())}
 
 
 def _write(conn: Connection, run_id: int, fac: pd.DataFrame, vill: pd.DataFrame, req: pd.DataFrame,

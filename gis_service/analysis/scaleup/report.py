@@ -15,7 +15,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection, text
 
-from gis_service.analysis.scaleup import figures
+from gis_service.analysis.scaleup import figures, phasing
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -96,7 +96,8 @@ def write_report(runs: list[StoredRun], path: Path, *, lang: str = "id") -> Path
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["n"] = lambda v, d=0: _number(v, d, lang)
     html = env.get_template("report.html.j2").render(
-        lang=lang, t=t, run=main, s=main.summary, images=encoded, compare=compare_table(runs) if len(runs) > 1 else None,
+        lang=lang, t=t, run=main, s=main.summary, images=encoded, notes=phasing.NOTES[lang],
+        compare=compare_table(runs) if len(runs) > 1 else None,
         requirements=_requirement_rows(main), parameters=_parameter_rows(main.parameters),
         calibration=(main.calibration or {}).get("rows", []), villages=main.villages.head(20),
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"))
