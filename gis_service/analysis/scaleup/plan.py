@@ -746,6 +746,7 @@ def _money(services: dict[str, _Service], fac: pd.DataFrame, vill: pd.DataFrame,
     tariff = finance.tariffs(annual_cost=annual, lltt_households=flow, one_way_minutes=minutes,
                              params=params, wtp=wtp)
     newly_aman = float(vill["newly_aman"].sum())
+    newly_layak = float(vill["newly_layak"].sum())
     people_per_hh = float(vill["people"].sum()) / max(float(vill["households"].sum()), 1.0)
     opex_total = float(fac["opex_idr_per_year"].sum()) + fleet["opex_idr_per_year"]
     covered = float(vill["covered_end"].sum())
@@ -754,8 +755,9 @@ def _money(services: dict[str, _Service], fac: pd.DataFrame, vill: pd.DataFrame,
              "tariff": tariff, "mean_one_way_min": one_way, "mean_round_trip_min": round_trip,
              "capex_per_household_newly_aman_idr": total_capex / newly_aman if newly_aman else None,
              "capex_per_person_newly_aman_idr": total_capex / (newly_aman * people_per_hh) if newly_aman else None,
+             "capex_per_person_newly_layak_idr": total_capex / (newly_layak * people_per_hh) if newly_layak else None,
              "opex_per_household_served_idr_per_year": opex_total / covered if covered else None,
-             "newly_aman_households": newly_aman, "newly_layak_households": float(vill["newly_layak"].sum()),
+             "newly_aman_households": newly_aman, "newly_layak_households": newly_layak,
              "new_septic_tanks": float(vill["tanks"].sum())}
     return fleet, money
 
