@@ -32,8 +32,11 @@ styles_app = typer.Typer(help="Layer styles (layers/styles/*.qml, *.sld), made f
                          no_args_is_help=True)
 scaleup_app = typer.Typer(help="Scale-up planning: from the pilot to a costed, phased plan for a region.",
                           no_args_is_help=True)
+users_app = typer.Typer(help="Users of the planning API: roles viewer, editor, admin; keys stored hashed.",
+                        no_args_is_help=True)
 app.add_typer(coverage_app, name="coverage")
 app.add_typer(scaleup_app, name="scaleup")
+app.add_typer(users_app, name="users")
 app.add_typer(export_app, name="export")
 app.add_typer(styles_app, name="styles")
 console = Console()
@@ -753,6 +756,55 @@ def scaleup_export(run_id: Annotated[int, typer.Argument(help="Scale-up run id")
     file.parent.mkdir(parents=True, exist_ok=True)
     counts = export_geopackage(engine, chosen, targets, file, filters={"run_id": run_id}, tables=tables)
     console.print(f"wrote {file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+# ---- users ----------------------------------------------------------------------------------------
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="User name, e.g. bappeda-editor")],
+              role: Annotated[str, typer.Option(help="viewer, editor or admin")] = "viewer") -> None:
+    """Create a user (or give an existing one a new key and role) and print the key, once."""
+    from gis_service.db.engine import make_engine
+    from gis_service.db.users import add_user
+
+    try:
+        with make_engine().begin() as conn:
+            key = add_user(conn, name, role)
+    except ValueError as exc:
+        _fail(str(exc))
+    err.print(f"user {name} ({role}); the key is shown once, store it now (send it as 'Authorization: Bearer KEY'):")
+    print(key)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Users, roles, key prefixes and whether they are revoked."""
+    from gis_service.db.engine import make_engine
+    from gis_service.db.users import list_users
+
+    with make_engine().connect() as conn:
+        rows = list_users(conn)
+    table = Table(title="Planning API users")
+    for col in ("name", "role", "key", "created", "revoked"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["role"], r["key_prefix"] + "…", f"{r['created_at']:%Y-%m-%d %H:%M}",
+                      f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")
+    console.print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(name: Annotated[str, typer.Argument(help="User name")]) -> None:
+    """Revoke a user's key (add the user again for a new one)."""
+    from gis_service.db.engine import make_engine
+    from gis_service.db.users import revoke_user
+
+    try:
+        with make_engine().begin() as conn:
+            revoke_user(conn, name)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"revoked {name}")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
                                 "id and vector tiles in front of pygeoapi (gis_service/api/hot_paths.py)")
     api_count_limit: int = Field(default=100_000, description="Item pages leave numberMatched out "
                                  "when the planner expects more matches than this (0: never count)")
+    public_read: bool = Field(default=True, description="Planning API reads without a key (writes and "
+                              "jobs always need one); off: every /api route needs a viewer key")
+    cors_origins: list[str] = Field(default=[], description="Origins allowed to call the API from a "
+                                    "browser (JSON list, e.g. [\"https://peta.example.go.id\"]); empty: none")
+    max_body_kb: int = Field(default=1024, description="Larger planning API request bodies are refused (413)")
 
     def region_config(self) -> Region:
         return load_region(self.config_dir / "regions" / f"{self.region}.yml")

@@ -9,6 +9,7 @@ import logging
 import time
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -17,6 +18,7 @@ from gis_service.api.clients import router as clients_router
 from gis_service.api.hot_paths import HotPaths
 from gis_service.api.layers import load_layers
 from gis_service.api.ogc import DEFAULT_ITEMS, MAX_ITEMS, MOUNT, ogc_app
+from gis_service.api.planning import router as planning_router
 from gis_service.db.engine import database_url, make_serving_engine
 from gis_service.settings import Settings, get_settings
 
@@ -53,6 +55,21 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
                              "ms": round(1000 * (time.perf_counter() - start), 1)}))
         return response
 
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next):
+        """Refuse planning API bodies above ``max_body_kb`` before reading them."""
+        size = request.headers.get("content-length")
+        if request.url.path.startswith("/api/") and size and size.isdigit() and \
+                int(size) > settings.max_body_kb * 1024:
+            return JSONResponse({"detail": {"message": f"request body over {settings.max_body_kb} kB"}}, 413)
+        return await call_next(request)
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "If-Match", "Content-Type"],
+                           expose_headers=["ETag", "Location"])
+    app.include_router(planning_router(settings, engine))
     app.include_router(clients_router(settings, engine, base_url=base_url, ogc_url=base_url.rstrip("/") + MOUNT))
     ogc, config = ogc_app(settings, base_url=base_url)
     if settings.api_hot_paths:

@@ -207,6 +207,8 @@ class Facility(_Sourced, Base):
         BigInteger, ForeignKey("facility.id", ondelete="SET NULL"),
         comment="The IPLT a depot or transfer station delivers its sludge to (shares its capacity)")
     attributes: Mapped[dict | None] = mapped_column(JSONB, comment="Other source attributes")
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1",
+                                         comment="Raised by every edit; a stale version is refused (optimistic locking)")
     geom = geom("POINT")
 
 
@@ -613,3 +615,35 @@ class ScaleupPhase(Base):
     capex_idr: Mapped[float] = mapped_column(Float, nullable=False, comment="Investment in this phase")
     capex_cumulative_idr: Mapped[float] = mapped_column(Float, nullable=False)
     opex_idr_per_year: Mapped[float] = mapped_column(Float, nullable=False, comment="Running cost once the phase is built")
+
+
+class ApiUser(Base):
+    __tablename__ = "api_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_vocab"),
+        {"comment": "Who may call the planning API: a role and the SHA-256 of an API key (the key itself is never stored)"},
+    )
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    key_hash: Mapped[str] = mapped_column(Text, nullable=False, unique=True, comment="sha256 hex of the API key")
+    key_prefix: Mapped[str] = mapped_column(Text, nullable=False, comment="First characters, to tell keys apart")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FacilityEdit(Base):
+    __tablename__ = "facility_edit"
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'update', 'delete', 'undo')", name="action_vocab"),
+        {"comment": "Every edit of a facility through the planning API: who, when, the row before and after"},
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    user_name: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    before: Mapped[dict | None] = mapped_column(JSONB, comment="The row before (null for a create)")
+    after: Mapped[dict | None] = mapped_column(JSONB, comment="The row after (null for a delete)")
+    undoes: Mapped[int | None] = mapped_column(BigInteger, comment="The edit an undo reverted")
+    undone_by: Mapped[int | None] = mapped_column(BigInteger, comment="The undo that reverted this edit")
