@@ -15,7 +15,7 @@ from rasterio.transform import from_origin
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from gis_service.analysis.coverage import CoverageOptions, _buffer_pairs, run_coverage
+from gis_service.analysis.coverage import CoverageOptions, buffer_pairs, run_coverage
 from gis_service.analysis.export import export_run
 from gis_service.cli import app
 from gis_service.ingest.importer import ImportRejected, import_file
@@ -128,7 +128,7 @@ def test_nearest_k_facilities_per_household_match_brute_force(admin_loaded, tmp_
 
 
 def test_a_household_on_the_facility_is_in_its_buffer():
-    f, h, d = _buffer_pairs(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0], [100.0, 0.0], [100.0001, 0]]), 100.0)
+    f, h, d = buffer_pairs(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0], [100.0, 0.0], [100.0001, 0]]), 100.0)
     assert sorted(h.tolist()) == [0, 1] and sorted(d.tolist()) == [0.0, 100.0]
 
 

@@ -106,7 +106,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         facilities = _facilities(conn, facility_ids, to_metric)
         drawn = _drawn_areas(conn, facilities["id"].to_list(), region.metric_crs) \
             if options.method == "polygon" else None
-        illustrative = _illustrative(conn)
+        illustrative = has_illustrative_data(conn)
         timer.lap("load")
         step("service areas and allocation")
         graphs: dict[frozenset, net.Graph] = {}
@@ -370,7 +370,8 @@ def _facilities(conn: Connection, ids: list[int], to_metric: Transformer) -> pd.
     return fac
 
 
-def _illustrative(conn: Connection) -> bool:
+def has_illustrative_data(conn: Connection) -> bool:
+    """Whether any household comes from an illustrative source (runs and plans say so)."""
     return bool(conn.execute(text(
         "SELECT EXISTS (SELECT 1 FROM household h JOIN data_source d ON d.name = h.source "
         "WHERE d.illustrative)")).scalar())
@@ -384,7 +385,7 @@ def _reach(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, options: Coverage
     fac_xy = fac[["x", "y"]].to_numpy()
     if service == "offsite" or options.method == "buffer":
         radius = _radius(service, options, params, net_params)
-        return _buffer_pairs(fac_xy, hh_xy, radius), radius
+        return buffer_pairs(fac_xy, hh_xy, radius), radius
     limit = max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
     out_f, out_h, out_c = [], [], []
     modes_of = _modes(service, fac)
@@ -440,7 +441,7 @@ def _modes(service: str, fac: pd.DataFrame) -> list[frozenset]:
     return [frozenset(m) if m else frozenset(DEFAULT_MODES[service]) for m in fac["service_modes"]]
 
 
-def _buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
+def buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
     """All (facility, household) pairs within ``radius`` metres (inclusive), with their distance.
 
     One dual-tree traversal in C (``sparse_distance_matrix`` of a facility tree against a household

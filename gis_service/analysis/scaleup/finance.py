@@ -25,7 +25,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from gis_service.analysis.parameters import capacity_households, households_per_year_per_m3, mapping, value
+from gis_service.analysis.parameters import (
+    capacity_households,
+    households_per_year_per_m3,
+    mapping,
+    value,
+)
 
 LLTT_TYPES = ("iplt", "desludging_depot", "transfer_station")
 FUNDING_LINES = ("apbn", "apbd_province", "apbd_district", "other")

@@ -32,6 +32,7 @@ from pyproj import Transformer
 from sqlalchemy import Connection, Engine, text
 
 from gis_service.analysis import network as net
+from gis_service.analysis.coverage import DEFAULT_MODES, has_illustrative_data
 from gis_service.analysis.demand import load_demand
 from gis_service.analysis.parameters import (
     SERVICE_OF_TYPE,
@@ -61,7 +62,6 @@ from gis_service.db.bulk import copy_frame
 from gis_service.settings import Settings, get_settings
 
 SERVICE_ORDER = ("lltt", "offsite", "mck")
-DEFAULT_MODES = {"lltt": ("road",), "offsite": ("road",), "mck": ("path", "road")}
 DEFAULT_CAPACITY = {"iplt": ("new_iplt_m3_per_day", "m3_per_day"),
                     "desludging_depot": ("new_depot_trucks", "trucks"),
                     "transfer_station": ("new_depot_trucks", "trucks"),
@@ -154,7 +154,7 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
         targets = _targets(conn, codes)
         risk = _risk(conn, codes)
         edges = net.load_edges(conn, metric_crs=metric)
-        illustrative = _illustrative(conn)
+        illustrative = has_illustrative_data(conn)
         lap("load")
 
         step("siting")
@@ -304,12 +304,6 @@ def _risk(conn: Connection, codes: list[str]) -> pd.Series:
     return rows.set_index("village_code")["risk_class"]
 
 
-def _illustrative(conn: Connection) -> bool:
-    return bool(conn.execute(text(
-        "SELECT EXISTS (SELECT 1 FROM household h JOIN data_source d ON d.name = h.source "
-        "WHERE d.illustrative)")).scalar())
-
-
 def _with_trip_capacity(params: dict, model: cal.TripModel) -> dict:
     """Trips per truck-day for capacity: the trip-time model at a round trip of the one-way limit
     (an average household half the limit away)."""
@@ -337,7 +331,7 @@ def _services(demand: Cells, fixed: pd.DataFrame, params: dict) -> dict[str, _Se
             "capacity_households": [0.0 if name == "offsite" else _households_of(c_, u, params, k, n)
                                     for c_, u, k, n in zip(own["capacity"], own["capacity_unit"], own["type"],
                                                            own["name"])],
-            "modes": [frozenset(m) if m else frozenset(DEFAULT_MODES[name]) for m in own["service_modes"]],
+            "modes": [frozenset(m) if m else frozenset(DEFAULT_MODES.get(name, {"road"})) for m in own["service_modes"]],
             "institution_type": own["institution_type"], "pick_order": None, "step": None})
         out[name] = _Service(name, need[name], rows.reset_index(drop=True)[FACILITY_COLUMNS])
     return out

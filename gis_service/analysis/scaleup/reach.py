@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
-from scipy.spatial import cKDTree
 
 from gis_service.analysis import network as net
+from gis_service.analysis.coverage import buffer_pairs
 from gis_service.analysis.parameters import SERVICE_OF_TYPE, value
 
 
@@ -49,7 +49,8 @@ class Reacher:
         """Every (facility, cell) pair within the type's limit (inclusive)."""
         limit = self.limit(facility_type)
         if SERVICE_OF_TYPE[facility_type] == "offsite":
-            return _radius_pairs(fac_xy, cell_xy, limit)
+            f, c, d = buffer_pairs(fac_xy, cell_xy, limit)
+            return Pairs(f, c, d, "m")
         out_f, out_c, out_m = [], [], []
         for group in sorted(set(modes), key=sorted):
             idx = np.flatnonzero([m == group for m in modes])
@@ -71,10 +72,3 @@ class Reacher:
         must be reachable by road or from a landing)."""
         node = net.snap_facilities(self.graph(modes), xy, params=self.net_params, layers=None)
         return node >= 0
-
-
-def _radius_pairs(fac_xy: np.ndarray, cell_xy: np.ndarray, radius: float) -> Pairs:
-    if not len(fac_xy) or not len(cell_xy):
-        return Pairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), "m")
-    near = cKDTree(fac_xy).sparse_distance_matrix(cKDTree(cell_xy), radius + 1e-6, output_type="ndarray")
-    return Pairs(near["i"].astype(np.int64), near["j"].astype(np.int64), near["v"], "m")
