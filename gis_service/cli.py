@@ -740,21 +740,14 @@ def scaleup_export(run_id: Annotated[int, typer.Argument(help="Scale-up run id")
                    file: Annotated[Path, typer.Argument(help="GeoPackage to write (.gpkg)")]) -> None:
     """A run's facilities and villages as styled GeoPackage layers, with its requirements and phases
     as tables, for QGIS."""
-    from gis_service.api.geopackage import export_geopackage
+    from gis_service.api.geopackage import export_plan_geopackage
     from gis_service.db.engine import make_engine
 
     if file.suffix.lower() != ".gpkg":
         _fail(f"{file}: give a .gpkg file name")
     engine = make_engine()
-    runs = _stored_runs(engine, [run_id])
     layers, targets = _layers_and_targets()
-    chosen = [layer.model_copy(update={"table": f"{layer.table}_all_runs"})
-              for layer in layers if layer.id in ("scaleup_facilities", "scaleup_villages")]
-    run = runs[0]
-    tables = {"scaleup_requirements": run.requirements.assign(trucks=run.requirements["trucks"].map(json.dumps)),
-              "scaleup_phases": run.phases}
-    file.parent.mkdir(parents=True, exist_ok=True)
-    counts = export_geopackage(engine, chosen, targets, file, filters={"run_id": run_id}, tables=tables)
+    counts = export_plan_geopackage(engine, _stored_runs(engine, [run_id])[0], layers, targets, file)
     console.print(f"wrote {file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 

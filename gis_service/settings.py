@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default=[], description="Origins allowed to call the API from a "
                                     "browser (JSON list, e.g. [\"https://peta.example.go.id\"]); empty: none")
     max_body_kb: int = Field(default=1024, description="Larger planning API request bodies are refused (413)")
+    web_dir: Path = Field(default=REPO_ROOT / "web", description="The web map's files; MapLibre GL JS "
+                          "from its node_modules (npm, installed by scripts/bootstrap.sh)")
+    basemap_tiles: str | None = Field(default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                                      description="Raster basemap under the web map; empty: none (offline)")
+    max_jobs: int = Field(default=1, description="Coverage / scale-up jobs run at once; more wait (queued)")
 
     def region_config(self) -> Region:
         return load_region(self.config_dir / "regions" / f"{self.region}.yml")

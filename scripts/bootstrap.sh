@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install what the project needs on a Debian/Ubuntu machine, idempotently and fast on re-runs:
 # PostgreSQL + PostGIS 3 + pgRouting and GDAL's tools from the OS packages, and a virtualenv with
-# this package.
+# this package; MapLibre GL JS for the web map from npm.
 # Used by `make demo`, `make test` and CI. Set PG_MAJOR to choose another PostgreSQL version.
 # --with-clients (make test) also installs the real clients the tests drive: QGIS (python3-qgis,
-# for the system Python) and MapLibre's style validator (npm).
+# for the system Python), MapLibre's style validator (npm) and Chromium for the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_CLIENTS=0
@@ -68,7 +68,28 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The web map's MapLibre GL JS, from npm into web/node_modules (served by the app, never a CDN).
+if [ ! -f web/node_modules/maplibre-gl/dist/maplibre-gl.js ]; then
+  if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing Node.js and npm (apt) for the web map"
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+      nodejs npm >/dev/null
+  fi
+  echo "bootstrap: installing MapLibre GL JS (npm ci) into web/node_modules"
+  npm ci --prefix web --omit=dev --no-audit --no-fund --silent >/dev/null
+fi
+
 [ "$WITH_CLIENTS" = 1 ] || exit 0
+
+# Chromium (Debian) for the web map's end-to-end test, driven by Playwright for Python (a test
+# dependency) through executable_path: Playwright's own browser download is never used.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing Chromium (apt) for the browser test"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
+    --no-install-recommends chromium >/dev/null
+fi
 
 # QGIS 3 for the system Python: tests/test_qgis.py opens our layers and project with it, headless.
 if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import qgis.core' 2>/dev/null && command -v apt-get >/dev/null; then

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from sqlalchemy import Connection, text
 
@@ -71,8 +72,9 @@ def households_per_year_per_m3(params: dict) -> float:
 
 
 def capacity_households(capacity: float | None, unit: str | None, params: dict) -> float | None:
-    """Capacity in households; None means no limit (capacity not recorded)."""
-    if capacity is None or unit is None:
+    """Capacity in households; None means no limit (capacity not recorded: None, or NaN as pandas
+    reads a missing value in a column that also holds numbers or text)."""
+    if pd.isna(capacity) or pd.isna(unit):
         return None
     capacity = float(capacity)
     if unit == "households":

@@ -18,7 +18,11 @@ from gis_service.api.clients import router as clients_router
 from gis_service.api.hot_paths import HotPaths
 from gis_service.api.layers import load_layers
 from gis_service.api.ogc import DEFAULT_ITEMS, MAX_ITEMS, MOUNT, ogc_app
+from gis_service.api.jobs import router as jobs_router
 from gis_service.api.planning import router as planning_router
+from gis_service.api.results import router as results_router
+from gis_service.api.scenarios import router as scenarios_router
+from gis_service.api.web import mount_web_map
 from gis_service.db.engine import database_url, make_serving_engine
 from gis_service.settings import Settings, get_settings
 
@@ -70,6 +74,10 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
                            allow_headers=["Authorization", "X-API-Key", "If-Match", "Content-Type"],
                            expose_headers=["ETag", "Location"])
     app.include_router(planning_router(settings, engine))
+    app.include_router(scenarios_router(settings, engine))
+    app.include_router(jobs_router(settings, engine))
+    app.include_router(results_router(settings, engine))
+    mount_web_map(app, settings)
     app.include_router(clients_router(settings, engine, base_url=base_url, ogc_url=base_url.rstrip("/") + MOUNT))
     ogc, config = ogc_app(settings, base_url=base_url)
     if settings.api_hot_paths:

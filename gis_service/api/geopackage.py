@@ -8,6 +8,7 @@ styled. The layers hold the same public properties as the API's collections.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def export_geopackage(engine: Engine, layers: list[Layer], targets: list[dict], 
               layer.title.id) for layer in layers if layer.style])
     partial.replace(path)
     return counts
+
+
+def export_plan_geopackage(engine: Engine, run, layers: list[Layer], targets: list[dict], path: Path) -> dict[str, int]:
+    """A stored scale-up run (``report.StoredRun``): its facilities and villages as styled layers,
+    its requirements and phases as tables."""
+    chosen = [layer.model_copy(update={"table": f"{layer.table}_all_runs"})
+              for layer in layers if layer.id in ("scaleup_facilities", "scaleup_villages")]
+    tables = {"scaleup_requirements": run.requirements.assign(trucks=run.requirements["trucks"].map(json.dumps)),
+              "scaleup_phases": run.phases}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return export_geopackage(engine, chosen, targets, path, filters={"run_id": run.id}, tables=tables)

@@ -63,47 +63,51 @@ class Problem(BaseModel):
     detail: dict | list | str
 
 
-def _errors(*codes: int) -> dict:
+def errors(*codes: int) -> dict:
     why = {400: "the body is not JSON", 401: "no key, or an unknown or revoked key", 403: "the key's role is too small",
-           404: "no such facility or edit", 409: "changed meanwhile (stale version), or cannot be undone",
+           404: "not found (the message names what)", 409: "changed meanwhile (stale version), or cannot be undone",
            413: "request body too large", 422: "invalid input; the field is named",
            428: "the version read is missing (field version or If-Match)"}
     return {code: {"model": Problem, "description": why[code]} for code in codes}
 
 
+def in_transaction(engine: Engine, fn, *args, **kwargs):
+    """Call an edit function in one transaction; refused edits become HTTP errors."""
+    try:
+        with engine.begin() as conn:
+            return fn(conn, *args, **kwargs)
+    except edits.EditError as exc:
+        detail = {"message": str(exc), **({"field": exc.field} if exc.field else {})}
+        raise HTTPException(exc.status, detail) from exc
+
+
 def router(settings: Settings, engine: Engine) -> APIRouter:
-    api = APIRouter(prefix="/api", tags=["planning"], responses=_errors(400, 401, 403, 413))
+    api = APIRouter(prefix="/api", tags=["planning"], responses=errors(400, 401, 403, 413))
     reader = requires("viewer", engine, public=settings.public_read)
     editor = requires("editor", engine)
     region = settings.region_config().code
 
     def run(fn, *args, **kwargs):
-        """Call an edit function in one transaction; refused edits become HTTP errors."""
-        try:
-            with engine.begin() as conn:
-                return fn(conn, *args, **kwargs)
-        except edits.EditError as exc:
-            detail = {"message": str(exc), **({"field": exc.field} if exc.field else {})}
-            raise HTTPException(exc.status, detail) from exc
+        return in_transaction(engine, fn, *args, **kwargs)
 
     @api.get("/me")
     def me(user: Annotated[User, Depends(reader)]) -> dict:
         """Who the key belongs to and what it may do."""
         return {"name": user.name, "role": user.role}
 
-    @api.get("/facilities", response_model=list[Facility], responses=_errors(422))
+    @api.get("/facilities", response_model=list[Facility], responses=errors(422))
     def facilities(user: Annotated[User, Depends(reader)],
                    type: Annotated[str | None, Query(description="e.g. iplt, desludging_depot")] = None,
                    status: Annotated[str | None, Query(description="existing, pilot, planned, candidate")] = None):
         return run(edits.list_facilities, type_=type, status=status)
 
-    @api.get("/facilities/{facility_id}", response_model=Facility, responses=_errors(404, 422))
+    @api.get("/facilities/{facility_id}", response_model=Facility, responses=errors(404, 422))
     def facility(facility_id: int, user: Annotated[User, Depends(reader)], response: Response):
         row = run(edits.get_facility, facility_id)
         response.headers["ETag"] = f'"{row["version"]}"'
         return row
 
-    @api.post("/facilities", response_model=Facility, status_code=201, responses=_errors(409, 422))
+    @api.post("/facilities", response_model=Facility, status_code=201, responses=errors(409, 422))
     def create(body: edits.NewFacility, user: Annotated[User, Depends(editor)], response: Response):
         """Place a facility (a candidate unless ``status`` says otherwise) inside the region."""
         row = run(edits.create_facility, body, user=user.name, region_code=region)
@@ -111,7 +115,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         response.headers["ETag"] = f'"{row["version"]}"'
         return row
 
-    @api.patch("/facilities/{facility_id}", response_model=Facility, responses=_errors(404, 409, 422, 428))
+    @api.patch("/facilities/{facility_id}", response_model=Facility, responses=errors(404, 409, 422, 428))
     def change(facility_id: int, body: FacilityChange, user: Annotated[User, Depends(editor)],
                response: Response, if_match: Annotated[str | None, Header()] = None):
         """Change the given fields of a facility read at ``version`` (or ``If-Match``)."""
@@ -121,20 +125,20 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         response.headers["ETag"] = f'"{row["version"]}"'
         return row
 
-    @api.delete("/facilities/{facility_id}", status_code=204, responses=_errors(404, 409, 422, 428))
+    @api.delete("/facilities/{facility_id}", status_code=204, responses=errors(404, 409, 422, 428))
     def delete(facility_id: int, user: Annotated[User, Depends(editor)],
                version: Annotated[int | None, Query()] = None,
                if_match: Annotated[str | None, Header()] = None) -> Response:
         run(edits.delete_facility, facility_id, version=_version(version, if_match), user=user.name)
         return Response(status_code=204)
 
-    @api.get("/edits", response_model=list[Edit], responses=_errors(422))
+    @api.get("/edits", response_model=list[Edit], responses=errors(422))
     def edit_log(user: Annotated[User, Depends(reader)], facility_id: int | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100):
         """The latest edits, newest first."""
         return [{**e, "at": e["at"].isoformat()} for e in run(edits.list_edits, facility_id=facility_id, limit=limit)]
 
-    @api.post("/edits/{edit_id}/undo", responses=_errors(404, 409, 422))
+    @api.post("/edits/{edit_id}/undo", responses=errors(404, 409, 422))
     def undo(edit_id: int, user: Annotated[User, Depends(editor)]) -> dict:
         """Revert an edit (the latest one of its facility)."""
         return run(edits.undo, edit_id, user=user.name)

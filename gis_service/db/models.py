@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity, Integer,
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity, Index, Integer,
     REAL, MetaData, Numeric, Text, UniqueConstraint, func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -647,3 +647,28 @@ class FacilityEdit(Base):
     after: Mapped[dict | None] = mapped_column(JSONB, comment="The row after (null for a delete)")
     undoes: Mapped[int | None] = mapped_column(BigInteger, comment="The edit an undo reverted")
     undone_by: Mapped[int | None] = mapped_column(BigInteger, comment="The undo that reverted this edit")
+
+
+class Job(Base):
+    __tablename__ = "job"
+    __table_args__ = (
+        CheckConstraint("kind IN ('coverage', 'scaleup')", name="kind_vocab"),
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status_vocab"),
+        Index("ix_job_status", "status"),
+        {"comment": "Coverage and scale-up runs asked for through the planning API, run in the background"},
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    scenario: Mapped[str | None] = mapped_column(Text, comment="Scenario name (none: existing and pilot facilities)")
+    options: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")
+    step: Mapped[str | None] = mapped_column(Text, comment="The step running now")
+    progress: Mapped[float] = mapped_column(Float, nullable=False, server_default="0", comment="0..1")
+    result: Mapped[dict | None] = mapped_column(JSONB, comment="Run id and headline")
+    error: Mapped[str | None] = mapped_column(Text)
+    user_name: Mapped[str] = mapped_column(Text, nullable=False)
+    pid: Mapped[int | None] = mapped_column(Integer, comment="Worker process while running")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

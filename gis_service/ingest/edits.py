@@ -125,14 +125,16 @@ def update_facility(conn: Connection, facility_id: int, changes: FacilityFields,
 
 def delete_facility(conn: Connection, facility_id: int, *, version: int, user: str) -> None:
     before = _locked(conn, facility_id, version)
+    before["scenario_ids"] = conn.execute(text(  # the delete cascades to them; an undo puts them back
+        "SELECT scenario_id FROM scenario_facility WHERE facility_id = :i ORDER BY 1"), {"i": facility_id}).scalars().all()
     conn.execute(text("DELETE FROM facility WHERE id = :i"), {"i": facility_id})
     _log(conn, facility_id, user, "delete", before, None)
 
 
 def undo(conn: Connection, edit_id: int, *, user: str) -> dict:
     """Revert one edit if the facility is still as that edit left it; returns the undo entry.
-    (Undoing a delete brings the facility back with its id; its scenario memberships, which the
-    delete removed, are not restored.)"""
+    Undoing a delete brings the facility back with its id and its scenario memberships (those of
+    the scenarios that still exist)."""
     edit = conn.execute(text("SELECT * FROM facility_edit WHERE id = :i FOR UPDATE"), {"i": edit_id}).mappings().first()
     if edit is None:
         raise EditError(f"no edit {edit_id}", status=404)
@@ -155,6 +157,9 @@ def undo(conn: Connection, edit_id: int, *, user: str) -> dict:
             {**_values(before), "id": before["id"], "source": before["source"], "source_id": before["source_id"],
              "village_code": before["village_code"], "version": before["version"] + 1,
              "lon": before["lon"], "lat": before["lat"]})
+        conn.execute(text("INSERT INTO scenario_facility (scenario_id, facility_id) SELECT s.id, :f FROM scenario s "
+                          "WHERE s.id = ANY(:s) ON CONFLICT DO NOTHING"),
+                     {"f": before["id"], "s": before.get("scenario_ids", [])})
     else:  # undo an update
         conn.execute(text(
             f"UPDATE facility SET {', '.join(f'{c} = :{c}' for c in COLUMNS)}, village_code = :village_code, "

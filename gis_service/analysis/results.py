@@ -1,0 +1,95 @@
+"""Stored coverage runs read back as the numbers a meeting looks at: the regency and district
+totals, the village rows (households, served, ladder now and projected, percentages) and the
+regency's gaps to the targets. Used by the planning API (JSON and CSV) and the web map."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from gis_service.analysis.ladder import LAYAK
+
+RUN_COLUMNS = ("r.id, r.scenario_name, r.method, r.started_at, r.illustrative")
+AREA_SQL = """
+    SELECT c.area_code AS code, a.name, c.level, a.parent_code, c.service, c.households, c.people,
+           c.served_households, c.served_people, c.ladder, c.ladder_projected
+    FROM coverage_area c LEFT JOIN admin_area a ON a.code = c.area_code
+    WHERE c.run_id = :r AND c.level = ANY(:levels) ORDER BY c.level, c.area_code, c.service"""
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def _areas(conn: Connection, run_id: int, levels: list[str]) -> list[dict]:
+    """One dict per area: the 'all' row's counts and ladders, served households per service."""
+    rows = conn.execute(text(AREA_SQL), {"r": run_id, "levels": levels}).mappings().all()
+    areas: dict[str, dict] = {}
+    for r in rows:
+        area = areas.setdefault(r["code"], {"code": r["code"], "name": r["name"], "level": r["level"],
+                                            "parent_code": r["parent_code"], "served_by_service": {}})
+        if r["service"] != "all":
+            area["served_by_service"][r["service"]] = r["served_households"]
+            continue
+        ladder, projected = r["ladder"] or {}, r["ladder_projected"] or {}
+        hh = r["households"]
+        area |= {"households": hh, "people": r["people"], "served_households": r["served_households"],
+                 "served_people": r["served_people"], "coverage_pct": _pct(r["served_households"], hh),
+                 "aman_pct_now": _pct(ladder.get("aman", 0), hh),
+                 "aman_pct_projected": _pct(projected.get("aman", 0), hh),
+                 "layak_pct_now": _pct(sum(ladder.get(k, 0) for k in LAYAK), hh),
+                 "layak_pct_projected": _pct(sum(projected.get(k, 0) for k in LAYAK), hh),
+                 "ladder": ladder, "ladder_projected": projected}
+    return [a for a in areas.values() if "households" in a]
+
+
+def run_row(conn: Connection, run_id: int) -> dict | None:
+    row = conn.execute(text(f"SELECT {RUN_COLUMNS} FROM coverage_run r WHERE r.id = :r"), {"r": run_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def list_runs(conn: Connection, *, limit: int = 100) -> list[dict]:
+    """Coverage runs, newest first, with their regency headline."""
+    runs = [dict(r) for r in conn.execute(text(
+        f"SELECT {RUN_COLUMNS}, c.households, c.served_households, c.ladder, c.ladder_projected "
+        "FROM coverage_run r LEFT JOIN coverage_area c ON c.run_id = r.id AND c.level = 'regency' "
+        "AND c.service = 'all' ORDER BY r.id DESC LIMIT :n"), {"n": limit}).mappings()]
+    for run in runs:
+        hh, ladder, projected = run["households"] or 0, run.pop("ladder") or {}, run.pop("ladder_projected") or {}
+        run |= {"coverage_pct": _pct(run["served_households"] or 0, hh),
+                "aman_pct_now": _pct(ladder.get("aman", 0), hh), "aman_pct_projected": _pct(projected.get("aman", 0), hh)}
+    return runs
+
+
+def run_summary(conn: Connection, run_id: int) -> dict | None:
+    """The run, its regency totals, its districts and the regency's gaps to the targets; None for
+    an unknown run."""
+    run = run_row(conn, run_id)
+    if run is None:
+        return None
+    areas = _areas(conn, run_id, ["regency", "district"])
+    regencies = [a for a in areas if a["level"] == "regency"]
+    regency = max(regencies, key=lambda a: a["households"]) if regencies else None
+    gaps = [dict(g) for g in conn.execute(text(
+        "SELECT indicator, year, target_pct, current_pct, projected_pct, gap_households, gap_people "
+        "FROM coverage_gap WHERE run_id = :r AND area_code = :a ORDER BY year, indicator"),
+        {"r": run_id, "a": regency["code"] if regency else ""}).mappings()]
+    return {"run": run, "regency": regency, "districts": [a for a in areas if a["level"] == "district"],
+            "gaps": gaps}
+
+
+def village_rows(conn: Connection, run_id: int) -> list[dict]:
+    """Every village of the run with its district code."""
+    return [{**a, "district_code": a.pop("parent_code")} for a in _areas(conn, run_id, ["village"])]
+
+
+def village_csv(rows: list[dict]) -> str:
+    """The village rows flattened for a spreadsheet: ladder rungs and services as columns."""
+    flat = []
+    for row in rows:
+        out = {k: v for k, v in row.items() if k not in ("ladder", "ladder_projected", "served_by_service", "level")}
+        out |= {f"served_{k}_households": v for k, v in row["served_by_service"].items()}
+        out |= {f"{k}_now": v for k, v in row["ladder"].items()}
+        out |= {f"{k}_projected": v for k, v in row["ladder_projected"].items()}
+        flat.append(out)
+    return pd.DataFrame(flat).to_csv(index=False)

@@ -1,0 +1,153 @@
+"""Results over HTTP: coverage runs (list, regency and district summary, villages as JSON or CSV,
+the run's GeoPackage) and scale-up plans (list, summary with phases, the meeting report, the
+styled GeoPackage, villages as CSV), plus ``/api/config`` for the web map. Reads follow
+``public_read``; every file is made in a temporary folder that is removed once it was sent."""
+
+# no ``from __future__ import annotations``: FastAPI reads the route annotations
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import Engine
+from starlette.background import BackgroundTask
+
+from gis_service import __version__
+from gis_service.analysis import results
+from gis_service.api.auth import requires
+from gis_service.api.planning import errors
+from gis_service.db.users import User
+from gis_service.settings import Settings
+
+GPKG = "application/geopackage+sqlite3"
+
+
+def _file(path: Path, media_type: str, folder: str) -> FileResponse:
+    return FileResponse(path, media_type=media_type, filename=path.name,
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+
+
+def router(settings: Settings, engine: Engine) -> APIRouter:
+    api = APIRouter(prefix="/api", tags=["results"], responses=errors(401, 403))
+    reader = requires("viewer", engine, public=settings.public_read)
+    region = settings.region_config()
+
+    def coverage_run(run_id: int) -> dict:
+        with engine.connect() as conn:
+            summary = results.run_summary(conn, run_id)
+        if summary is None:
+            raise HTTPException(404, {"message": f"no coverage run {run_id}; GET /api/runs lists them",
+                                      "field": "run_id"})
+        return summary
+
+    def stored_plan(run_id: int):
+        from gis_service.analysis.scaleup.report import read_run
+
+        with engine.connect() as conn:
+            try:
+                return read_run(conn, run_id, metric_crs=region.metric_crs)
+            except ValueError as exc:
+                raise HTTPException(404, {"message": str(exc), "field": "run_id"}) from exc
+
+    @api.get("/config")
+    def config() -> dict:
+        """What the web map needs to start: the region, whether a basemap is configured, whether
+        reads are public, the service version."""
+        return {"region": {"code": region.code, "name": region.name, "bbox": list(region.bbox)},
+                "basemap": bool(settings.basemap_tiles), "public_read": settings.public_read,
+                "version": __version__}
+
+    @api.get("/runs", responses=errors(422))
+    def runs(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+        """Coverage runs, newest first, with the regency's coverage and aman share."""
+        with engine.connect() as conn:
+            return results.list_runs(conn, limit=limit)
+
+    @api.get("/runs/{run_id}/summary", responses=errors(404, 422))
+    def run_summary(run_id: int, user: Annotated[User, Depends(reader)]) -> dict:
+        """The regency totals, every district and the regency's gaps to the targets."""
+        return coverage_run(run_id)
+
+    @api.get("/runs/{run_id}/villages", responses={**errors(404, 422), 200: {
+        "content": {"application/json": {}, "text/csv": {}}, "description": "One row per village"}})
+    def run_villages(run_id: int, user: Annotated[User, Depends(reader)],
+                     f: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json"):
+        """Every village: households, served, coverage and the ladder now and projected."""
+        coverage_run(run_id)
+        with engine.connect() as conn:
+            rows = results.village_rows(conn, run_id)
+        if f == "csv":
+            return Response(results.village_csv(rows), media_type="text/csv; charset=utf-8", headers={
+                "Content-Disposition": f'attachment; filename="cakupan_run_{run_id}.csv"'})
+        return rows
+
+    @api.get("/runs/{run_id}/export.gpkg", response_class=FileResponse,
+             responses={**errors(404, 422), 200: {"content": {GPKG: {}}, "description": "GeoPackage"}})
+    def run_geopackage(run_id: int, user: Annotated[User, Depends(reader)]):
+        """Villages with their results, facilities and service areas of the run (QGIS opens it)."""
+        from gis_service.analysis.export import export_run
+
+        coverage_run(run_id)
+        folder = tempfile.mkdtemp(prefix="gis-service-")
+        with engine.connect() as conn:
+            path = export_run(conn, run_id, Path(folder) / f"cakupan_run_{run_id}.gpkg")
+        return _file(path, GPKG, folder)
+
+    @api.get("/plans", responses=errors(422))
+    def plans(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+        """Scale-up runs, newest first, with their headline."""
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT id, scenario_name, region_code, started_at, illustrative, summary -> 'headline' AS headline "
+                "FROM scaleup_run ORDER BY id DESC LIMIT :n"), {"n": limit}).mappings().all()
+        return [dict(r) for r in rows]
+
+    @api.get("/plans/{run_id}", responses=errors(404, 422))
+    def plan(run_id: int, user: Annotated[User, Depends(reader)]) -> dict:
+        """The plan's stored summary (headline, siting, finance, institutions, priority) and phases."""
+        run = stored_plan(run_id)
+        return {"id": run.id, "scenario_name": run.scenario, "region_code": run.region,
+                "started_at": run.started_at, "illustrative": run.illustrative, "summary": run.summary,
+                "phases": run.phases.drop(columns="run_id").to_dict("records")}
+
+    @api.get("/plans/{run_id}/villages", responses={**errors(404, 422), 200: {
+        "content": {"text/csv": {}}, "description": "One row per village: phase, rank, score, coverage"}})
+    def plan_villages(run_id: int, user: Annotated[User, Depends(reader)]) -> Response:
+        run = stored_plan(run_id)
+        table = run.villages.drop(columns=["geom", "run_id"], errors="ignore")
+        return Response(table.to_csv(index=False), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="rencana_run_{run_id}_desa.csv"'})
+
+    @api.get("/plans/{run_id}/report.html", response_class=FileResponse,
+             responses={**errors(404, 422), 200: {"content": {"text/html": {}}, "description": "Meeting report"}})
+    def plan_report(run_id: int, user: Annotated[User, Depends(reader)],
+                    lang: Annotated[Literal["id", "en"], Query()] = "id",
+                    compare: Annotated[list[int] | None, Query(description="Other plans to compare")] = None):
+        """The working-group report (maps and charts embedded), Bahasa Indonesia or English."""
+        from gis_service.analysis.scaleup.report import write_report
+
+        runs = [stored_plan(r) for r in [run_id, *(compare or [])]]
+        folder = tempfile.mkdtemp(prefix="gis-service-")
+        path = write_report(runs, Path(folder) / f"rencana_run_{run_id}.html", lang=lang)
+        return _file(path, "text/html; charset=utf-8", folder)
+
+    @api.get("/plans/{run_id}/export.gpkg", response_class=FileResponse,
+             responses={**errors(404, 422), 200: {"content": {GPKG: {}}, "description": "GeoPackage"}})
+    def plan_geopackage(run_id: int, user: Annotated[User, Depends(reader)]):
+        """The plan's facilities and villages, styled for QGIS, with requirement and phase tables."""
+        from gis_service.api.geopackage import export_plan_geopackage
+        from gis_service.api.layers import load_layers
+        from gis_service.api.styles import read_targets
+
+        run = stored_plan(run_id)
+        folder = tempfile.mkdtemp(prefix="gis-service-")
+        path = Path(folder) / f"rencana_run_{run_id}.gpkg"
+        export_plan_geopackage(engine, run, load_layers(settings.layers_dir), read_targets(
+            settings.config_dir / "targets.yml"), path)
+        return _file(path, GPKG, folder)
+
+    return api

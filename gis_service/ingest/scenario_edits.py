@@ -1,0 +1,169 @@
+"""Scenarios from the planning API: which facilities take part, which parameters differ from the
+defaults (each override kept with who set it, as its source), and the scale-up plan (its target,
+siting steps, calibration; validated as ``config/scenarios/*.yml`` is). Each function runs in the
+caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, text
+
+from gis_service.analysis.parameters import load_parameter_values
+from gis_service.analysis.scaleup.spec import Plan
+from gis_service.ingest.edits import EditError
+
+OVERRIDE = "planning API"  # how an override's source starts, telling it from the defaults
+ROW = """SELECT s.id, s.name, s.description, s.region_code, s.plan, s.created_at, p.values AS parameter_values,
+                COALESCE((SELECT array_agg(f.facility_id ORDER BY f.facility_id) FROM scenario_facility f
+                          WHERE f.scenario_id = s.id), '{}') AS facility_ids
+         FROM scenario s LEFT JOIN parameter_set p ON p.id = s.parameter_set_id"""
+
+
+class ScenarioFields(BaseModel):
+    """What a scenario holds; on a change, only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    region_code: str | None = Field(None, description="Kemendagri code; default: the configured region")
+    facility_ids: list[int] | None = Field(None, max_length=100_000, description="The facilities that take part")
+    parameters: dict[str, Any] | None = Field(None, description="Overrides of config/parameters/default.yml, "
+                                              "e.g. {\"lltt_trips_per_truck_day\": 3}")
+    plan: Plan | None = None
+
+
+class NewScenario(ScenarioFields):
+    """A new scenario: a name; without ``facility_ids``, the facilities of ``facility_statuses``."""
+
+    name: str = Field(min_length=1, max_length=200)
+    facility_statuses: list[Literal["existing", "pilot", "planned", "candidate"]] = ["existing", "pilot"]
+
+
+def _public(row) -> dict:
+    out = dict(row)
+    values = out.pop("parameter_values") or {}
+    out["parameters"] = {k: v.get("value") for k, v in values.items()
+                         if str(v.get("source", "")).startswith(OVERRIDE)}
+    out["plan"] = out["plan"] or json.loads(Plan().model_dump_json())
+    return out
+
+
+def list_scenarios(conn: Connection) -> list[dict]:
+    return [_public(r) for r in conn.execute(text(f"{ROW} ORDER BY s.id")).mappings()]
+
+
+def get_scenario(conn: Connection, scenario_id: int) -> dict:
+    row = conn.execute(text(f"{ROW} WHERE s.id = :i"), {"i": scenario_id}).mappings().first()
+    if row is None:
+        raise EditError(f"no scenario {scenario_id}; GET /api/scenarios lists them", status=404)
+    return _public(row)
+
+
+def create_scenario(conn: Connection, new: NewScenario, *, user: str, region_code: str, config_dir) -> dict:
+    if conn.execute(text("SELECT 1 FROM scenario WHERE name = :n"), {"n": new.name}).first():
+        raise EditError(f"a scenario named '{new.name}' exists; choose another name or change that one",
+                        status=409, field="name")
+    region = new.region_code or region_code
+    _known_region(conn, region)
+    sid = conn.execute(text("INSERT INTO scenario (name, description, region_code, plan) VALUES "
+                            "(:n, :d, :r, CAST(:p AS jsonb)) RETURNING id"),
+                       {"n": new.name, "d": new.description, "r": region,
+                        "p": (new.plan or Plan()).model_dump_json()}).scalar_one()
+    if new.facility_ids is not None:
+        _set_facilities(conn, sid, new.facility_ids)
+    else:
+        conn.execute(text(
+            "INSERT INTO scenario_facility (scenario_id, facility_id) SELECT :s, f.id FROM facility f "
+            "JOIN admin_area a ON a.code = :r AND ST_Intersects(a.geom, f.geom) WHERE f.status = ANY(:st)"),
+            {"s": sid, "r": region, "st": list(new.facility_statuses)})
+    if new.parameters:
+        _set_parameters(conn, sid, new.name, new.parameters, user=user, config_dir=config_dir)
+    return get_scenario(conn, sid)
+
+
+def update_scenario(conn: Connection, scenario_id: int, change: ScenarioFields, *, user: str, config_dir) -> dict:
+    current = get_scenario(conn, scenario_id)
+    given = change.model_dump(exclude_unset=True)
+    if not given:
+        raise EditError("nothing to change: give at least one field", field="body")
+    if change.name and change.name != current["name"] and conn.execute(
+            text("SELECT 1 FROM scenario WHERE name = :n"), {"n": change.name}).first():
+        raise EditError(f"a scenario named '{change.name}' exists", status=409, field="name")
+    if change.region_code:
+        _known_region(conn, change.region_code)
+    conn.execute(text(
+        "UPDATE scenario SET name = COALESCE(:n, name), description = COALESCE(:d, description), "
+        "region_code = COALESCE(:r, region_code), plan = COALESCE(CAST(:p AS jsonb), plan) WHERE id = :i"),
+        {"n": change.name, "d": change.description, "r": change.region_code,
+         "p": change.plan.model_dump_json() if change.plan else None, "i": scenario_id})
+    if change.facility_ids is not None:
+        conn.execute(text("DELETE FROM scenario_facility WHERE scenario_id = :s"), {"s": scenario_id})
+        _set_facilities(conn, scenario_id, change.facility_ids)
+    if change.parameters is not None:
+        _set_parameters(conn, scenario_id, change.name or current["name"], change.parameters, user=user,
+                        config_dir=config_dir)
+    return get_scenario(conn, scenario_id)
+
+
+def delete_scenario(conn: Connection, scenario_id: int) -> None:
+    """Remove a scenario and its parameter overrides; its stored runs stay (named, unlinked)."""
+    get_scenario(conn, scenario_id)
+    pset = conn.execute(text("DELETE FROM scenario WHERE id = :i RETURNING parameter_set_id"),
+                        {"i": scenario_id}).scalar()
+    if pset is not None:
+        conn.execute(text("DELETE FROM parameter_set p WHERE p.id = :p AND p.name LIKE 'scenario:%' AND NOT EXISTS "
+                          "(SELECT 1 FROM scenario s WHERE s.parameter_set_id = p.id)"), {"p": pset})
+
+
+def include_facility(conn: Connection, scenario_id: int, facility_id: int, *, included: bool) -> dict:
+    """Add a facility to a scenario (or take it out)."""
+    get_scenario(conn, scenario_id)
+    if included:
+        _set_facilities(conn, scenario_id, [facility_id])
+    else:
+        conn.execute(text("DELETE FROM scenario_facility WHERE scenario_id = :s AND facility_id = :f"),
+                     {"s": scenario_id, "f": facility_id})
+    return get_scenario(conn, scenario_id)
+
+
+def _set_facilities(conn: Connection, scenario_id: int, ids: list[int]) -> None:
+    known = set(conn.execute(text("SELECT id FROM facility WHERE id = ANY(:i)"), {"i": ids}).scalars())
+    missing = sorted(set(ids) - known)
+    if missing:
+        raise EditError(f"no facility {', '.join(map(str, missing[:10]))}; GET /api/facilities lists them",
+                        status=404 if len(ids) == 1 else 422, field="facility_ids")
+    conn.execute(text("INSERT INTO scenario_facility (scenario_id, facility_id) SELECT :s, unnest(CAST(:i AS bigint[])) "
+                      "ON CONFLICT DO NOTHING"), {"s": scenario_id, "i": sorted(known)})
+
+
+def _set_parameters(conn: Connection, scenario_id: int, name: str, overrides: dict[str, Any], *, user: str,
+                    config_dir) -> None:
+    """The scenario's own parameter set: the defaults (as stored) with ``overrides``, each checked
+    against the default's kind of value and marked with who set it."""
+    defaults = load_parameter_values(conn, parameter_set_id=None, config_dir=config_dir)
+    values = dict(defaults)
+    for key, value in overrides.items():
+        if key not in defaults:
+            raise EditError(f"unknown parameter '{key}'; see config/parameters/default.yml", field=f"parameters.{key}")
+        default = defaults[key].get("value")
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if numeric and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+            raise EditError(f"parameter '{key}' takes a number >= 0 (default {default})", field=f"parameters.{key}")
+        if not numeric and type(value) is not type(default):
+            raise EditError(f"parameter '{key}' takes a {type(default).__name__} like its default",
+                            field=f"parameters.{key}")
+        values[key] = {**defaults[key], "value": value, "source": f"{OVERRIDE}: scenario '{name}', set by {user}"}
+    pset = conn.execute(text(
+        "INSERT INTO parameter_set (name, description, values) VALUES (:n, :d, CAST(:v AS jsonb)) "
+        "ON CONFLICT (name) DO UPDATE SET values = EXCLUDED.values RETURNING id"),
+        {"n": f"scenario:{scenario_id}", "d": f"Parameters of scenario '{name}'",
+         "v": json.dumps(values, default=str)}).scalar_one()
+    conn.execute(text("UPDATE scenario SET parameter_set_id = :p WHERE id = :i"), {"p": pset, "i": scenario_id})
+
+
+def _known_region(conn: Connection, code: str) -> None:
+    if conn.execute(text("SELECT 1 FROM admin_area WHERE code = :c"), {"c": code}).first() is None:
+        raise EditError(f"unknown region code {code}; use a loaded Kemendagri code", field="region_code")

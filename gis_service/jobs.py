@@ -1,0 +1,212 @@
+"""Background jobs: coverage and scale-up runs asked for over HTTP. A job is a row of ``job``; a
+worker process (``python -m gis_service.jobs``) claims queued rows and runs them with the same
+``run_coverage`` / ``run_scaleup`` as the CLI, so a job outlives the request and the client that
+asked for it, and the API's threads stay free for the map while a scenario runs.
+
+At most ``max_jobs`` run at once (the claim is serialised by an advisory lock). Progress is the
+analysis's own steps, written on a second connection. Cancelling a queued job just marks it; a
+running one is sent SIGTERM, which aborts the run's single transaction, so a cancelled or failed
+job leaves no half-written run behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, Engine, text
+
+from gis_service.analysis.coverage import METHODS
+from gis_service.analysis.demand import MODES
+
+CLAIM_LOCK = 7_260_001  # pg advisory lock key serialising claims
+STEPS = {"coverage": ["loading", "service areas and allocation", "ladder and gaps", "writing results"],
+         "scaleup": ["loading", "siting", "costs, phases and requirements", "writing results"]}
+COLUMNS = ("id, kind, scenario, options, status, step, progress, result, error, user_name, created_at, "
+           "started_at, finished_at")
+
+
+class CoverageJobOptions(BaseModel):
+    """The inputs of ``gis-service coverage run`` (and of the OGC process ``coverage``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal[METHODS] = "network"  # type: ignore[valid-type]
+    thresholds: list[float] | None = Field(None, min_length=1, max_length=10,
+                                           description="Travel-time bands in minutes (network)")
+    distance_m: float = Field(5000, gt=0, le=100_000, description="Buffer radius (buffer)")
+    capacity: bool = True
+    demand: Literal[tuple(m for m in MODES if m != "raster")] = "households"  # type: ignore[valid-type]
+    nearest_k: int = Field(3, ge=0, le=10)
+
+
+class ScaleupJobOptions(BaseModel):
+    """The inputs of ``gis-service scaleup run``."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: str | None = Field(None, description="Kemendagri code(s), comma-separated; none: the scenario's")
+    model: Literal["exact", "greedy", "both"] | None = None
+    calibration: Literal["pilot", "defaults"] | None = None
+    time_limit: float = Field(60.0, gt=0, le=600, description="Seconds per exact siting solve")
+
+
+class JobCancelled(BaseException):
+    """Raised in the worker by SIGTERM: unwinds (and rolls back) the running analysis."""
+
+
+def submit(conn: Connection, kind: str, scenario: str | None, options: BaseModel, *, user: str) -> int:
+    return conn.execute(text(
+        "INSERT INTO job (kind, scenario, options, user_name) VALUES (:k, :s, CAST(:o AS jsonb), :u) RETURNING id"),
+        {"k": kind, "s": scenario, "o": options.model_dump_json(), "u": user}).scalar_one()
+
+
+def start_worker() -> subprocess.Popen:
+    """A worker process for the queue, in its own session so that it does not share the server's
+    signals (Ctrl-C on ``gis-service serve`` leaves a running job to finish)."""
+    return subprocess.Popen([sys.executable, "-m", "gis_service.jobs"], start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+
+def get_job(conn: Connection, job_id: int) -> dict | None:
+    _reap(conn)
+    row = conn.execute(text(f"SELECT {COLUMNS} FROM job WHERE id = :i"), {"i": job_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def list_jobs(conn: Connection, *, limit: int = 50) -> list[dict]:
+    _reap(conn)
+    return [dict(r) for r in conn.execute(text(f"SELECT {COLUMNS} FROM job ORDER BY id DESC LIMIT :n"),
+                                          {"n": limit}).mappings()]
+
+
+def cancel(conn: Connection, job_id: int) -> dict | None:
+    """Cancel a queued job at once, or ask the worker of a running one to stop (SIGTERM)."""
+    row = conn.execute(text("UPDATE job SET cancel_requested = true, status = CASE WHEN status = 'queued' "
+                            "THEN 'cancelled' ELSE status END, finished_at = CASE WHEN status = 'queued' "
+                            "THEN now() ELSE finished_at END WHERE id = :i RETURNING status, pid"),
+                       {"i": job_id}).first()
+    if row is None:
+        return None
+    if row.status == "running" and row.pid:
+        try:
+            os.kill(row.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass  # ended meanwhile; _reap marks it
+    return get_job(conn, job_id)
+
+
+def _reap(conn: Connection) -> None:
+    """Mark running jobs whose worker is gone (killed, machine restarted) as failed."""
+    for job_id, pid in conn.execute(text("SELECT id, pid FROM job WHERE status = 'running'")).all():
+        if pid is None or not _alive(pid):
+            conn.execute(text("UPDATE job SET status = 'failed', finished_at = now(), error = "
+                              "'the worker process ended without finishing the job; submit it again' "
+                              "WHERE id = :i AND status = 'running'"), {"i": job_id})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a worker that ended but was not waited for is a zombie: gone for our purpose
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _claim(engine: Engine, max_jobs: int) -> dict | None:
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
+        _reap(conn)
+        running = conn.execute(text("SELECT count(*) FROM job WHERE status = 'running'")).scalar()
+        if running >= max_jobs:
+            return None
+        row = conn.execute(text(
+            "UPDATE job SET status = 'running', started_at = now(), pid = :p, step = 'starting' WHERE id = "
+            "(SELECT id FROM job WHERE status = 'queued' ORDER BY id LIMIT 1) RETURNING id, kind, scenario, options"),
+            {"p": os.getpid()}).mappings().first()
+        return dict(row) if row else None
+
+
+def _execute(engine: Engine, job: dict) -> dict:
+    """Run one claimed job; returns its result."""
+    steps = STEPS[job["kind"]]
+
+    def progress(name: str) -> None:
+        done = steps.index(name) if name in steps else 0
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE job SET step = :s, progress = :p WHERE id = :i"),
+                         {"s": name, "p": done / len(steps), "i": job["id"]})
+
+    if job["kind"] == "coverage":
+        from gis_service.analysis.coverage import CoverageOptions, run_coverage
+
+        o = CoverageJobOptions.model_validate(job["options"])
+        options = CoverageOptions(scenario=job["scenario"], method=o.method, distance_m=o.distance_m,
+                                  capacity=o.capacity, demand=o.demand, nearest_k=o.nearest_k)
+        if o.thresholds:
+            options.thresholds_min = o.thresholds
+        result = run_coverage(engine, options, progress=progress)
+        return {"run_id": result.run_id, "summary": result.summary, "seconds": result.seconds}
+    from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
+
+    o = ScaleupJobOptions.model_validate(job["options"])
+    plan = run_scaleup(engine, ScaleupOptions(scenario=job["scenario"], region=o.region, model=o.model,
+                                              calibration=o.calibration, time_limit=o.time_limit), progress=progress)
+    return {"run_id": plan.run_id, "headline": plan.summary["headline"], "seconds": plan.seconds}
+
+
+def _finish(engine: Engine, job_id: int, status: str, *, result: dict | None = None, error: str | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE job SET status = :s, result = CAST(:r AS jsonb), error = :e, finished_at = now(), pid = NULL, "
+            "progress = CASE WHEN :s = 'succeeded' THEN 1 ELSE progress END WHERE id = :i"),
+            {"s": status, "r": json.dumps(result, default=float) if result is not None else None,
+             "e": error, "i": job_id})
+
+
+def work(engine: Engine, max_jobs: int) -> int:
+    """Claim and run queued jobs until none is left (or ``max_jobs`` already run); returns how many ran."""
+    def stop(signum, frame):
+        raise JobCancelled()
+
+    signal.signal(signal.SIGTERM, stop)
+    ran = 0
+    while (job := _claim(engine, max_jobs)) is not None:
+        ran += 1
+        try:
+            result = _execute(engine, job)
+        except JobCancelled:
+            _finish(engine, job["id"], "cancelled", error="cancelled on request")
+            continue
+        except (ValueError, KeyError) as exc:  # bad scenario, region or parameters: the user's to fix
+            _finish(engine, job["id"], "failed", error=str(exc).strip("'\""))
+            continue
+        except Exception as exc:  # noqa: BLE001 - any other failure is reported on the job, not lost
+            _finish(engine, job["id"], "failed", error=f"{type(exc).__name__}: {exc}")
+            continue
+        _finish(engine, job["id"], "succeeded", result=result)
+    return ran
+
+
+def main() -> None:
+    from gis_service.db.engine import make_engine
+    from gis_service.settings import get_settings
+
+    engine = make_engine()
+    try:
+        work(engine, get_settings().max_jobs)
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Scenarios, background jobs and results over HTTP on a real PostGIS and a real server: editors
+make scenarios and run them as jobs in a worker process that outlives the client, a running job
+can be cancelled without leaving a half-written run, and the results come back as JSON, CSV and
+GeoPackage."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import httpx
+import pandas as pd
+import pyogrio
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from gis_service.cli import app as cli
+
+DEPOT = {"name": "Depot baru", "type": "desludging_depot", "capacity": 2, "capacity_unit": "trucks",
+         "lon": 112.06, "lat": -2.91}
+
+
+def _key(role: str) -> dict:
+    out = CliRunner().invoke(cli, ["users", "add", f"{role}-jobs", "--role", role])
+    assert out.exit_code == 0, out.output
+    return {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
+
+
+@pytest.fixture
+def api(server):
+    base = server.removesuffix("/ogc")
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield client, {role: _key(role) for role in ("viewer", "editor")}
+
+
+def _wait(client: httpx.Client, job_id: int, until=("succeeded", "failed", "cancelled"), timeout=90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in until:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job['status']} at {job['step']} after {timeout} s")
+
+
+def test_scenarios_are_made_changed_and_deleted_by_editors(api, published_region):
+    client, keys = api
+    body = {"name": "Uji depot", "description": "uji", "parameters": {"trips_per_truck_day": 3}}
+    assert client.post("/api/scenarios", json=body).status_code == 401
+    assert client.post("/api/scenarios", json=body, headers=keys["viewer"]).status_code == 403
+    made = client.post("/api/scenarios", json=body, headers=keys["editor"])
+    assert made.status_code == 201, made.text
+    scenario = made.json()
+    assert scenario["parameters"] == {"trips_per_truck_day": 3}
+    assert len(scenario["facility_ids"]) == 1  # the pilot depot (existing and pilot by default)
+    assert client.post("/api/scenarios", json=body, headers=keys["editor"]).json()["detail"]["field"] == "name"
+    bad = client.post("/api/scenarios", json={"name": "x", "parameters": {"no_such": 1}}, headers=keys["editor"])
+    assert bad.status_code == 422 and bad.json()["detail"]["field"] == "parameters.no_such"
+    bad = client.post("/api/scenarios", json={"name": "x", "plan": {"siting": [{"type": "rocket"}]}},
+                      headers=keys["editor"])
+    assert bad.status_code == 422 and "plan" in str(bad.json()["detail"][0]["loc"])
+    facility = client.post("/api/facilities", json=DEPOT, headers=keys["editor"]).json()
+    joined = client.put(f"/api/scenarios/{scenario['id']}/facilities/{facility['id']}", headers=keys["editor"])
+    assert joined.status_code == 200 and facility["id"] in joined.json()["facility_ids"]
+    changed = client.patch(f"/api/scenarios/{scenario['id']}", json={"parameters": {}, "description": "baru"},
+                           headers=keys["editor"]).json()
+    assert changed["parameters"] == {} and changed["description"] == "baru" and len(changed["facility_ids"]) == 2
+    # deleting the facility and undoing the delete brings its scenario membership back
+    gone = client.delete(f"/api/facilities/{facility['id']}?version=1", headers=keys["editor"])
+    assert gone.status_code == 204
+    assert facility["id"] not in client.get(f"/api/scenarios/{scenario['id']}").json()["facility_ids"]
+    last = client.get(f"/api/edits?facility_id={facility['id']}").json()[0]
+    assert client.post(f"/api/edits/{last['id']}/undo", headers=keys["editor"]).status_code == 200
+    assert facility["id"] in client.get(f"/api/scenarios/{scenario['id']}").json()["facility_ids"]
+    assert client.delete(f"/api/scenarios/{scenario['id']}", headers=keys["editor"]).status_code == 204
+    assert client.get(f"/api/scenarios/{scenario['id']}").status_code == 404
+    with published_region.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM parameter_set WHERE name LIKE 'scenario:%'")).scalar() == 0
+
+
+def test_a_job_runs_in_the_background_and_outlives_its_client(api, published_region):
+    client, keys = api
+    scenario = client.post("/api/scenarios", json={"name": "Dengan depot baru"}, headers=keys["editor"]).json()
+    facility = client.post("/api/facilities", json={**DEPOT, "lon": 112.16, "lat": -2.9}, headers=keys["editor"]).json()
+    client.put(f"/api/scenarios/{scenario['id']}/facilities/{facility['id']}", headers=keys["editor"])
+    job = {"kind": "coverage", "scenario": scenario["name"], "options": {"method": "buffer", "distance_m": 3000}}
+    assert client.post("/api/jobs", json=job).status_code == 401
+    assert client.post("/api/jobs", json=job, headers=keys["viewer"]).status_code == 403
+    missing = client.post("/api/jobs", json={**job, "scenario": "nope"}, headers=keys["editor"])
+    assert missing.status_code == 404 and missing.json()["detail"]["field"] == "scenario"
+    bad = client.post("/api/jobs", json={**job, "options": {"method": "teleport"}}, headers=keys["editor"])
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "method"
+    # submit on a connection that is closed at once: the worker goes on
+    with httpx.Client(base_url=str(client.base_url), timeout=30) as once:
+        queued = once.post("/api/jobs", json=job, headers=keys["editor"])
+    assert queued.status_code == 202 and queued.headers["Location"] == f"/api/jobs/{queued.json()['id']}"
+    done = _wait(client, queued.json()["id"])
+    assert done["status"] == "succeeded", done["error"]
+    assert done["progress"] == 1 and done["user_name"] == "editor-jobs"
+    run_id = done["result"]["run_id"]
+    before = client.get("/api/runs").json()[-1]  # the fixture's run: the pilot depot only
+    summary = client.get(f"/api/runs/{run_id}/summary").json()
+    assert summary["run"]["scenario_name"] == "Dengan depot baru"
+    with published_region.connect() as conn:
+        newly = conn.execute(text(  # households within 3 km of the new depot and of no other facility
+            "SELECT count(*) FROM household h WHERE ST_DWithin(h.geom::geography, "
+            "(SELECT geom::geography FROM facility WHERE id = :n), 3000) AND NOT EXISTS (SELECT 1 FROM facility f "
+            "WHERE f.id <> :n AND ST_DWithin(h.geom::geography, f.geom::geography, 3000))"),
+            {"n": facility["id"]}).scalar()
+    assert newly > 0
+    assert summary["regency"]["served_households"] == before["served_households"] + newly
+    assert sum(d["households"] for d in summary["districts"]) == summary["regency"]["households"]
+
+
+def test_a_running_job_is_cancelled_and_leaves_no_run(api, published_region):
+    client, keys = api
+    with published_region.connect() as conn:
+        runs_before = conn.execute(text("SELECT count(*) FROM coverage_run")).scalar()
+    hold, release = threading.Event(), threading.Event()
+
+    def block_writes():  # the job blocks on its INSERT into coverage_run until we let go
+        with published_region.begin() as conn:
+            conn.execute(text("LOCK TABLE coverage_run IN ACCESS EXCLUSIVE MODE"))
+            hold.set()
+            release.wait(60)
+
+    blocker = threading.Thread(target=block_writes)
+    blocker.start()
+    try:
+        assert hold.wait(10)
+        job = client.post("/api/jobs", json={"kind": "coverage", "options": {"method": "buffer"}},
+                          headers=keys["editor"]).json()
+        running = _wait(client, job["id"], until=("running",))
+        deadline = time.monotonic() + 60
+        while running["step"] != "writing results" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            running = client.get(f"/api/jobs/{job['id']}").json()
+        assert running["step"] == "writing results"
+        assert client.post(f"/api/jobs/{job['id']}/cancel", headers=keys["viewer"]).status_code == 403
+        assert client.post(f"/api/jobs/{job['id']}/cancel", headers=keys["editor"]).status_code == 200
+        cancelled = _wait(client, job["id"], timeout=30)
+    finally:
+        release.set()
+        blocker.join()
+    assert cancelled["status"] == "cancelled" and cancelled["result"] is None
+    with published_region.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM coverage_run")).scalar() == runs_before
+    # a queued job is cancelled before it starts; cancelling an unknown job is 404
+    assert client.post("/api/jobs/999999/cancel", headers=keys["editor"]).status_code == 404
+
+
+def test_results_as_json_csv_and_geopackage(api):
+    client, _ = api
+    run = client.get("/api/runs").json()[0]
+    assert run["households"] == 300 and 0 <= run["coverage_pct"] <= 100
+    villages = client.get(f"/api/runs/{run['id']}/villages").json()
+    assert sum(v["households"] for v in villages) == 300
+    csv = client.get(f"/api/runs/{run['id']}/villages?f=csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    table = pd.read_csv(io.StringIO(csv.text), dtype={"code": str})
+    assert table["households"].sum() == 300 and {"aman_now", "aman_projected", "coverage_pct"} <= set(table)
+    gpkg = client.get(f"/api/runs/{run['id']}/export.gpkg")
+    assert gpkg.status_code == 200 and gpkg.content[:16] == b"SQLite format 3\x00"
+    layers = {name for name, _ in pyogrio.list_layers(io.BytesIO(gpkg.content))}
+    assert "coverage_village" in layers and "household" not in " ".join(layers)
+    assert client.get("/api/runs/999999/summary").status_code == 404
+    assert client.get(f"/api/runs/{run['id']}/villages?f=xml").status_code == 422
+    config = client.get("/api/config").json()
+    assert config["region"]["code"] and len(config["region"]["bbox"]) == 4
