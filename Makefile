@@ -3,7 +3,7 @@ VENV ?= .venv
 GIS := $(VENV)/bin/gis-service
 SCALE ?= 1
 
-.PHONY: demo test bootstrap benchmark benchmark-api benchmark-siting db-down
+.PHONY: demo test bootstrap benchmark benchmark-api benchmark-siting benchmark-map db-down
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -39,6 +39,11 @@ benchmark-api: bootstrap
 ## see scripts/benchmark_siting.py.
 benchmark-siting: bootstrap
 	$(VENV)/bin/python scripts/benchmark_siting.py
+
+## The web map under load: 50 map users (tiles, features, summary) for 60 s with and without a
+## scenario job running, on the demo district; see scripts/benchmark_map.py.
+benchmark-map: bootstrap
+	$(VENV)/bin/python scripts/benchmark_map.py
 
 ## Stop the managed cluster.
 db-down:

@@ -522,7 +522,8 @@ def serve(
     base_url: Annotated[Optional[str], typer.Option(help="Public URL of the service, if behind a proxy "
                                                          "(default http://HOST:PORT)")] = None,
 ) -> None:
-    """Serve the OGC APIs (pygeoapi at /ogc) and the health checks with uvicorn."""
+    """Serve the web map (/map), the planning API (/api, /docs) and the OGC APIs (pygeoapi at /ogc)
+    with uvicorn."""
     import logging
 
     import uvicorn
@@ -531,7 +532,8 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app(base_url=base_url or f"http://{host}:{port}")
-    console.print(f"serving on http://{host}:{port}  (OGC API: http://{host}:{port}/ogc)")
+    url = (base_url or f"http://{host}:{port}").rstrip("/")
+    console.print(f"serving on {url}: web map {url}/map, planning API {url}/docs, OGC API {url}/ogc")
     # keep idle connections 30 s (uvicorn's 5 s races clients that reuse them, e.g. map viewers)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=30)
 

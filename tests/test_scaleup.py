@@ -303,3 +303,41 @@ def test_report_geopackage_and_comparison(demo, tmp_path, monkeypatch):
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     missing = runner.invoke(app, ["scaleup", "report", "99999", str(tmp_path / "x.html")])
     assert missing.exit_code == 1 and "no scale-up run 99999" in missing.output
+
+
+def test_plans_over_http_and_a_scaleup_job(demo):
+    """The planning API serves stored plans (summary, phases, CSV, report, GeoPackage) and runs a
+    scale-up as a background job that stores one more plan."""
+    import io
+    import time
+
+    import pyogrio
+    from fastapi.testclient import TestClient
+
+    from gis_service.api.app import create_app
+
+    engine, runs = demo
+    key = CliRunner().invoke(app, ["users", "add", "plan-editor", "--role", "editor"]).stdout.strip().splitlines()[-1]
+    with TestClient(create_app(base_url="http://testserver")) as client:
+        listed = client.get("/api/plans").json()
+        assert {p["id"] for p in listed} >= {r.run_id for r in runs.values()}
+        run = runs["Pilot only (demo)"]
+        plan = client.get(f"/api/plans/{run.run_id}").json()
+        assert plan["summary"]["headline"] == run.summary["headline"] and len(plan["phases"]) == 3
+        villages = client.get(f"/api/plans/{run.run_id}/villages")
+        assert villages.headers["content-type"].startswith("text/csv") and villages.text.count("\n") > 10
+        report = client.get(f"/api/plans/{run.run_id}/report.html?lang=en")
+        assert report.status_code == 200 and "<html" in report.text.lower()
+        gpkg = client.get(f"/api/plans/{run.run_id}/export.gpkg")
+        assert {n for n, _ in pyogrio.list_layers(io.BytesIO(gpkg.content))} >= {"scaleup_facilities", "scaleup_villages"}
+        assert client.get("/api/plans/999999").status_code == 404
+        job = client.post("/api/jobs", headers={"Authorization": f"Bearer {key}"}, json={
+            "kind": "scaleup", "scenario": "Pilot only (demo)", "options": {"model": "greedy"}})
+        assert job.status_code == 202, job.text
+        deadline = time.monotonic() + 120
+        while (done := client.get(f"/api/jobs/{job.json()['id']}").json())["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, done
+            time.sleep(0.5)
+        assert done["status"] == "succeeded", done["error"]
+        assert done["result"]["headline"]["capex_total_idr"] > 0
+        assert client.get(f"/api/plans/{done['result']['run_id']}").status_code == 200
