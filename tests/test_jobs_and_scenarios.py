@@ -64,20 +64,37 @@ def test_scenarios_are_made_changed_and_deleted_by_editors(api, published_region
     facility = client.post("/api/facilities", json=DEPOT, headers=keys["editor"]).json()
     joined = client.put(f"/api/scenarios/{scenario['id']}/facilities/{facility['id']}", headers=keys["editor"])
     assert joined.status_code == 200 and facility["id"] in joined.json()["facility_ids"]
-    changed = client.patch(f"/api/scenarios/{scenario['id']}", json={"parameters": {}, "description": "baru"},
+    path = f"/api/scenarios/{scenario['id']}"
+    assert client.patch(path, json={"description": "baru"}, headers=keys["editor"]).status_code == 428
+    stale = client.patch(path, json={"description": "baru", "version": 1}, headers=keys["editor"])
+    assert stale.status_code == 409 and stale.json()["detail"]["field"] == "version"
+    changed = client.patch(path, json={"parameters": {}, "description": "baru", "version": joined.json()["version"]},
                            headers=keys["editor"]).json()
     assert changed["parameters"] == {} and changed["description"] == "baru" and len(changed["facility_ids"]) == 2
     # deleting the facility and undoing the delete brings its scenario membership back
     gone = client.delete(f"/api/facilities/{facility['id']}?version=1", headers=keys["editor"])
     assert gone.status_code == 204
-    assert facility["id"] not in client.get(f"/api/scenarios/{scenario['id']}").json()["facility_ids"]
+    assert facility["id"] not in client.get(path).json()["facility_ids"]
     last = client.get(f"/api/edits?facility_id={facility['id']}").json()[0]
     assert client.post(f"/api/edits/{last['id']}/undo", headers=keys["editor"]).status_code == 200
-    assert facility["id"] in client.get(f"/api/scenarios/{scenario['id']}").json()["facility_ids"]
-    assert client.delete(f"/api/scenarios/{scenario['id']}", headers=keys["editor"]).status_code == 204
-    assert client.get(f"/api/scenarios/{scenario['id']}").status_code == 404
+    assert facility["id"] in client.get(path).json()["facility_ids"]
+    # every scenario edit is logged and undoable: undo the change, then undo a delete
+    log = client.get(f"/api/scenario-edits?scenario_id={scenario['id']}").json()
+    assert [e["action"] for e in log] == ["update", "include", "create"] and log[0]["user_name"] == "editor-jobs"
+    assert log[0]["before"]["parameters"] == {"trips_per_truck_day": 3} and log[0]["after"]["parameters"] == {}
+    assert client.post(f"/api/scenario-edits/{log[0]['id']}/undo", headers=keys["viewer"]).status_code == 403
+    undone = client.post(f"/api/scenario-edits/{log[0]['id']}/undo", headers=keys["editor"]).json()["scenario"]
+    assert undone["parameters"] == {"trips_per_truck_day": 3} and undone["description"] == "uji"
+    assert client.post(f"/api/scenario-edits/{log[1]['id']}/undo", headers=keys["editor"]).status_code == 409
+    assert client.delete(path, headers=keys["editor"]).status_code == 428
+    assert client.delete(f"{path}?version={undone['version']}", headers=keys["editor"]).status_code == 204
+    assert client.get(path).status_code == 404
     with published_region.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM parameter_set WHERE name LIKE 'scenario:%'")).scalar() == 0
+    deleted = client.get(f"/api/scenario-edits?scenario_id={scenario['id']}").json()[0]
+    back = client.post(f"/api/scenario-edits/{deleted['id']}/undo", headers=keys["editor"]).json()["scenario"]
+    assert back["id"] == scenario["id"] and back["name"] == "Uji depot" and facility["id"] in back["facility_ids"]
+    assert back["parameters"] == {"trips_per_truck_day": 3}
 
 
 def test_a_job_runs_in_the_background_and_outlives_its_client(api, published_region):

@@ -21,6 +21,7 @@ from gis_service.api.ogc import DEFAULT_ITEMS, MAX_ITEMS, MOUNT, ogc_app
 from gis_service.api.jobs import router as jobs_router
 from gis_service.api.planning import router as planning_router
 from gis_service.api.results import router as results_router
+from gis_service.api.scenarios import edits_router as scenario_edits_router
 from gis_service.api.scenarios import router as scenarios_router
 from gis_service.api.web import mount_web_map
 from gis_service.db.engine import database_url, make_serving_engine
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
                            expose_headers=["ETag", "Location"])
     app.include_router(planning_router(settings, engine))
     app.include_router(scenarios_router(settings, engine))
+    app.include_router(scenario_edits_router(settings, engine))
     app.include_router(jobs_router(settings, engine))
     app.include_router(results_router(settings, engine))
     mount_web_map(app, settings)

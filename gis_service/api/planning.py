@@ -119,7 +119,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     def change(facility_id: int, body: FacilityChange, user: Annotated[User, Depends(editor)],
                response: Response, if_match: Annotated[str | None, Header()] = None):
         """Change the given fields of a facility read at ``version`` (or ``If-Match``)."""
-        version = _version(body.version, if_match)
+        version = read_version(body.version, if_match)
         fields = edits.FacilityFields.model_validate(body.model_dump(exclude_unset=True, exclude={"version"}))
         row = run(edits.update_facility, facility_id, fields, version=version, user=user.name, region_code=region)
         response.headers["ETag"] = f'"{row["version"]}"'
@@ -129,7 +129,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     def delete(facility_id: int, user: Annotated[User, Depends(editor)],
                version: Annotated[int | None, Query()] = None,
                if_match: Annotated[str | None, Header()] = None) -> Response:
-        run(edits.delete_facility, facility_id, version=_version(version, if_match), user=user.name)
+        run(edits.delete_facility, facility_id, version=read_version(version, if_match), user=user.name)
         return Response(status_code=204)
 
     @api.get("/edits", response_model=list[Edit], responses=errors(422))
@@ -146,7 +146,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     return api
 
 
-def _version(given: int | None, if_match: str | None) -> int:
+def read_version(given: int | None, if_match: str | None) -> int:
     if given is None and if_match:
         try:
             given = int(if_match.strip().strip('W/').strip('"'))

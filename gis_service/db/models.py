@@ -321,6 +321,8 @@ class Scenario(Base):
     plan: Mapped[dict | None] = mapped_column(
         JSONB, comment="Scale-up plan: which facilities to site, limits, phases (config/scenarios/*.yml)")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1", comment="Raised by "
+                                         "every edit; a stale version is refused (optimistic locking)")
 
 
 class ScenarioFacility(Base):
@@ -672,3 +674,20 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScenarioEdit(Base):
+    __tablename__ = "scenario_edit"
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'update', 'delete', 'include', 'exclude', 'undo')", name="action_vocab"),
+        {"comment": "Every edit of a scenario through the planning API: who, when, the scenario before and after"},
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    user_name: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    before: Mapped[dict | None] = mapped_column(JSONB, comment="The scenario before (null for a create)")
+    after: Mapped[dict | None] = mapped_column(JSONB, comment="The scenario after (null for a delete)")
+    undoes: Mapped[int | None] = mapped_column(BigInteger, comment="The edit an undo reverted")
+    undone_by: Mapped[int | None] = mapped_column(BigInteger, comment="The undo that reverted this edit")

@@ -1,7 +1,8 @@
 """Scenarios from the planning API: which facilities take part, which parameters differ from the
 defaults (each override kept with who set it, as its source), and the scale-up plan (its target,
-siting steps, calibration; validated as ``config/scenarios/*.yml`` is). Each function runs in the
-caller's transaction."""
+siting steps, calibration; validated as ``config/scenarios/*.yml`` is). Like facility edits, every
+change is versioned (a stale version is refused), logged with who, when and the scenario before and
+after, and undoable. Each function runs in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from gis_service.analysis.scaleup.spec import Plan
 from gis_service.ingest.edits import EditError
 
 OVERRIDE = "planning API"  # how an override's source starts, telling it from the defaults
-ROW = """SELECT s.id, s.name, s.description, s.region_code, s.plan, s.created_at, p.values AS parameter_values,
+ROW = """SELECT s.id, s.name, s.description, s.region_code, s.plan, s.version, s.created_at,
+                p.values AS parameter_values,
                 COALESCE((SELECT array_agg(f.facility_id ORDER BY f.facility_id) FROM scenario_facility f
                           WHERE f.scenario_id = s.id), '{}') AS facility_ids
          FROM scenario s LEFT JOIN parameter_set p ON p.id = s.parameter_set_id"""
@@ -81,11 +83,14 @@ def create_scenario(conn: Connection, new: NewScenario, *, user: str, region_cod
             {"s": sid, "r": region, "st": list(new.facility_statuses)})
     if new.parameters:
         _set_parameters(conn, sid, new.name, new.parameters, user=user, config_dir=config_dir)
-    return get_scenario(conn, sid)
+    after = get_scenario(conn, sid)
+    _log(conn, sid, user, "create", None, after)
+    return after
 
 
-def update_scenario(conn: Connection, scenario_id: int, change: ScenarioFields, *, user: str, config_dir) -> dict:
-    current = get_scenario(conn, scenario_id)
+def update_scenario(conn: Connection, scenario_id: int, change: ScenarioFields, *, version: int, user: str,
+                    config_dir) -> dict:
+    current = _locked(conn, scenario_id, version)
     given = change.model_dump(exclude_unset=True)
     if not given:
         raise EditError("nothing to change: give at least one field", field="body")
@@ -105,12 +110,77 @@ def update_scenario(conn: Connection, scenario_id: int, change: ScenarioFields, 
     if change.parameters is not None:
         _set_parameters(conn, scenario_id, change.name or current["name"], change.parameters, user=user,
                         config_dir=config_dir)
-    return get_scenario(conn, scenario_id)
+    return _logged(conn, scenario_id, user, "update", current)
 
 
-def delete_scenario(conn: Connection, scenario_id: int) -> None:
+def delete_scenario(conn: Connection, scenario_id: int, *, version: int, user: str) -> None:
     """Remove a scenario and its parameter overrides; its stored runs stay (named, unlinked)."""
-    get_scenario(conn, scenario_id)
+    before = _locked(conn, scenario_id, version)
+    _drop(conn, scenario_id)
+    _log(conn, scenario_id, user, "delete", before, None)
+
+
+def include_facility(conn: Connection, scenario_id: int, facility_id: int, *, included: bool, user: str) -> dict:
+    """Add a facility to a scenario (or take it out); no version needed, the change is one member."""
+    before = _locked(conn, scenario_id, None)
+    if (facility_id in before["facility_ids"]) == included:
+        return before
+    if included:
+        _set_facilities(conn, scenario_id, [facility_id], status=404)
+    else:
+        conn.execute(text("DELETE FROM scenario_facility WHERE scenario_id = :s AND facility_id = :f"),
+                     {"s": scenario_id, "f": facility_id})
+    return _logged(conn, scenario_id, user, "include" if included else "exclude", before)
+
+
+def list_edits(conn: Connection, *, scenario_id: int | None = None, limit: int = 100) -> list[dict]:
+    rows = conn.execute(text("SELECT * FROM scenario_edit WHERE CAST(:s AS integer) IS NULL OR scenario_id = :s "
+                             "ORDER BY id DESC LIMIT :l"), {"s": scenario_id, "l": limit})
+    return [dict(r) for r in rows.mappings()]
+
+
+def undo(conn: Connection, edit_id: int, *, user: str, config_dir) -> dict:
+    """Revert one scenario edit if the scenario is still as that edit left it; returns the undo
+    entry. An undone delete brings the scenario back with its id, facilities (those that still
+    exist), parameter overrides and plan."""
+    edit = conn.execute(text("SELECT * FROM scenario_edit WHERE id = :i FOR UPDATE"), {"i": edit_id}).mappings().first()
+    if edit is None:
+        raise EditError(f"no scenario edit {edit_id}", status=404)
+    if edit["undone_by"] is not None or edit["action"] == "undo":
+        raise EditError(f"edit {edit_id} is an undo or was undone already (by edit {edit['undone_by']})", status=409)
+    sid = edit["scenario_id"]
+    row = conn.execute(text(f"{ROW} WHERE s.id = :i FOR UPDATE OF s"), {"i": sid}).mappings().first()
+    now = _public(row) if row else None
+    if (now or {}).get("version") != (edit["after"] or {}).get("version"):
+        raise EditError(f"scenario {sid} changed after edit {edit_id}: undo the later edits first", status=409)
+    before = edit["before"]
+    if before is None:  # undo a create
+        _drop(conn, sid)
+    else:
+        if now is None:  # undo a delete: the row comes back with its id
+            conn.execute(text("INSERT INTO scenario (id, name, version) OVERRIDING SYSTEM VALUE VALUES (:i, :n, :v)"),
+                         {"i": sid, "n": f"restoring {sid}", "v": before["version"]})
+        _restore(conn, sid, before, user=user, config_dir=config_dir)
+    after = None if before is None else get_scenario(conn, sid)
+    undo_id = _log(conn, sid, user, "undo", now, after, undoes=edit_id)
+    conn.execute(text("UPDATE scenario_edit SET undone_by = :u WHERE id = :i"), {"u": undo_id, "i": edit_id})
+    return {"id": undo_id, "undoes": edit_id, "scenario": after}
+
+
+def _restore(conn: Connection, sid: int, state: dict, *, user: str, config_dir) -> None:
+    if conn.execute(text("SELECT 1 FROM scenario WHERE name = :n AND id <> :i"), {"n": state["name"], "i": sid}).first():
+        raise EditError(f"another scenario is named '{state['name']}' now: rename it first", status=409, field="name")
+    conn.execute(text("UPDATE scenario SET name = :n, description = :d, region_code = :r, plan = CAST(:p AS jsonb), "
+                      "version = version + 1 WHERE id = :i"),
+                 {"n": state["name"], "d": state["description"], "r": state["region_code"],
+                  "p": json.dumps(state["plan"]), "i": sid})
+    conn.execute(text("DELETE FROM scenario_facility WHERE scenario_id = :s"), {"s": sid})
+    conn.execute(text("INSERT INTO scenario_facility (scenario_id, facility_id) SELECT :s, id FROM facility "
+                      "WHERE id = ANY(:f)"), {"s": sid, "f": state["facility_ids"]})
+    _set_parameters(conn, sid, state["name"], state["parameters"], user=user, config_dir=config_dir)
+
+
+def _drop(conn: Connection, scenario_id: int) -> None:
     pset = conn.execute(text("DELETE FROM scenario WHERE id = :i RETURNING parameter_set_id"),
                         {"i": scenario_id}).scalar()
     if pset is not None:
@@ -118,23 +188,44 @@ def delete_scenario(conn: Connection, scenario_id: int) -> None:
                           "(SELECT 1 FROM scenario s WHERE s.parameter_set_id = p.id)"), {"p": pset})
 
 
-def include_facility(conn: Connection, scenario_id: int, facility_id: int, *, included: bool) -> dict:
-    """Add a facility to a scenario (or take it out)."""
-    get_scenario(conn, scenario_id)
-    if included:
-        _set_facilities(conn, scenario_id, [facility_id])
-    else:
-        conn.execute(text("DELETE FROM scenario_facility WHERE scenario_id = :s AND facility_id = :f"),
-                     {"s": scenario_id, "f": facility_id})
-    return get_scenario(conn, scenario_id)
+def _locked(conn: Connection, scenario_id: int, version: int | None) -> dict:
+    """The scenario, locked for this transaction, if it is still at ``version`` (None: any)."""
+    row = conn.execute(text(f"{ROW} WHERE s.id = :i FOR UPDATE OF s"), {"i": scenario_id}).mappings().first()
+    if row is None:
+        raise EditError(f"no scenario {scenario_id}; GET /api/scenarios lists them", status=404)
+    if version is not None and row["version"] != version:
+        raise EditError(f"scenario {scenario_id} is at version {row['version']}, not {version}: someone else "
+                        "changed it; reload it and apply your change again", status=409, field="version")
+    return _public(row)
 
 
-def _set_facilities(conn: Connection, scenario_id: int, ids: list[int]) -> None:
+def _logged(conn: Connection, scenario_id: int, user: str, action: str, before: dict) -> dict:
+    """Raise the version, log the edit, return the scenario after it."""
+    conn.execute(text("UPDATE scenario SET version = version + 1 WHERE id = :i"), {"i": scenario_id})
+    after = get_scenario(conn, scenario_id)
+    _log(conn, scenario_id, user, action, before, after)
+    return after
+
+
+def _log(conn: Connection, scenario_id: int, user: str, action: str, before: dict | None, after: dict | None,
+         *, undoes: int | None = None) -> int:
+    return conn.execute(text(
+        "INSERT INTO scenario_edit (scenario_id, user_name, action, before, after, undoes) "
+        "VALUES (:s, :u, :a, CAST(:b AS jsonb), CAST(:af AS jsonb), :undoes) RETURNING id"),
+        {"s": scenario_id, "u": user, "a": action, "b": _json(before), "af": _json(after),
+         "undoes": undoes}).scalar_one()
+
+
+def _json(state: dict | None) -> str | None:
+    return None if state is None else json.dumps(state, default=str)
+
+
+def _set_facilities(conn: Connection, scenario_id: int, ids: list[int], *, status: int = 422) -> None:
     known = set(conn.execute(text("SELECT id FROM facility WHERE id = ANY(:i)"), {"i": ids}).scalars())
     missing = sorted(set(ids) - known)
     if missing:
         raise EditError(f"no facility {', '.join(map(str, missing[:10]))}; GET /api/facilities lists them",
-                        status=404 if len(ids) == 1 else 422, field="facility_ids")
+                        status=status, field="facility_ids")
     conn.execute(text("INSERT INTO scenario_facility (scenario_id, facility_id) SELECT :s, unnest(CAST(:i AS bigint[])) "
                       "ON CONFLICT DO NOTHING"), {"s": scenario_id, "i": sorted(known)})
 
@@ -142,7 +233,11 @@ def _set_facilities(conn: Connection, scenario_id: int, ids: list[int]) -> None:
 def _set_parameters(conn: Connection, scenario_id: int, name: str, overrides: dict[str, Any], *, user: str,
                     config_dir) -> None:
     """The scenario's own parameter set: the defaults (as stored) with ``overrides``, each checked
-    against the default's kind of value and marked with who set it."""
+    against the default's kind of value and marked with who set it; no overrides: no set of its own."""
+    if not overrides:
+        conn.execute(text("UPDATE scenario SET parameter_set_id = NULL WHERE id = :i"), {"i": scenario_id})
+        conn.execute(text("DELETE FROM parameter_set WHERE name = :n"), {"n": f"scenario:{scenario_id}"})
+        return
     defaults = load_parameter_values(conn, parameter_set_id=None, config_dir=config_dir)
     values = dict(defaults)
     for key, value in overrides.items():
