@@ -174,27 +174,38 @@ def _finish(engine: Engine, job_id: int, status: str, *, result: dict | None = N
 
 
 def work(engine: Engine, max_jobs: int) -> int:
-    """Claim and run queued jobs until none is left (or ``max_jobs`` already run); returns how many ran."""
+    """Claim and run queued jobs until none is left (or ``max_jobs`` already run); returns how many
+    ran. SIGTERM stops only a running analysis; between jobs it is ignored, and a cancel asked
+    for meanwhile is seen before the next analysis starts."""
     def stop(signum, frame):
         raise JobCancelled()
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     ran = 0
     while (job := _claim(engine, max_jobs)) is not None:
         ran += 1
         try:
+            signal.signal(signal.SIGTERM, stop)
+            if _cancel_requested(engine, job["id"]):
+                raise JobCancelled()
             result = _execute(engine, job)
         except JobCancelled:
-            _finish(engine, job["id"], "cancelled", error="cancelled on request")
-            continue
+            status, result, error = "cancelled", None, "cancelled on request"
         except (ValueError, KeyError) as exc:  # bad scenario, region or parameters: the user's to fix
-            _finish(engine, job["id"], "failed", error=str(exc).strip("'\""))
-            continue
+            status, result, error = "failed", None, str(exc).strip("'\"")
         except Exception as exc:  # noqa: BLE001 - any other failure is reported on the job, not lost
-            _finish(engine, job["id"], "failed", error=f"{type(exc).__name__}: {exc}")
-            continue
-        _finish(engine, job["id"], "succeeded", result=result)
+            status, result, error = "failed", None, f"{type(exc).__name__}: {exc}"
+        else:
+            status, error = "succeeded", None
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _finish(engine, job["id"], status, result=result, error=error)
     return ran
+
+
+def _cancel_requested(engine: Engine, job_id: int) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT cancel_requested FROM job WHERE id = :i"), {"i": job_id}).scalar())
 
 
 def main() -> None:
