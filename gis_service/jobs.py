@@ -3,10 +3,14 @@ worker process (``python -m gis_service.jobs``) claims queued rows and runs them
 ``run_coverage`` / ``run_scaleup`` as the CLI, so a job outlives the request and the client that
 asked for it, and the API's threads stay free for the map while a scenario runs.
 
-At most ``max_jobs`` run at once (the claim is serialised by an advisory lock). Progress is the
+The server starts up to ``max_jobs`` workers when a job is submitted (``ensure_workers``); a
+worker imports the analyses once and then polls the queue, so a job starts within a fraction of
+a second instead of after the ~3 s of importing them; it ends after ``idle_minutes`` without
+work, when its server is gone and nothing is queued, or when the database goes away. At most
+``max_jobs`` run at once (the claim is serialised by an advisory lock). Progress is the
 analysis's own steps, written on a second connection. Cancelling a queued job just marks it; a
-running one is sent SIGTERM, which aborts the run's single transaction, so a cancelled or failed
-job leaves no half-written run behind."""
+running one's worker is sent SIGTERM, which aborts the run's single transaction, so a cancelled
+or failed job leaves no half-written run behind, and the worker goes on with the queue."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,11 +68,19 @@ def submit(conn: Connection, kind: str, scenario: str | None, options: BaseModel
         {"k": kind, "s": scenario, "o": options.model_dump_json(), "u": user}).scalar_one()
 
 
-def start_worker() -> subprocess.Popen:
-    """A worker process for the queue, in its own session so that it does not share the server's
-    signals (Ctrl-C on ``gis-service serve`` leaves a running job to finish)."""
-    return subprocess.Popen([sys.executable, "-m", "gis_service.jobs"], start_new_session=True,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+_workers: dict[str, list[subprocess.Popen]] = {}  # this process's workers, by database
+
+
+def ensure_workers(count: int, database_url: str) -> None:
+    """Keep ``count`` workers of this process alive for the database. They run in their own
+    session, so that they do not share the server's signals (Ctrl-C on ``gis-service serve``
+    lets a running job finish)."""
+    alive = _workers[database_url] = [w for w in _workers.get(database_url, []) if w.poll() is None]
+    while len(alive) < count:
+        alive.append(subprocess.Popen(
+            [sys.executable, "-m", "gis_service.jobs", "--parent", str(os.getpid())], start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            env={**os.environ, "GIS_SERVICE_DATABASE_URL": database_url}))
 
 
 def get_job(conn: Connection, job_id: int) -> dict | None:
@@ -173,16 +186,25 @@ def _finish(engine: Engine, job_id: int, status: str, *, result: dict | None = N
              "e": error, "i": job_id})
 
 
-def work(engine: Engine, max_jobs: int) -> int:
-    """Claim and run queued jobs until none is left (or ``max_jobs`` already run); returns how many
+def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: int | None = None,
+         poll_seconds: float = 0.25) -> int:
+    """Claim and run queued jobs; when none is queued, wait up to ``idle_seconds`` for one (0:
+    return at once), and stop waiting as soon as the ``parent`` process is gone. Returns how many
     ran. SIGTERM stops only a running analysis; between jobs it is ignored, and a cancel asked
     for meanwhile is seen before the next analysis starts."""
     def stop(signum, frame):
         raise JobCancelled()
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    ran = 0
-    while (job := _claim(engine, max_jobs)) is not None:
+    ran, idle_since = 0, time.monotonic()
+    while True:
+        job = _claim(engine, max_jobs)
+        if job is None:
+            orphaned = parent is not None and os.getppid() != parent
+            if orphaned or time.monotonic() - idle_since >= idle_seconds:
+                return ran
+            time.sleep(poll_seconds)
+            continue
         ran += 1
         try:
             signal.signal(signal.SIGTERM, stop)
@@ -200,7 +222,7 @@ def work(engine: Engine, max_jobs: int) -> int:
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _finish(engine, job["id"], status, result=result, error=error)
-    return ran
+        idle_since = time.monotonic()
 
 
 def _cancel_requested(engine: Engine, job_id: int) -> bool:
@@ -208,13 +230,25 @@ def _cancel_requested(engine: Engine, job_id: int) -> bool:
         return bool(conn.execute(text("SELECT cancel_requested FROM job WHERE id = :i"), {"i": job_id}).scalar())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    from sqlalchemy.exc import OperationalError
+
+    from gis_service.analysis import coverage  # noqa: F401 - imported once, before the first job
+    from gis_service.analysis.scaleup import plan  # noqa: F401
     from gis_service.db.engine import make_engine
     from gis_service.settings import get_settings
 
+    parser = argparse.ArgumentParser(description="Run the planning API's queued jobs")
+    parser.add_argument("--parent", type=int, help="Stop waiting for jobs once this process is gone")
+    args = parser.parse_args(argv)
+    settings = get_settings()
     engine = make_engine()
     try:
-        work(engine, get_settings().max_jobs)
+        work(engine, settings.max_jobs, idle_seconds=60 * settings.job_worker_idle_minutes, parent=args.parent)
+    except OperationalError:
+        pass  # the database went away (stopped, or a test's database dropped): nothing left to do
     finally:
         engine.dispose()
 

@@ -64,7 +64,9 @@ class Settings(BaseSettings):
                           "from its node_modules (npm, installed by scripts/bootstrap.sh)")
     basemap_tiles: str | None = Field(default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                                       description="Raster basemap under the web map; empty: none (offline)")
-    max_jobs: int = Field(default=1, description="Coverage / scale-up jobs run at once; more wait (queued)")
+    max_jobs: int = Field(default=1, ge=1, description="Coverage / scale-up jobs run at once; more wait (queued)")
+    job_worker_idle_minutes: float = Field(default=10, ge=0, description="A job worker without work for this "
+                                           "long ends; the next submitted job starts a new one")
 
     def region_config(self) -> Region:
         return load_region(self.config_dir / "regions" / f"{self.region}.yml")

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from gis_service import jobs
 from gis_service.api.auth import requires
 from gis_service.api.planning import errors
+from gis_service.db.engine import database_url
 from gis_service.db.users import User
 from gis_service.settings import Settings
 
@@ -52,7 +53,6 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     api = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(400, 401, 403, 413))
     reader = requires("viewer", engine, public=settings.public_read)
     editor = requires("editor", engine)
-    workers: list = []  # started worker processes, waited for so that none is left a zombie
 
     def found(job: dict | None, job_id: int) -> dict:
         if job is None:
@@ -69,8 +69,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
                 raise HTTPException(404, {"message": f"no scenario named '{body.scenario}'; GET /api/scenarios "
                                                      "lists them", "field": "scenario"})
             job_id = jobs.submit(conn, body.kind, body.scenario, body.options, user=user.name)
-        workers[:] = [w for w in workers if w.poll() is None]
-        workers.append(jobs.start_worker())
+        jobs.ensure_workers(settings.max_jobs, database_url(settings))
         response.headers["Location"] = f"/api/jobs/{job_id}"
         with engine.begin() as conn:
             return jobs.get_job(conn, job_id)
