@@ -58,8 +58,11 @@ class ScaleupJobOptions(BaseModel):
     time_limit: float = Field(60.0, gt=0, le=600, description="Seconds per exact siting solve")
 
 
-class JobCancelled(BaseException):
-    """Raised in the worker by SIGTERM: unwinds (and rolls back) the running analysis."""
+class JobCancelled(KeyboardInterrupt):
+    """Raised in the worker by SIGTERM: unwinds (and rolls back) the running analysis. A
+    KeyboardInterrupt, because psycopg then cancels a query in flight and waits for the server
+    to stop it, instead of leaving the connection busy (whose rollback would fail, turning the
+    cancel into a failure)."""
 
 
 def submit(conn: Connection, kind: str, scenario: str | None, options: BaseModel, *, user: str) -> int:
