@@ -215,6 +215,9 @@ def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: in
                 raise JobCancelled()
             result = _execute(engine, job)
         except JobCancelled:
+            if not _cancel_requested(engine, job["id"]):  # meant for the job before, which ended meanwhile
+                _requeue(engine, job["id"])
+                continue
             status, result, error = "cancelled", None, "cancelled on request"
         except (ValueError, KeyError) as exc:  # bad scenario, region or parameters: the user's to fix
             status, result, error = "failed", None, str(exc).strip("'\"")
@@ -226,6 +229,12 @@ def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: in
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _finish(engine, job["id"], status, result=result, error=error)
         idle_since = time.monotonic()
+
+
+def _requeue(engine: Engine, job_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE job SET status = 'queued', started_at = NULL, pid = NULL, step = NULL, "
+                          "progress = 0 WHERE id = :i"), {"i": job_id})
 
 
 def _cancel_requested(engine: Engine, job_id: int) -> bool:
