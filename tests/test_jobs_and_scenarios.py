@@ -168,7 +168,7 @@ def test_a_running_job_is_cancelled_and_leaves_no_run(api, published_region):
     assert client.post("/api/jobs/999999/cancel", headers=keys["editor"]).status_code == 404
 
 
-def test_results_as_json_csv_and_geopackage(api):
+def test_results_as_json_csv_and_geopackage(api, tmp_path):
     client, _ = api
     run = client.get("/api/runs").json()[0]
     assert run["households"] == 300 and 0 <= run["coverage_pct"] <= 100
@@ -180,8 +180,14 @@ def test_results_as_json_csv_and_geopackage(api):
     assert table["households"].sum() == 300 and {"aman_now", "aman_projected", "coverage_pct"} <= set(table)
     gpkg = client.get(f"/api/runs/{run['id']}/export.gpkg")
     assert gpkg.status_code == 200 and gpkg.content[:16] == b"SQLite format 3\x00"
-    layers = {name for name, _ in pyogrio.list_layers(io.BytesIO(gpkg.content))}
-    assert "coverage_village" in layers and "household" not in " ".join(layers)
+    path = tmp_path / "run.gpkg"
+    path.write_bytes(gpkg.content)
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    assert {"coverage_all_runs", "coverage_village_table"} <= layers and "household" not in " ".join(layers)
+    areas = pyogrio.read_dataframe(path, layer="coverage_all_runs")
+    assert set(areas["run_id"]) == {run["id"]} and areas.crs.to_epsg() == 4326
+    styles = pyogrio.read_dataframe(path, layer="layer_styles")
+    assert "coverage_all_runs" in set(styles["f_table_name"])  # QGIS opens it styled
     assert client.get("/api/runs/999999/summary").status_code == 404
     assert client.get(f"/api/runs/{run['id']}/villages?f=xml").status_code == 422
     config = client.get("/api/config").json()

@@ -92,3 +92,20 @@ def export_plan_geopackage(engine: Engine, run, layers: list[Layer], targets: li
               "scaleup_phases": run.phases}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return export_geopackage(engine, chosen, targets, path, filters={"run_id": run.id}, tables=tables)
+
+
+RUN_LAYERS = ("coverage_all_runs", "service_areas_all_runs", "coverage_gaps_all_runs")
+
+
+def export_run_geopackage(engine: Engine, run_id: int, layers: list[Layer], targets: list[dict],
+                          path: Path) -> dict[str, int]:
+    """A stored coverage run for QGIS: its areas (villages, districts, regency) coloured by
+    coverage against the targets, its service areas and its gaps as styled layers, and the
+    village table with every service's counts as an attribute table."""
+    from gis_service.analysis.export import village_table
+
+    with engine.connect() as conn:
+        villages = village_table(conn, run_id)
+    chosen = [layer for layer in layers if layer.id in RUN_LAYERS]
+    return export_geopackage(engine, chosen, targets, path, filters={"run_id": run_id},
+                             tables={"coverage_village_table": villages})

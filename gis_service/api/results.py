@@ -17,7 +17,9 @@ from starlette.background import BackgroundTask
 from gis_service import __version__
 from gis_service.analysis import results
 from gis_service.api.auth import requires
+from gis_service.api.layers import load_layers
 from gis_service.api.planning import errors
+from gis_service.api.styles import read_targets
 from gis_service.db.users import User
 from gis_service.settings import Settings
 
@@ -33,6 +35,12 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["results"], responses=errors(401, 403))
     reader = requires("viewer", engine, public=settings.public_read)
     region = settings.region_config()
+
+    def layers():
+        return load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points)
+
+    def targets() -> list[dict]:
+        return read_targets(settings.config_dir / "targets.yml")
 
     def coverage_run(run_id: int) -> dict:
         with engine.connect() as conn:
@@ -86,13 +94,14 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     @api.get("/runs/{run_id}/export.gpkg", response_class=FileResponse,
              responses={**errors(404, 422), 200: {"content": {GPKG: {}}, "description": "GeoPackage"}})
     def run_geopackage(run_id: int, user: Annotated[User, Depends(reader)]):
-        """Villages with their results, facilities and service areas of the run (QGIS opens it)."""
-        from gis_service.analysis.export import export_run
+        """The run's areas, service areas and gaps as styled layers and its village table (QGIS
+        opens it styled)."""
+        from gis_service.api.geopackage import export_run_geopackage
 
         coverage_run(run_id)
         folder = tempfile.mkdtemp(prefix="gis-service-")
-        with engine.connect() as conn:
-            path = export_run(conn, run_id, Path(folder) / f"cakupan_run_{run_id}.gpkg")
+        path = Path(folder) / f"cakupan_run_{run_id}.gpkg"
+        export_run_geopackage(engine, run_id, layers(), targets(), path)
         return _file(path, GPKG, folder)
 
     @api.get("/plans", responses=errors(422))
@@ -140,14 +149,11 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     def plan_geopackage(run_id: int, user: Annotated[User, Depends(reader)]):
         """The plan's facilities and villages, styled for QGIS, with requirement and phase tables."""
         from gis_service.api.geopackage import export_plan_geopackage
-        from gis_service.api.layers import load_layers
-        from gis_service.api.styles import read_targets
 
         run = stored_plan(run_id)
         folder = tempfile.mkdtemp(prefix="gis-service-")
         path = Path(folder) / f"rencana_run_{run_id}.gpkg"
-        export_plan_geopackage(engine, run, load_layers(settings.layers_dir), read_targets(
-            settings.config_dir / "targets.yml"), path)
+        export_plan_geopackage(engine, run, layers(), targets(), path)
         return _file(path, GPKG, folder)
 
     return api
