@@ -15,10 +15,13 @@ or failed job leaves no half-written run behind, and the worker goes on with the
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Literal
 
@@ -28,10 +31,12 @@ from sqlalchemy import Connection, Engine, text
 from gis_service.analysis.coverage import METHODS
 from gis_service.analysis.demand import MODES
 
+log = logging.getLogger("gis_service.jobs")
+HOST = socket.gethostname()  # a job's pid means something only on its worker's host
 CLAIM_LOCK = 7_260_001  # pg advisory lock key serialising claims
 STEPS = {"coverage": ["loading", "service areas and allocation", "ladder and gaps", "writing results"],
          "scaleup": ["loading", "siting", "costs, phases and requirements", "writing results"]}
-COLUMNS = ("id, kind, scenario, options, status, step, progress, result, error, user_name, created_at, "
+COLUMNS = ("id, kind, scenario_id, scenario, options, status, step, progress, result, error, user_name, created_at, "
            "started_at, finished_at")
 
 
@@ -65,25 +70,29 @@ class JobCancelled(KeyboardInterrupt):
     cancel into a failure)."""
 
 
-def submit(conn: Connection, kind: str, scenario: str | None, options: BaseModel, *, user: str) -> int:
+def submit(conn: Connection, kind: str, scenario_id: int | None, scenario: str | None, options: BaseModel, *,
+           user: str) -> int:
     return conn.execute(text(
-        "INSERT INTO job (kind, scenario, options, user_name) VALUES (:k, :s, CAST(:o AS jsonb), :u) RETURNING id"),
-        {"k": kind, "s": scenario, "o": options.model_dump_json(), "u": user}).scalar_one()
+        "INSERT INTO job (kind, scenario_id, scenario, options, user_name) VALUES (:k, :sid, :s, CAST(:o AS jsonb), :u) "
+        "RETURNING id"), {"k": kind, "sid": scenario_id, "s": scenario, "o": options.model_dump_json(),
+                          "u": user}).scalar_one()
 
 
 _workers: dict[str, list[subprocess.Popen]] = {}  # this process's workers, by database
+_workers_lock = threading.Lock()  # request threads submit jobs at the same time
 
 
 def ensure_workers(count: int, database_url: str) -> None:
     """Keep ``count`` workers of this process alive for the database. They run in their own
     session, so that they do not share the server's signals (Ctrl-C on ``gis-service serve``
     lets a running job finish)."""
-    alive = _workers[database_url] = [w for w in _workers.get(database_url, []) if w.poll() is None]
-    while len(alive) < count:
-        alive.append(subprocess.Popen(
-            [sys.executable, "-m", "gis_service.jobs", "--parent", str(os.getpid())], start_new_session=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            env={**os.environ, "GIS_SERVICE_DATABASE_URL": database_url}))
+    with _workers_lock:
+        alive = _workers[database_url] = [w for w in _workers.get(database_url, []) if w.poll() is None]
+        while len(alive) < count:
+            alive.append(subprocess.Popen(
+                [sys.executable, "-m", "gis_service.jobs", "--parent", str(os.getpid())], start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                env={**os.environ, "GIS_SERVICE_DATABASE_URL": database_url}))
 
 
 def get_job(conn: Connection, job_id: int) -> dict | None:
@@ -98,29 +107,39 @@ def list_jobs(conn: Connection, *, limit: int = 50) -> list[dict]:
                                           {"n": limit}).mappings()]
 
 
-def cancel(conn: Connection, job_id: int) -> dict | None:
-    """Cancel a queued job at once, or ask the worker of a running one to stop (SIGTERM)."""
-    row = conn.execute(text("UPDATE job SET cancel_requested = true, status = CASE WHEN status = 'queued' "
-                            "THEN 'cancelled' ELSE status END, finished_at = CASE WHEN status = 'queued' "
-                            "THEN now() ELSE finished_at END WHERE id = :i RETURNING status, pid"),
-                       {"i": job_id}).first()
+def cancel(engine: Engine, job_id: int) -> dict | None:
+    """Cancel a queued job at once, or stop a running one: the request is committed first, so the
+    worker sees it, then the worker (on this host) is sent SIGTERM. A job that ended already is
+    refused (ValueError)."""
+    with engine.begin() as conn:
+        row = conn.execute(text(
+            "UPDATE job SET cancel_requested = status IN ('queued', 'running'), "
+            "status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
+            "finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END "
+            "WHERE id = :i RETURNING status, host, pid, cancel_requested"), {"i": job_id}).first()
     if row is None:
         return None
-    if row.status == "running" and row.pid:
+    if not row.cancel_requested:
+        raise ValueError(f"job {job_id} has ended ({row.status}); there is nothing to cancel")
+    if row.status == "running" and row.pid and row.host == HOST:
         try:
             os.kill(row.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass  # ended meanwhile; _reap marks it
-    return get_job(conn, job_id)
+    with engine.begin() as conn:
+        return get_job(conn, job_id)
 
 
 def _reap(conn: Connection) -> None:
-    """Mark running jobs whose worker is gone (killed, machine restarted) as failed."""
-    for job_id, pid in conn.execute(text("SELECT id, pid FROM job WHERE status = 'running'")).all():
+    """Mark running jobs whose worker on this host is gone (killed, machine restarted) as failed;
+    done on reads, so that a client polling a job learns it. Workers of other hosts are theirs
+    to judge."""
+    for job_id, pid in conn.execute(text("SELECT id, pid FROM job WHERE status = 'running' AND host = :h"),
+                                    {"h": HOST}).all():
         if pid is None or not _alive(pid):
             conn.execute(text("UPDATE job SET status = 'failed', finished_at = now(), error = "
                               "'the worker process ended without finishing the job; submit it again' "
-                              "WHERE id = :i AND status = 'running'"), {"i": job_id})
+                              "WHERE id = :i AND status = 'running' AND pid = :p"), {"i": job_id, "p": pid})
 
 
 def _alive(pid: int) -> bool:
@@ -146,27 +165,30 @@ def _claim(engine: Engine, max_jobs: int) -> dict | None:
         if running >= max_jobs:
             return None
         row = conn.execute(text(
-            "UPDATE job SET status = 'running', started_at = now(), pid = :p, step = 'starting' WHERE id = "
-            "(SELECT id FROM job WHERE status = 'queued' ORDER BY id LIMIT 1) RETURNING id, kind, scenario, options"),
-            {"p": os.getpid()}).mappings().first()
+            "UPDATE job SET status = 'running', started_at = now(), host = :h, pid = :p, step = 'starting' WHERE id = "
+            "(SELECT id FROM job WHERE status = 'queued' ORDER BY id LIMIT 1) "
+            "RETURNING id, kind, scenario_id, scenario, options"), {"h": HOST, "p": os.getpid()}).mappings().first()
         return dict(row) if row else None
 
 
 def _execute(engine: Engine, job: dict) -> dict:
-    """Run one claimed job; returns its result."""
+    """Run one claimed job; returns its result. Between steps a cancel is checked for too."""
     steps = STEPS[job["kind"]]
 
     def progress(name: str) -> None:
-        done = steps.index(name) if name in steps else 0
+        if _cancel_requested(engine, job["id"]):
+            raise JobCancelled()
+        done = steps.index(name) / len(steps) if name in steps else None
         with engine.begin() as conn:
-            conn.execute(text("UPDATE job SET step = :s, progress = :p WHERE id = :i"),
-                         {"s": name, "p": done / len(steps), "i": job["id"]})
+            conn.execute(text("UPDATE job SET step = :s, progress = COALESCE(:p, progress) WHERE id = :i"),
+                         {"s": name, "p": done, "i": job["id"]})
 
+    scenario = _scenario_name(engine, job)
     if job["kind"] == "coverage":
         from gis_service.analysis.coverage import CoverageOptions, run_coverage
 
         o = CoverageJobOptions.model_validate(job["options"])
-        options = CoverageOptions(scenario=job["scenario"], method=o.method, distance_m=o.distance_m,
+        options = CoverageOptions(scenario=scenario, method=o.method, distance_m=o.distance_m,
                                   capacity=o.capacity, demand=o.demand, nearest_k=o.nearest_k)
         if o.thresholds:
             options.thresholds_min = o.thresholds
@@ -175,30 +197,47 @@ def _execute(engine: Engine, job: dict) -> dict:
     from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
 
     o = ScaleupJobOptions.model_validate(job["options"])
-    plan = run_scaleup(engine, ScaleupOptions(scenario=job["scenario"], region=o.region, model=o.model,
+    plan = run_scaleup(engine, ScaleupOptions(scenario=scenario, region=o.region, model=o.model,
                                               calibration=o.calibration, time_limit=o.time_limit), progress=progress)
     return {"run_id": plan.run_id, "headline": plan.summary["headline"], "seconds": plan.seconds}
+
+
+def _scenario_name(engine: Engine, job: dict) -> str | None:
+    """The scenario's name now (it may have been renamed since the job was submitted)."""
+    if job["scenario_id"] is None:
+        if job["scenario"] is not None:
+            raise ValueError(f"scenario '{job['scenario']}' was deleted after the job was submitted")
+        return None
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT name FROM scenario WHERE id = :i"), {"i": job["scenario_id"]}).scalar_one()
 
 
 def _finish(engine: Engine, job_id: int, status: str, *, result: dict | None = None, error: str | None = None) -> None:
     with engine.begin() as conn:
         conn.execute(text(
             "UPDATE job SET status = :s, result = CAST(:r AS jsonb), error = :e, finished_at = now(), pid = NULL, "
-            "progress = CASE WHEN :s = 'succeeded' THEN 1 ELSE progress END WHERE id = :i"),
+            "progress = CASE WHEN :s = 'succeeded' THEN 1 ELSE progress END "
+            "WHERE id = :i AND status = 'running' AND host = :h AND pid = :p"),
             {"s": status, "r": json.dumps(result, default=float) if result is not None else None,
-             "e": error, "i": job_id})
+             "e": error, "i": job_id, "h": HOST, "p": os.getpid()})
 
 
 def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: int | None = None,
          poll_seconds: float = 0.25) -> int:
     """Claim and run queued jobs; when none is queued, wait up to ``idle_seconds`` for one (0:
     return at once), and stop waiting as soon as the ``parent`` process is gone. Returns how many
-    ran. SIGTERM stops only a running analysis; between jobs it is ignored, and a cancel asked
-    for meanwhile is seen before the next analysis starts."""
-    def stop(signum, frame):
-        raise JobCancelled()
+    ran. SIGTERM interrupts only a running analysis, once (it is disarmed as soon as it fires or
+    the analysis returns); a cancel committed before the worker looks is seen at the start and
+    between the analysis's steps."""
+    armed = False
 
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    def stop(signum, frame):
+        nonlocal armed
+        if armed:
+            armed = False
+            raise JobCancelled()
+
+    signal.signal(signal.SIGTERM, stop)
     ran, idle_since = 0, time.monotonic()
     while True:
         job = _claim(engine, max_jobs)
@@ -209,32 +248,38 @@ def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: in
             time.sleep(poll_seconds)
             continue
         ran += 1
+        result = None
         try:
-            signal.signal(signal.SIGTERM, stop)
+            armed = True
             if _cancel_requested(engine, job["id"]):
                 raise JobCancelled()
             result = _execute(engine, job)
+            armed = False
         except JobCancelled:
-            if not _cancel_requested(engine, job["id"]):  # meant for the job before, which ended meanwhile
-                _requeue(engine, job["id"])
-                continue
-            status, result, error = "cancelled", None, "cancelled on request"
+            armed = False
         except (ValueError, KeyError) as exc:  # bad scenario, region or parameters: the user's to fix
-            status, result, error = "failed", None, str(exc).strip("'\"")
-        except Exception as exc:  # noqa: BLE001 - any other failure is reported on the job, not lost
-            status, result, error = "failed", None, f"{type(exc).__name__}: {exc}"
-        else:
-            status, error = "succeeded", None
-        finally:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _finish(engine, job["id"], status, result=result, error=error)
+            armed = False
+            _finish(engine, job["id"], "failed", error=str(exc).strip("'\""))
+            continue
+        except Exception:  # noqa: BLE001 - any other failure is reported on the job, not lost
+            armed = False
+            log.exception("job %s failed", job["id"])  # the details (SQL included) stay in the server log
+            _finish(engine, job["id"], "failed", error="internal error; the server log has the details")
+            continue
+        if result is not None:
+            _finish(engine, job["id"], "succeeded", result=result)
+        elif _cancel_requested(engine, job["id"]):
+            _finish(engine, job["id"], "cancelled", error="cancelled on request")
+        else:  # a SIGTERM meant for the job before, which ended meanwhile
+            _requeue(engine, job["id"])
         idle_since = time.monotonic()
 
 
 def _requeue(engine: Engine, job_id: int) -> None:
     with engine.begin() as conn:
-        conn.execute(text("UPDATE job SET status = 'queued', started_at = NULL, pid = NULL, step = NULL, "
-                          "progress = 0 WHERE id = :i"), {"i": job_id})
+        conn.execute(text("UPDATE job SET status = 'queued', started_at = NULL, host = NULL, pid = NULL, step = NULL, "
+                          "progress = 0 WHERE id = :i AND status = 'running' AND pid = :p"),
+                     {"i": job_id, "p": os.getpid()})
 
 
 def _cancel_requested(engine: Engine, job_id: int) -> bool:
@@ -252,6 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     from gis_service.db.engine import make_engine
     from gis_service.settings import get_settings
 
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")  # to the server's log
     parser = argparse.ArgumentParser(description="Run the planning API's queued jobs")
     parser.add_argument("--parent", type=int, help="Stop waiting for jobs once this process is gone")
     args = parser.parse_args(argv)

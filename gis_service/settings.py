@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+
+
 class Region(BaseModel):
     """The planning region: its admin code, the metric CRS used for distances and areas, and its
     bounding box (lon/lat, EPSG:4326) used to catch swapped axes and stray coordinates on import."""
@@ -62,8 +66,9 @@ class Settings(BaseSettings):
     max_body_kb: int = Field(default=1024, description="Larger planning API request bodies are refused (413)")
     web_dir: Path = Field(default=REPO_ROOT / "web", description="The web map's files; MapLibre GL JS "
                           "from its node_modules (npm, installed by scripts/bootstrap.sh)")
-    basemap_tiles: str | None = Field(default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                                      description="Raster basemap under the web map; empty: none (offline)")
+    basemap_tiles: str | None = Field(default=OSM_TILES, description="Raster basemap under the web map "
+                                      "(XYZ URL template); empty: none (offline)")
+    basemap_attribution: str = Field(default=OSM_ATTRIBUTION, description="Credit shown for the basemap")
     max_jobs: int = Field(default=1, ge=1, description="Coverage / scale-up jobs run at once; more wait (queued)")
     job_worker_idle_minutes: float = Field(default=10, ge=0, description="A job worker without work for this "
                                            "long ends; the next submitted job starts a new one")

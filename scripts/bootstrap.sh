@@ -68,8 +68,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# The web map's MapLibre GL JS, from npm into web/node_modules (served by the app, never a CDN).
-if [ ! -f web/node_modules/maplibre-gl/dist/maplibre-gl.js ]; then
+# The web map's MapLibre GL JS, from npm into web/node_modules (served by the app, never a CDN);
+# again whenever web/package-lock.json is newer than what npm installed.
+if [ ! -f web/node_modules/maplibre-gl/dist/maplibre-gl.js ] ||
+   [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
     echo "bootstrap: installing Node.js and npm (apt) for the web map"
     sudo_if_needed apt-get update -qq

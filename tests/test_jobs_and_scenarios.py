@@ -71,13 +71,6 @@ def test_scenarios_are_made_changed_and_deleted_by_editors(api, published_region
     changed = client.patch(path, json={"parameters": {}, "description": "baru", "version": joined.json()["version"]},
                            headers=keys["editor"]).json()
     assert changed["parameters"] == {} and changed["description"] == "baru" and len(changed["facility_ids"]) == 2
-    # deleting the facility and undoing the delete brings its scenario membership back
-    gone = client.delete(f"/api/facilities/{facility['id']}?version=1", headers=keys["editor"])
-    assert gone.status_code == 204
-    assert facility["id"] not in client.get(path).json()["facility_ids"]
-    last = client.get(f"/api/edits?facility_id={facility['id']}").json()[0]
-    assert client.post(f"/api/edits/{last['id']}/undo", headers=keys["editor"]).status_code == 200
-    assert facility["id"] in client.get(path).json()["facility_ids"]
     # every scenario edit is logged and undoable: undo the change, then undo a delete
     log = client.get(f"/api/scenario-edits?scenario_id={scenario['id']}").json()
     assert [e["action"] for e in log] == ["update", "include", "create"] and log[0]["user_name"] == "editor-jobs"
@@ -86,8 +79,17 @@ def test_scenarios_are_made_changed_and_deleted_by_editors(api, published_region
     undone = client.post(f"/api/scenario-edits/{log[0]['id']}/undo", headers=keys["editor"]).json()["scenario"]
     assert undone["parameters"] == {"trips_per_truck_day": 3} and undone["description"] == "uji"
     assert client.post(f"/api/scenario-edits/{log[1]['id']}/undo", headers=keys["editor"]).status_code == 409
+    # deleting the facility and undoing the delete brings its scenario membership back
+    gone = client.delete(f"/api/facilities/{facility['id']}?version=1", headers=keys["editor"])
+    assert gone.status_code == 204
+    assert facility["id"] not in client.get(path).json()["facility_ids"]
+    last = client.get(f"/api/edits?facility_id={facility['id']}").json()[0]
+    assert client.post(f"/api/edits/{last['id']}/undo", headers=keys["editor"]).status_code == 200
+    restored = client.get(path).json()
+    assert facility["id"] in restored["facility_ids"] and restored["version"] > undone["version"]  # touched
     assert client.delete(path, headers=keys["editor"]).status_code == 428
-    assert client.delete(f"{path}?version={undone['version']}", headers=keys["editor"]).status_code == 204
+    assert client.delete(f"{path}?version={undone['version']}", headers=keys["editor"]).status_code == 409
+    assert client.delete(f"{path}?version={restored['version']}", headers=keys["editor"]).status_code == 204
     assert client.get(path).status_code == 404
     with published_region.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM parameter_set WHERE name LIKE 'scenario:%'")).scalar() == 0
@@ -100,8 +102,12 @@ def test_scenarios_are_made_changed_and_deleted_by_editors(api, published_region
 def test_a_job_runs_in_the_background_and_outlives_its_client(api, published_region):
     client, keys = api
     scenario = client.post("/api/scenarios", json={"name": "Dengan depot baru"}, headers=keys["editor"]).json()
-    facility = client.post("/api/facilities", json={**DEPOT, "lon": 112.16, "lat": -2.9}, headers=keys["editor"]).json()
-    client.put(f"/api/scenarios/{scenario['id']}/facilities/{facility['id']}", headers=keys["editor"])
+    placed = {**DEPOT, "lon": 112.16, "lat": -2.9}
+    nowhere = client.post("/api/facilities?scenario_id=999999", json=placed, headers=keys["editor"])
+    assert nowhere.status_code == 404 and nowhere.json()["detail"]["message"].startswith("no scenario 999999")
+    assert len(client.get("/api/facilities").json()) == 1  # refused whole: no facility either
+    facility = client.post(f"/api/facilities?scenario_id={scenario['id']}", json=placed, headers=keys["editor"]).json()
+    assert facility["id"] in client.get(f"/api/scenarios/{scenario['id']}").json()["facility_ids"]
     job = {"kind": "coverage", "scenario": scenario["name"], "options": {"method": "buffer", "distance_m": 3000}}
     assert client.post("/api/jobs", json=job).status_code == 401
     assert client.post("/api/jobs", json=job, headers=keys["viewer"]).status_code == 403
@@ -109,13 +115,17 @@ def test_a_job_runs_in_the_background_and_outlives_its_client(api, published_reg
     assert missing.status_code == 404 and missing.json()["detail"]["field"] == "scenario"
     bad = client.post("/api/jobs", json={**job, "options": {"method": "teleport"}}, headers=keys["editor"])
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "method"
+    bad = client.post("/api/jobs", json={"kind": "scaleup", "scenario": scenario["name"],
+                                         "options": {"region": "62.07,99.99"}}, headers=keys["editor"])
+    assert bad.status_code == 422 and bad.json()["detail"]["field"] == "options.region"
     # submit on a connection that is closed at once: the worker goes on
     with httpx.Client(base_url=str(client.base_url), timeout=30) as once:
         queued = once.post("/api/jobs", json=job, headers=keys["editor"])
     assert queued.status_code == 202 and queued.headers["Location"] == f"/api/jobs/{queued.json()['id']}"
     done = _wait(client, queued.json()["id"])
     assert done["status"] == "succeeded", done["error"]
-    assert done["progress"] == 1 and done["user_name"] == "editor-jobs"
+    assert done["progress"] == 1 and done["user_name"] == "editor-jobs" and done["scenario_id"] == scenario["id"]
+    assert client.post(f"/api/jobs/{done['id']}/cancel", headers=keys["editor"]).status_code == 409  # ended
     run_id = done["result"]["run_id"]
     before = client.get("/api/runs").json()[-1]  # the fixture's run: the pilot depot only
     summary = client.get(f"/api/runs/{run_id}/summary").json()

@@ -1,4 +1,4 @@
-"""Stored coverage runs read back as the numbers a meeting looks at: the regency and district
+"""Stored runs read back as the numbers a meeting looks at: the regency and district
 totals, the village rows (households, served, ladder now and projected, percentages) and the
 regency's gaps to the targets. Used by the planning API (JSON and CSV) and the web map."""
 
@@ -9,7 +9,7 @@ from sqlalchemy import Connection, text
 
 from gis_service.analysis.ladder import LAYAK
 
-RUN_COLUMNS = ("r.id, r.scenario_name, r.method, r.started_at, r.illustrative")
+RUN_COLUMNS = "r.id, r.scenario_name, r.method, r.started_at, r.illustrative"
 AREA_SQL = """
     SELECT c.area_code AS code, a.name, c.level, a.parent_code, c.service, c.households, c.people,
            c.served_households, c.served_people, c.ladder, c.ladder_projected
@@ -59,6 +59,13 @@ def list_runs(conn: Connection, *, limit: int = 100) -> list[dict]:
         run |= {"coverage_pct": _pct(run["served_households"] or 0, hh),
                 "aman_pct_now": _pct(ladder.get("aman", 0), hh), "aman_pct_projected": _pct(projected.get("aman", 0), hh)}
     return runs
+
+
+def list_plans(conn: Connection, *, limit: int = 100) -> list[dict]:
+    """Scale-up runs, newest first, with their headline."""
+    return [dict(r) for r in conn.execute(text(
+        "SELECT id, scenario_name, region_code, started_at, illustrative, summary -> 'headline' AS headline "
+        "FROM scaleup_run ORDER BY id DESC LIMIT :n"), {"n": limit}).mappings()]
 
 
 def run_summary(conn: Connection, run_id: int) -> dict | None:

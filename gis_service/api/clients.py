@@ -11,12 +11,11 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api.layers import Layer, draw_order, load_layers, table_columns
 from gis_service.api.styles import maplibre_layers, qml, read_targets, sld
-from gis_service.settings import Settings
+from gis_service.settings import OSM_ATTRIBUTION, OSM_TILES, Settings
 
 QML_TYPE = "application/vnd.qgis.qml+xml"
 SLD_TYPE = "application/vnd.ogc.sld+xml"
 QGS_TYPE = "application/x-qgis-project"
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 JSON_TYPES = {"integer": "Number", "bigint": "Number", "numeric": "Number", "double precision": "Number",
               "real": "Number", "smallint": "Number", "boolean": "Boolean"}
 
@@ -35,15 +34,16 @@ def tilejson(layer: Layer, ogc_url: str, bbox: tuple, fields: dict[str, str]) ->
 
 
 def maplibre_style(layers: list[Layer], targets: list[dict], ogc_url: str, bbox: tuple, *,
-                   language: str = "id", basemap: str | None = OSM_TILES) -> dict:
-    """A MapLibre GL style (v8): a raster basemap (OpenStreetMap unless ``basemap`` says otherwise;
-    none when empty, for offline use) and every styled layer from our tiles, drawn in
+                   language: str = "id", basemap: str | None = OSM_TILES,
+                   attribution: str = OSM_ATTRIBUTION) -> dict:
+    """A MapLibre GL style (v8): a raster basemap with its ``attribution`` (OpenStreetMap unless
+    ``basemap`` says otherwise; none when empty, for offline use) and every styled layer from our tiles, drawn in
     ``draw_order``; layers not marked ``visible`` start hidden."""
     sources: dict = {}
     style_layers: list[dict] = []
     if basemap:
-        sources["osm"] = {"type": "raster", "tiles": [basemap], "tileSize": 256,
-                          "attribution": "&copy; OpenStreetMap contributors", "maxzoom": 19}
+        sources["osm"] = {"type": "raster", "tiles": [basemap], "tileSize": 256, "attribution": attribution,
+                          "maxzoom": 19}
         style_layers.append({"id": "osm", "type": "raster", "source": "osm"})
     for layer in (layer for layer in draw_order(layers) if layer.style):
         sources[layer.id] = {"type": "vector", "tiles": [tile_url(ogc_url, layer)], "minzoom": layer.zoom[0],
@@ -95,7 +95,8 @@ def router(settings: Settings, engine: Engine, *, base_url: str, ogc_url: str) -
     def maplibre(lang: str = Query("id", pattern="^(id|en)$")) -> JSONResponse:
         """A MapLibre GL style drawing every layer from the vector tiles."""
         return JSONResponse(maplibre_style(layers(), targets(), ogc_url, bbox, language=lang,
-                                           basemap=settings.basemap_tiles))
+                                           basemap=settings.basemap_tiles,
+                                           attribution=settings.basemap_attribution))
 
     @api.get("/tiles/{layer_id}.json")
     def layer_tilejson(layer_id: str) -> JSONResponse:

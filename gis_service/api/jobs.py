@@ -36,6 +36,7 @@ class ScaleupJob(BaseModel):
 class Job(BaseModel):
     id: int
     kind: str
+    scenario_id: int | None
     scenario: str | None
     options: dict
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -64,11 +65,19 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
                user: Annotated[User, Depends(editor)], response: Response):
         """Queue a coverage or scale-up run of a scenario; poll the job (Location) for its progress."""
         with engine.begin() as conn:
-            if body.scenario is not None and conn.execute(
-                    text("SELECT 1 FROM scenario WHERE name = :n"), {"n": body.scenario}).first() is None:
-                raise HTTPException(404, {"message": f"no scenario named '{body.scenario}'; GET /api/scenarios "
-                                                     "lists them", "field": "scenario"})
-            job_id = jobs.submit(conn, body.kind, body.scenario, body.options, user=user.name)
+            scenario_id = None
+            if body.scenario is not None:
+                scenario_id = conn.execute(text("SELECT id FROM scenario WHERE name = :n"), {"n": body.scenario}).scalar()
+                if scenario_id is None:
+                    raise HTTPException(404, {"message": f"no scenario named '{body.scenario}'; GET /api/scenarios "
+                                                         "lists them", "field": "scenario"})
+            region = getattr(body.options, "region", None)
+            unknown = [c for c in (region or "").split(",") if c.strip() and conn.execute(
+                text("SELECT 1 FROM admin_area WHERE code = :c"), {"c": c.strip()}).first() is None]
+            if unknown:
+                raise HTTPException(422, {"message": f"unknown region code {', '.join(unknown)}; use loaded "
+                                                     "Kemendagri codes", "field": "options.region"})
+            job_id = jobs.submit(conn, body.kind, scenario_id, body.scenario, body.options, user=user.name)
         jobs.ensure_workers(settings.max_jobs, database_url(settings))
         response.headers["Location"] = f"/api/jobs/{job_id}"
         with engine.begin() as conn:
@@ -85,10 +94,13 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         with engine.begin() as conn:
             return found(jobs.get_job(conn, job_id), job_id)
 
-    @api.post("/{job_id}/cancel", response_model=Job, responses=errors(404, 422))
+    @api.post("/{job_id}/cancel", response_model=Job, responses=errors(404, 409, 422))
     def cancel(job_id: int, user: Annotated[User, Depends(editor)]):
-        """Cancel a queued job, or stop a running one (its run is rolled back, nothing is stored)."""
-        with engine.begin() as conn:
-            return found(jobs.cancel(conn, job_id), job_id)
+        """Cancel a queued job, or stop a running one (its run is rolled back, nothing is stored);
+        a job that has ended is 409."""
+        try:
+            return found(jobs.cancel(engine, job_id), job_id)
+        except ValueError as exc:
+            raise HTTPException(409, {"message": str(exc), "field": "job_id"}) from exc
 
     return api

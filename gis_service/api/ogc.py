@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from gis_service.api.layers import Layer, load_layers
 from gis_service.db.engine import database_url
-from gis_service.settings import Settings
+from gis_service.settings import OSM_TILES, Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -45,8 +45,7 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, j
             "encoding": "utf-8",
             "languages": ["id-ID", "en-US"],
             "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS},
-            "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                    "attribution": "&copy; OpenStreetMap contributors"},
+            "map": {"url": settings.basemap_tiles or OSM_TILES, "attribution": settings.basemap_attribution},
             "manager": {"name": "TinyDB", "connection": str(jobs_dir / "jobs.json"),
                         "output_dir": str(jobs_dir)},
         },

@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from gis_service.api.auth import requires
 from gis_service.db.users import User
-from gis_service.ingest import edits
+from gis_service.ingest import edits, scenario_edits
 from gis_service.settings import Settings
 
 
@@ -79,6 +80,10 @@ def in_transaction(engine: Engine, fn, *args, **kwargs):
     except edits.EditError as exc:
         detail = {"message": str(exc), **({"field": exc.field} if exc.field else {})}
         raise HTTPException(exc.status, detail) from exc
+    except IntegrityError as exc:  # a check passed, then a concurrent edit took the name or key
+        if getattr(exc.orig, "sqlstate", None) != "23505":  # unique_violation
+            raise
+        raise HTTPException(409, {"message": "a concurrent edit took this name or key; reload and try again"}) from exc
 
 
 def router(settings: Settings, engine: Engine) -> APIRouter:
@@ -107,10 +112,12 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         response.headers["ETag"] = f'"{row["version"]}"'
         return row
 
-    @api.post("/facilities", response_model=Facility, status_code=201, responses=errors(409, 422))
-    def create(body: edits.NewFacility, user: Annotated[User, Depends(editor)], response: Response):
-        """Place a facility (a candidate unless ``status`` says otherwise) inside the region."""
-        row = run(edits.create_facility, body, user=user.name, region_code=region)
+    @api.post("/facilities", response_model=Facility, status_code=201, responses=errors(404, 409, 422))
+    def create(body: edits.NewFacility, user: Annotated[User, Depends(editor)], response: Response,
+               scenario_id: Annotated[int | None, Query(description="Also let it take part in this scenario")] = None):
+        """Place a facility (a candidate unless ``status`` says otherwise) inside the region, and
+        with ``scenario_id`` add it to that scenario in the same transaction."""
+        row = run(_create_in, body, user=user.name, region_code=region, scenario_id=scenario_id)
         response.headers["Location"] = f"/api/facilities/{row['id']}"
         response.headers["ETag"] = f'"{row["version"]}"'
         return row
@@ -144,6 +151,13 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         return run(edits.undo, edit_id, user=user.name)
 
     return api
+
+
+def _create_in(conn, body: edits.NewFacility, *, user: str, region_code: str, scenario_id: int | None) -> dict:
+    row = edits.create_facility(conn, body, user=user, region_code=region_code)
+    if scenario_id is not None:
+        scenario_edits.include_facility(conn, scenario_id, row["id"], included=True, user=user)
+    return row
 
 
 def read_version(given: int | None, if_match: str | None) -> int:

@@ -6,6 +6,7 @@ styled GeoPackage, villages as CSV), plus ``/api/config`` for the web map. Reads
 # no ``from __future__ import annotations``: FastAPI reads the route annotations
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,8 +27,20 @@ from gis_service.settings import Settings
 GPKG = "application/geopackage+sqlite3"
 
 
-def _file(path: Path, media_type: str, folder: str) -> FileResponse:
-    return FileResponse(path, media_type=media_type, filename=path.name,
+def _export(filename: str, media_type: str, write: Callable[[Path], object]) -> FileResponse:
+    """``write`` the file into a new temporary folder and send it; the folder goes once it was
+    sent, or at once when writing fails (a run that cannot be exported is 422)."""
+    folder = tempfile.mkdtemp(prefix="gis-service-")
+    path = Path(folder) / filename
+    try:
+        write(path)
+    except ValueError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(422, {"message": str(exc), "field": "run_id"}) from exc
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(path, media_type=media_type, filename=filename,
                         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 
@@ -99,21 +112,14 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         from gis_service.api.geopackage import export_run_geopackage
 
         coverage_run(run_id)
-        folder = tempfile.mkdtemp(prefix="gis-service-")
-        path = Path(folder) / f"cakupan_run_{run_id}.gpkg"
-        export_run_geopackage(engine, run_id, layers(), targets(), path)
-        return _file(path, GPKG, folder)
+        return _export(f"cakupan_run_{run_id}.gpkg", GPKG,
+                       lambda path: export_run_geopackage(engine, run_id, layers(), targets(), path))
 
     @api.get("/plans", responses=errors(422))
     def plans(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
         """Scale-up runs, newest first, with their headline."""
-        from sqlalchemy import text
-
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT id, scenario_name, region_code, started_at, illustrative, summary -> 'headline' AS headline "
-                "FROM scaleup_run ORDER BY id DESC LIMIT :n"), {"n": limit}).mappings().all()
-        return [dict(r) for r in rows]
+            return results.list_plans(conn, limit=limit)
 
     @api.get("/plans/{run_id}", responses=errors(404, 422))
     def plan(run_id: int, user: Annotated[User, Depends(reader)]) -> dict:
@@ -140,9 +146,8 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         from gis_service.analysis.scaleup.report import write_report
 
         runs = [stored_plan(r) for r in [run_id, *(compare or [])]]
-        folder = tempfile.mkdtemp(prefix="gis-service-")
-        path = write_report(runs, Path(folder) / f"rencana_run_{run_id}.html", lang=lang)
-        return _file(path, "text/html; charset=utf-8", folder)
+        return _export(f"rencana_run_{run_id}.html", "text/html; charset=utf-8",
+                       lambda path: write_report(runs, path, lang=lang))
 
     @api.get("/plans/{run_id}/export.gpkg", response_class=FileResponse,
              responses={**errors(404, 422), 200: {"content": {GPKG: {}}, "description": "GeoPackage"}})
@@ -151,9 +156,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         from gis_service.api.geopackage import export_plan_geopackage
 
         run = stored_plan(run_id)
-        folder = tempfile.mkdtemp(prefix="gis-service-")
-        path = Path(folder) / f"rencana_run_{run_id}.gpkg"
-        export_plan_geopackage(engine, run, layers(), targets(), path)
-        return _file(path, GPKG, folder)
+        return _export(f"rencana_run_{run_id}.gpkg", GPKG,
+                       lambda path: export_plan_geopackage(engine, run, layers(), targets(), path))
 
     return api

@@ -62,7 +62,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     def scenario(scenario_id: int, user: Annotated[User, Depends(reader)]):
         return in_transaction(engine, se.get_scenario, scenario_id)
 
-    @api.post("", response_model=Scenario, status_code=201, responses=errors(404, 409, 422))
+    @api.post("", response_model=Scenario, status_code=201, responses=errors(409, 422))
     def create(body: se.NewScenario, user: Annotated[User, Depends(editor)], response: Response):
         """A scenario: its facilities (ids, or all of some statuses), parameter overrides and plan."""
         row = in_transaction(engine, se.create_scenario, body, user=user.name, region_code=region,

@@ -661,7 +661,9 @@ class Job(Base):
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(Text, nullable=False)
-    scenario: Mapped[str | None] = mapped_column(Text, comment="Scenario name (none: existing and pilot facilities)")
+    scenario_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scenario.id", ondelete="SET NULL"), comment="The scenario run (none: existing and pilot facilities)")
+    scenario: Mapped[str | None] = mapped_column(Text, comment="Its name when the job was submitted")
     options: Mapped[dict] = mapped_column(JSONB, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="queued")
     step: Mapped[str | None] = mapped_column(Text, comment="The step running now")
@@ -669,6 +671,7 @@ class Job(Base):
     result: Mapped[dict | None] = mapped_column(JSONB, comment="Run id and headline")
     error: Mapped[str | None] = mapped_column(Text)
     user_name: Mapped[str] = mapped_column(Text, nullable=False)
+    host: Mapped[str | None] = mapped_column(Text, comment="Host of the worker while running")
     pid: Mapped[int | None] = mapped_column(Integer, comment="Worker process while running")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

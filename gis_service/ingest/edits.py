@@ -127,6 +127,7 @@ def delete_facility(conn: Connection, facility_id: int, *, version: int, user: s
     before = _locked(conn, facility_id, version)
     before["scenario_ids"] = conn.execute(text(  # the delete cascades to them; an undo puts them back
         "SELECT scenario_id FROM scenario_facility WHERE facility_id = :i ORDER BY 1"), {"i": facility_id}).scalars().all()
+    _touch_scenarios(conn, before["scenario_ids"])
     conn.execute(text("DELETE FROM facility WHERE id = :i"), {"i": facility_id})
     _log(conn, facility_id, user, "delete", before, None)
 
@@ -160,6 +161,7 @@ def undo(conn: Connection, edit_id: int, *, user: str) -> dict:
         conn.execute(text("INSERT INTO scenario_facility (scenario_id, facility_id) SELECT s.id, :f FROM scenario s "
                           "WHERE s.id = ANY(:s) ON CONFLICT DO NOTHING"),
                      {"f": before["id"], "s": before.get("scenario_ids", [])})
+        _touch_scenarios(conn, before.get("scenario_ids", []))
     else:  # undo an update
         conn.execute(text(
             f"UPDATE facility SET {', '.join(f'{c} = :{c}' for c in COLUMNS)}, village_code = :village_code, "
@@ -188,6 +190,12 @@ def _locked(conn: Connection, facility_id: int, version: int) -> dict:
         raise EditError(f"facility {facility_id} is at version {row['version']}, not {version}: someone else "
                         "changed it; reload it and apply your change again", status=409, field="version")
     return dict(row)
+
+
+def _touch_scenarios(conn: Connection, scenario_ids: list[int]) -> None:
+    """Raise the version of scenarios whose facilities a facility edit changed, so that a
+    scenario edit based on an older read is refused (the facility's edit log holds the change)."""
+    conn.execute(text("UPDATE scenario SET version = version + 1 WHERE id = ANY(:s)"), {"s": list(scenario_ids)})
 
 
 def _village_at(conn: Connection, lon: float, lat: float, region_code: str) -> str | None:

@@ -149,8 +149,8 @@ def undo(conn: Connection, edit_id: int, *, user: str, config_dir) -> dict:
     if edit["undone_by"] is not None or edit["action"] == "undo":
         raise EditError(f"edit {edit_id} is an undo or was undone already (by edit {edit['undone_by']})", status=409)
     sid = edit["scenario_id"]
-    row = conn.execute(text(f"{ROW} WHERE s.id = :i FOR UPDATE OF s"), {"i": sid}).mappings().first()
-    now = _public(row) if row else None
+    locked = conn.execute(text("SELECT 1 FROM scenario WHERE id = :i FOR UPDATE"), {"i": sid}).first()
+    now = _locked(conn, sid, None) if locked else None
     if (now or {}).get("version") != (edit["after"] or {}).get("version"):
         raise EditError(f"scenario {sid} changed after edit {edit_id}: undo the later edits first", status=409)
     before = edit["before"]
@@ -158,8 +158,9 @@ def undo(conn: Connection, edit_id: int, *, user: str, config_dir) -> dict:
         _drop(conn, sid)
     else:
         if now is None:  # undo a delete: the row comes back with its id
+            _name_free(conn, before["name"], sid)
             conn.execute(text("INSERT INTO scenario (id, name, version) OVERRIDING SYSTEM VALUE VALUES (:i, :n, :v)"),
-                         {"i": sid, "n": f"restoring {sid}", "v": before["version"]})
+                         {"i": sid, "n": before["name"], "v": before["version"]})
         _restore(conn, sid, before, user=user, config_dir=config_dir)
     after = None if before is None else get_scenario(conn, sid)
     undo_id = _log(conn, sid, user, "undo", now, after, undoes=edit_id)
@@ -167,9 +168,13 @@ def undo(conn: Connection, edit_id: int, *, user: str, config_dir) -> dict:
     return {"id": undo_id, "undoes": edit_id, "scenario": after}
 
 
+def _name_free(conn: Connection, name: str, sid: int) -> None:
+    if conn.execute(text("SELECT 1 FROM scenario WHERE name = :n AND id <> :i"), {"n": name, "i": sid}).first():
+        raise EditError(f"another scenario is named '{name}' now: rename it first", status=409, field="name")
+
+
 def _restore(conn: Connection, sid: int, state: dict, *, user: str, config_dir) -> None:
-    if conn.execute(text("SELECT 1 FROM scenario WHERE name = :n AND id <> :i"), {"n": state["name"], "i": sid}).first():
-        raise EditError(f"another scenario is named '{state['name']}' now: rename it first", status=409, field="name")
+    _name_free(conn, state["name"], sid)
     conn.execute(text("UPDATE scenario SET name = :n, description = :d, region_code = :r, plan = CAST(:p AS jsonb), "
                       "version = version + 1 WHERE id = :i"),
                  {"n": state["name"], "d": state["description"], "r": state["region_code"],
@@ -190,9 +195,11 @@ def _drop(conn: Connection, scenario_id: int) -> None:
 
 def _locked(conn: Connection, scenario_id: int, version: int | None) -> dict:
     """The scenario, locked for this transaction, if it is still at ``version`` (None: any)."""
-    row = conn.execute(text(f"{ROW} WHERE s.id = :i FOR UPDATE OF s"), {"i": scenario_id}).mappings().first()
-    if row is None:
+    if conn.execute(text("SELECT 1 FROM scenario WHERE id = :i FOR UPDATE"), {"i": scenario_id}).first() is None:
         raise EditError(f"no scenario {scenario_id}; GET /api/scenarios lists them", status=404)
+    # read after the lock, in a statement of its own, so that its facilities are those committed
+    # by an edit this one waited for
+    row = conn.execute(text(f"{ROW} WHERE s.id = :i"), {"i": scenario_id}).mappings().one()
     if version is not None and row["version"] != version:
         raise EditError(f"scenario {scenario_id} is at version {row['version']}, not {version}: someone else "
                         "changed it; reload it and apply your change again", status=409, field="version")

@@ -595,9 +595,10 @@ async function saveFacility(event) {
     Object.assign(body, { capacity: capacity === "" ? null : Number(capacity),
       capacity_unit: $("facility-unit").value || null });
   }
-  const facility = await api("/api/facilities", { method: "POST", body });
   const scenario = chosenScenario();
-  if (scenario) await api(`/api/scenarios/${scenario.id}/facilities/${facility.id}`, { method: "PUT" });
+  // placed and added to the scenario in one transaction: a refusal leaves neither
+  const facility = await api(scenario ? `/api/facilities?scenario_id=${scenario.id}` : "/api/facilities",
+    { method: "POST", body });
   setAdding(false);
   $("facility-form").reset();
   refreshFacilities();

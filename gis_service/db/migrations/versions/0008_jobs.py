@@ -24,7 +24,8 @@ def upgrade() -> None:
     op.create_table('job',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('kind', sa.Text(), nullable=False),
-    sa.Column('scenario', sa.Text(), nullable=True, comment='Scenario name (none: existing and pilot facilities)'),
+    sa.Column('scenario_id', sa.Integer(), nullable=True, comment='The scenario run (none: existing and pilot facilities)'),
+    sa.Column('scenario', sa.Text(), nullable=True, comment='Its name when the job was submitted'),
     sa.Column('options', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('status', sa.Text(), server_default='queued', nullable=False),
     sa.Column('step', sa.Text(), nullable=True, comment='The step running now'),
@@ -32,6 +33,7 @@ def upgrade() -> None:
     sa.Column('result', postgresql.JSONB(astext_type=sa.Text()), nullable=True, comment='Run id and headline'),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('user_name', sa.Text(), nullable=False),
+    sa.Column('host', sa.Text(), nullable=True, comment='Host of the worker while running'),
     sa.Column('pid', sa.Integer(), nullable=True, comment='Worker process while running'),
     sa.Column('cancel_requested', sa.Boolean(), server_default='false', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -40,6 +42,7 @@ def upgrade() -> None:
     sa.CheckConstraint("kind IN ('coverage', 'scaleup')", name=op.f('ck_job_kind_vocab')),
     sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
                        name=op.f('ck_job_status_vocab')),
+    sa.ForeignKeyConstraint(['scenario_id'], ['scenario.id'], name=op.f('fk_job_scenario_id_scenario'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_job')),
     comment='Coverage and scale-up runs asked for through the planning API, run in the background'
     )
