@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from gis_service.api.auth import requires
 from gis_service.db.users import User
 from gis_service.ingest import edits, scenario_edits
+from gis_service.ingest.edit_log import EditError
 from gis_service.settings import Settings
 
 
@@ -77,7 +78,7 @@ def in_transaction(engine: Engine, fn, *args, **kwargs):
     try:
         with engine.begin() as conn:
             return fn(conn, *args, **kwargs)
-    except edits.EditError as exc:
+    except EditError as exc:
         detail = {"message": str(exc), **({"field": exc.field} if exc.field else {})}
         raise HTTPException(exc.status, detail) from exc
     except IntegrityError as exc:  # a check passed, then a concurrent edit took the name or key

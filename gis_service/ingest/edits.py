@@ -6,13 +6,13 @@ written together or not at all."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Connection, text
 
+from gis_service.ingest.edit_log import FACILITIES, EditError
 from gis_service.vocabulary import (
     CapacityUnit,
     FacilityStatus,
@@ -27,14 +27,6 @@ COLUMNS = ["name", "type", "status", "capacity", "capacity_unit", "operator", "i
 ROW = ("id, source, source_id, name, type, status, capacity::float AS capacity, capacity_unit, operator, "
        "institution_type, year, capex_idr::float AS capex_idr, opex_idr_per_year::float AS opex_idr_per_year, "
        "service_modes, village_code, version, ST_X(geom) AS lon, ST_Y(geom) AS lat")
-
-
-class EditError(ValueError):
-    """A refused edit: ``status`` is the HTTP status the API answers with, ``field`` the input."""
-
-    def __init__(self, message: str, *, status: int = 422, field: str | None = None):
-        super().__init__(message)
-        self.status, self.field = status, field
 
 
 class FacilityFields(BaseModel):
@@ -97,7 +89,7 @@ def create_facility(conn: Connection, new: NewFacility, *, user: str, region_cod
         {**values, "source": SOURCE, "source_id": f"api-{uuid.uuid4().hex[:12]}", "village": village,
          "lon": new.lon, "lat": new.lat}).scalar_one()
     after = get_facility(conn, facility_id)
-    _log(conn, facility_id, user, "create", None, after)
+    FACILITIES.write(conn, facility_id, user, "create", None, after)
     return after
 
 
@@ -119,7 +111,7 @@ def update_facility(conn: Connection, facility_id: int, changes: FacilityFields,
         "geom = ST_SetSRID(ST_Point(:lon, :lat), 4326), version = version + 1 WHERE id = :id"),
         {**values, "village": village, "lon": checked.lon, "lat": checked.lat, "id": facility_id})
     after = get_facility(conn, facility_id)
-    _log(conn, facility_id, user, "update", before, after)
+    FACILITIES.write(conn, facility_id, user, "update", before, after)
     return after
 
 
@@ -129,18 +121,14 @@ def delete_facility(conn: Connection, facility_id: int, *, version: int, user: s
         "SELECT scenario_id FROM scenario_facility WHERE facility_id = :i ORDER BY 1"), {"i": facility_id}).scalars().all()
     _touch_scenarios(conn, before["scenario_ids"])
     conn.execute(text("DELETE FROM facility WHERE id = :i"), {"i": facility_id})
-    _log(conn, facility_id, user, "delete", before, None)
+    FACILITIES.write(conn, facility_id, user, "delete", before, None)
 
 
 def undo(conn: Connection, edit_id: int, *, user: str) -> dict:
     """Revert one edit if the facility is still as that edit left it; returns the undo entry.
     Undoing a delete brings the facility back with its id and its scenario memberships (those of
     the scenarios that still exist)."""
-    edit = conn.execute(text("SELECT * FROM facility_edit WHERE id = :i FOR UPDATE"), {"i": edit_id}).mappings().first()
-    if edit is None:
-        raise EditError(f"no edit {edit_id}", status=404)
-    if edit["undone_by"] is not None or edit["action"] == "undo":
-        raise EditError(f"edit {edit_id} is an undo or was undone already (by edit {edit['undone_by']})", status=409)
+    edit = FACILITIES.undoable(conn, edit_id)
     now = conn.execute(text(f"SELECT {ROW} FROM facility WHERE id = :i FOR UPDATE"),
                        {"i": edit["facility_id"]}).mappings().first()
     now = dict(now) if now else None
@@ -169,15 +157,12 @@ def undo(conn: Connection, edit_id: int, *, user: str) -> dict:
             {**_values(before), "village_code": before["village_code"], "lon": before["lon"], "lat": before["lat"],
              "id": edit["facility_id"]})
     after = None if before is None else get_facility(conn, edit["facility_id"])
-    undo_id = _log(conn, edit["facility_id"], user, "undo", now, after, undoes=edit_id)
-    conn.execute(text("UPDATE facility_edit SET undone_by = :u WHERE id = :i"), {"u": undo_id, "i": edit_id})
+    undo_id = FACILITIES.undone(conn, edit, user, now, after)
     return {"id": undo_id, "undoes": edit_id, "facility": after}
 
 
 def list_edits(conn: Connection, *, facility_id: int | None = None, limit: int = 100) -> list[dict]:
-    rows = conn.execute(text("SELECT * FROM facility_edit WHERE CAST(:f AS bigint) IS NULL OR facility_id = :f "
-                             "ORDER BY id DESC LIMIT :l"), {"f": facility_id, "l": limit})
-    return [dict(r) for r in rows.mappings()]
+    return FACILITIES.latest(conn, subject_id=facility_id, limit=limit)
 
 
 def _locked(conn: Connection, facility_id: int, version: int) -> dict:
@@ -224,16 +209,3 @@ def _values(data: dict[str, Any]) -> dict[str, Any]:
             v = [getattr(m, "value", m) for m in v]
         out[c] = getattr(v, "value", v)
     return out
-
-
-def _log(conn: Connection, facility_id: int, user: str, action: str, before: dict | None, after: dict | None,
-         *, undoes: int | None = None) -> int:
-    return conn.execute(text(
-        "INSERT INTO facility_edit (facility_id, user_name, action, before, after, undoes) "
-        "VALUES (:f, :u, :a, CAST(:b AS jsonb), CAST(:af AS jsonb), :undoes) RETURNING id"),
-        {"f": facility_id, "u": user, "a": action, "b": _json(before), "af": _json(after),
-         "undoes": undoes}).scalar_one()
-
-
-def _json(row: dict | None) -> str | None:
-    return None if row is None else json.dumps(row, default=str)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 
 from gis_service.analysis.parameters import load_parameter_values
 from gis_service.analysis.scaleup.spec import Plan
-from gis_service.ingest.edits import EditError
+from gis_service.ingest.edit_log import SCENARIOS, EditError
 
 OVERRIDE = "planning API"  # how an override's source starts, telling it from the defaults
 ROW = """SELECT s.id, s.name, s.description, s.region_code, s.plan, s.version, s.created_at,
@@ -84,7 +84,7 @@ def create_scenario(conn: Connection, new: NewScenario, *, user: str, region_cod
     if new.parameters:
         _set_parameters(conn, sid, new.name, new.parameters, user=user, config_dir=config_dir)
     after = get_scenario(conn, sid)
-    _log(conn, sid, user, "create", None, after)
+    SCENARIOS.write(conn, sid, user, "create", None, after)
     return after
 
 
@@ -117,7 +117,7 @@ def delete_scenario(conn: Connection, scenario_id: int, *, version: int, user: s
     """Remove a scenario and its parameter overrides; its stored runs stay (named, unlinked)."""
     before = _locked(conn, scenario_id, version)
     _drop(conn, scenario_id)
-    _log(conn, scenario_id, user, "delete", before, None)
+    SCENARIOS.write(conn, scenario_id, user, "delete", before, None)
 
 
 def include_facility(conn: Connection, scenario_id: int, facility_id: int, *, included: bool, user: str) -> dict:
@@ -134,20 +134,14 @@ def include_facility(conn: Connection, scenario_id: int, facility_id: int, *, in
 
 
 def list_edits(conn: Connection, *, scenario_id: int | None = None, limit: int = 100) -> list[dict]:
-    rows = conn.execute(text("SELECT * FROM scenario_edit WHERE CAST(:s AS integer) IS NULL OR scenario_id = :s "
-                             "ORDER BY id DESC LIMIT :l"), {"s": scenario_id, "l": limit})
-    return [dict(r) for r in rows.mappings()]
+    return SCENARIOS.latest(conn, subject_id=scenario_id, limit=limit)
 
 
 def undo(conn: Connection, edit_id: int, *, user: str, config_dir) -> dict:
     """Revert one scenario edit if the scenario is still as that edit left it; returns the undo
     entry. An undone delete brings the scenario back with its id, facilities (those that still
     exist), parameter overrides and plan."""
-    edit = conn.execute(text("SELECT * FROM scenario_edit WHERE id = :i FOR UPDATE"), {"i": edit_id}).mappings().first()
-    if edit is None:
-        raise EditError(f"no scenario edit {edit_id}", status=404)
-    if edit["undone_by"] is not None or edit["action"] == "undo":
-        raise EditError(f"edit {edit_id} is an undo or was undone already (by edit {edit['undone_by']})", status=409)
+    edit = SCENARIOS.undoable(conn, edit_id)
     sid = edit["scenario_id"]
     locked = conn.execute(text("SELECT 1 FROM scenario WHERE id = :i FOR UPDATE"), {"i": sid}).first()
     now = _locked(conn, sid, None) if locked else None
@@ -163,8 +157,7 @@ def undo(conn: Connection, edit_id: int, *, user: str, config_dir) -> dict:
                          {"i": sid, "n": before["name"], "v": before["version"]})
         _restore(conn, sid, before, user=user, config_dir=config_dir)
     after = None if before is None else get_scenario(conn, sid)
-    undo_id = _log(conn, sid, user, "undo", now, after, undoes=edit_id)
-    conn.execute(text("UPDATE scenario_edit SET undone_by = :u WHERE id = :i"), {"u": undo_id, "i": edit_id})
+    undo_id = SCENARIOS.undone(conn, edit, user, now, after)
     return {"id": undo_id, "undoes": edit_id, "scenario": after}
 
 
@@ -210,21 +203,8 @@ def _logged(conn: Connection, scenario_id: int, user: str, action: str, before: 
     """Raise the version, log the edit, return the scenario after it."""
     conn.execute(text("UPDATE scenario SET version = version + 1 WHERE id = :i"), {"i": scenario_id})
     after = get_scenario(conn, scenario_id)
-    _log(conn, scenario_id, user, action, before, after)
+    SCENARIOS.write(conn, scenario_id, user, action, before, after)
     return after
-
-
-def _log(conn: Connection, scenario_id: int, user: str, action: str, before: dict | None, after: dict | None,
-         *, undoes: int | None = None) -> int:
-    return conn.execute(text(
-        "INSERT INTO scenario_edit (scenario_id, user_name, action, before, after, undoes) "
-        "VALUES (:s, :u, :a, CAST(:b AS jsonb), CAST(:af AS jsonb), :undoes) RETURNING id"),
-        {"s": scenario_id, "u": user, "a": action, "b": _json(before), "af": _json(after),
-         "undoes": undoes}).scalar_one()
-
-
-def _json(state: dict | None) -> str | None:
-    return None if state is None else json.dumps(state, default=str)
 
 
 def _set_facilities(conn: Connection, scenario_id: int, ids: list[int], *, status: int = 422) -> None:
