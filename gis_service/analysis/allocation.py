@@ -29,11 +29,11 @@ class Allocation:
     served: np.ndarray  # per facility: households served
 
 
-def facility_order(n_facilities: int, *, how: str, fac: np.ndarray, priority: np.ndarray | None = None
-                   ) -> np.ndarray:
+def facility_order(n_facilities: int, *, how: str, fac: np.ndarray | None = None,
+                   priority: np.ndarray | None = None, reach: np.ndarray | None = None) -> np.ndarray:
     """Order in which facilities take households: 'given' (index order), 'priority' (ascending
     priority values, e.g. existing before pilot before planned), 'demand' (most households in
-    reach first)."""
+    reach first: ``reach`` per facility, else counted from the pairs' facilities ``fac``)."""
     index = np.arange(n_facilities)
     if how == "given":
         return index
@@ -42,7 +42,8 @@ def facility_order(n_facilities: int, *, how: str, fac: np.ndarray, priority: np
             raise ValueError("order 'priority' needs a priority per facility")
         return np.lexsort((index, priority))
     if how == "demand":
-        reach = np.bincount(fac, minlength=n_facilities)
+        if reach is None:
+            reach = np.bincount(fac, minlength=n_facilities)
         return np.lexsort((index, -reach))
     raise ValueError(f"unknown facility order '{how}' (given, priority, demand)")
 

@@ -174,35 +174,48 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         if drawn is not None:
             without = sorted(set(facilities["id"]) - set(drawn["facility_id"]))
             summary["facilities_without_drawn_area"] = [int(i) for i in without]
-        run_id = conn.execute(text(
-            "INSERT INTO coverage_run (scenario_id, scenario_name, method, thresholds_min, distance_m, "
-            "capacity_limited, demand, parameters, illustrative, summary) VALUES (:sid, :sname, :m, :t, :d, "
-            ":c, :demand, CAST(:p AS jsonb), :ill, CAST(:s AS jsonb)) RETURNING id"),
-            {"sid": scenario_id, "sname": scenario_name, "m": options.method,
-             "t": options.thresholds_min if options.method == "network" else None,
-             "d": options.distance_m if options.method == "buffer" else None, "c": options.capacity,
-             "demand": demand.description,
-             "p": _json({**params, "_order": options.order, "_nearest_k": options.nearest_k}),
-             "ill": illustrative, "s": _json(summary)}).scalar_one()
+        run_id = insert_run(conn, scenario_id=scenario_id, scenario_name=scenario_name, options=options,
+                            demand=demand.description, params=params, illustrative=illustrative, summary=summary)
         if demand.points is None:
             copy_frame(conn, "coverage_household", per_household.assign(run_id=run_id))
         else:
             copy_frame(conn, "coverage_demand_point",
                        _demand_point_rows(demand, served, region.metric_crs).assign(run_id=run_id))
-        if per_facility:
-            copy_frame(conn, "coverage_facility", pd.concat(per_facility, ignore_index=True).assign(run_id=run_id))
-        copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
-        if polygon_parts:
-            polygons = pd.concat(polygon_parts, ignore_index=True)
-            if not polygons.empty:
-                polygons["geom"] = gpd.GeoSeries(polygons["geom"], crs=region.metric_crs).to_crs(4326).to_numpy()
-                copy_frame(conn, "coverage_service_area", polygons.assign(run_id=run_id))
-        if not gap_rows.empty:
-            copy_frame(conn, "coverage_gap", gap_rows.assign(run_id=run_id))
+        polygons = pd.concat(polygon_parts, ignore_index=True) if polygon_parts else pd.DataFrame()
+        store_tables(conn, run_id, per_facility=per_facility, areas=areas, polygons=polygons, gap_rows=gap_rows,
+                     metric_crs=region.metric_crs)
         timer.lap("write")
         conn.execute(text("UPDATE coverage_run SET seconds = CAST(:s AS jsonb) WHERE id = :i"),
                      {"s": _json(timer.laps), "i": run_id})
     return CoverageResult(run_id, summary, timer.laps, areas, gap_rows)
+
+
+def insert_run(conn: Connection, *, scenario_id: int | None, scenario_name: str, options: CoverageOptions,
+               demand: str, params: dict, illustrative: bool, summary: dict) -> int:
+    """The ``coverage_run`` row of a run; its id keys every result table."""
+    return conn.execute(text(
+        "INSERT INTO coverage_run (scenario_id, scenario_name, method, thresholds_min, distance_m, "
+        "capacity_limited, demand, parameters, illustrative, summary) VALUES (:sid, :sname, :m, :t, :d, "
+        ":c, :demand, CAST(:p AS jsonb), :ill, CAST(:s AS jsonb)) RETURNING id"),
+        {"sid": scenario_id, "sname": scenario_name, "m": options.method,
+         "t": options.thresholds_min if options.method == "network" else None,
+         "d": options.distance_m if options.method == "buffer" else None, "c": options.capacity,
+         "demand": demand, "p": _json({**params, "_order": options.order, "_nearest_k": options.nearest_k}),
+         "ill": illustrative, "s": _json(summary)}).scalar_one()
+
+
+def store_tables(conn: Connection, run_id: int, *, per_facility: list[pd.DataFrame], areas: pd.DataFrame,
+                 polygons: pd.DataFrame, gap_rows: pd.DataFrame, metric_crs: str) -> None:
+    """A run's facility, area, service-area (metric polygons, stored in EPSG:4326) and gap rows."""
+    if per_facility:
+        copy_frame(conn, "coverage_facility", pd.concat(per_facility, ignore_index=True).assign(run_id=run_id))
+    copy_frame(conn, "coverage_area", areas.assign(run_id=run_id))
+    if not polygons.empty:
+        polygons = polygons.copy()
+        polygons["geom"] = gpd.GeoSeries(polygons["geom"], crs=metric_crs).to_crs(4326).to_numpy()
+        copy_frame(conn, "coverage_service_area", polygons.assign(run_id=run_id))
+    if not gap_rows.empty:
+        copy_frame(conn, "coverage_gap", gap_rows.assign(run_id=run_id))
 
 
 def _plant_groups(fac: pd.DataFrame, capacity: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -405,7 +418,8 @@ def _reach(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, options: Coverage
 
 def _service_areas(service: str, fac: pd.DataFrame, options: CoverageOptions, params: dict, graphs: dict,
                    net_params: net.NetworkParams, times_of: dict) -> pd.DataFrame:
-    """Polygons (metric CRS) per facility and band, drawn the way reach was measured."""
+    """Polygons (metric CRS) per facility and band, drawn the way reach was measured (network
+    travel times from ``times_of`` when reach kept them, else computed here)."""
     fac_xy = fac[["x", "y"]].to_numpy()
     if service == "offsite" or options.method == "buffer":
         radius = _radius(service, options, params, net_params)
@@ -418,7 +432,7 @@ def _service_areas(service: str, fac: pd.DataFrame, options: CoverageOptions, pa
     for modes in sorted(set(modes_of), key=sorted):
         idx = np.flatnonzero([m == modes for m in modes_of])
         for f, band, poly in isochrones(graphs[modes], fac_xy[idx], bands, params=net_params,
-                                        times=times_of[service, modes]):
+                                        times=times_of.get((service, modes))):
             rows.append({"facility_id": int(fac["id"].iat[idx[f]]), "threshold": band, "unit": "min",
                          "service": service, "geom": _multi(poly)})
     return pd.DataFrame(rows)

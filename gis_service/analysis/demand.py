@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import psycopg.sql
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
@@ -78,15 +79,18 @@ def load_demand(conn: Connection, mode: str, *, to_metric: Transformer, metric_c
     return Demand(units, points, description, notes)
 
 
-def _households(conn: Connection, to_metric: Transformer, params: dict, as_of: date) -> pd.DataFrame:
+def _households(conn: Connection, to_metric: Transformer, params: dict, as_of: date,
+                area: str | None = None) -> pd.DataFrame:
     """Household points with their rung (surveyed, else derived from the toilet facts) and whether
     a septic tank is present. Only households without a surveyed rung read the facts (a second,
     usually small query), which keeps the read of a million households to the columns every run
-    needs."""
+    needs. ``area``: only the households of one admin area (a code prefix; ``UNASSIGNED_AREA``:
+    those outside every village), for a run in partitions."""
+    where = _area_condition(conn, area)
     hh = read_query(conn,
                     "SELECT id, village_code, ladder_rung AS rung, CASE WHEN disposal IS NOT NULL "
                     "THEN disposal = 'septic_tank' ELSE has_septic_tank END AS has_septic_tank, members, "
-                    "ST_X(geom) AS lon, ST_Y(geom) AS lat FROM household ORDER BY id",
+                    f"ST_X(geom) AS lon, ST_Y(geom) AS lat FROM household h WHERE {where} ORDER BY id",
                     text_columns=("village_code", "rung"))
     hh["x"], hh["y"] = to_metric.transform(hh.pop("lon").to_numpy(), hh.pop("lat").to_numpy())
     hh["people"] = hh.pop("members").fillna(value(params, "household_size")).round().astype(int)
@@ -96,7 +100,8 @@ def _households(conn: Connection, to_metric: Transformer, params: dict, as_of: d
                        "SELECT h.id, h.toilet_type, h.disposal, h.has_septic_tank, h.shared_toilet, "
                        "h.last_desludged, a.urban_rural, a.village_kind FROM household h "
                        "LEFT JOIN admin_area a ON a.code = h.village_code "
-                       "WHERE h.ladder_rung IS NULL AND h.toilet_type IS NOT NULL ORDER BY h.id",
+                       f"WHERE h.ladder_rung IS NULL AND h.toilet_type IS NOT NULL AND {where} "
+                       "ORDER BY h.id",
                        text_columns=("toilet_type", "disposal", "last_desludged", "urban_rural",
                                      "village_kind"))
     if len(facts):
@@ -110,6 +115,28 @@ def _households(conn: Connection, to_metric: Transformer, params: dict, as_of: d
         hh["rung"] = rung
     hh["point"] = -1
     return hh[["id", "point", "village_code", "rung", "has_septic_tank", "people", "x", "y"]]
+
+
+UNASSIGNED_AREA = ""
+"""The area of households outside every village (no village code)."""
+
+
+def household_units(conn: Connection, to_metric: Transformer, params: dict, *, area: str,
+                    as_of: date | None = None) -> pd.DataFrame:
+    """The household demand of one admin area (code prefix, or ``UNASSIGNED_AREA``), exactly as a
+    whole-region run reads it (``load_demand(mode='households')``), for a run in partitions."""
+    return _households(conn, to_metric, params, as_of or date.today(), area)
+
+
+def _area_condition(conn: Connection, area: str | None) -> str:
+    """Condition on ``h.village_code`` for an area code prefix, as a range the index serves."""
+    if area is None:
+        return "TRUE"
+    if area == UNASSIGNED_AREA:
+        return "h.village_code IS NULL"
+    low, high = (psycopg.sql.Literal(v).as_string(conn.connection.driver_connection)
+                 for v in (area + ".", area + "/"))  # '/' follows '.': every code under the area
+    return f"h.village_code >= {low} AND h.village_code < {high}"
 
 
 def _settlement_points(conn: Connection, to_metric: Transformer, params: dict) -> pd.DataFrame:

@@ -40,6 +40,14 @@ def area_table(households: pd.DataFrame, served: dict[str, np.ndarray], projecte
 
     Households are grouped once, by village; districts and the regency are sums of villages, so
     the totals agree by construction."""
+    return area_rows(village_counts(households, served, projected), list(served), region_code=region_code)
+
+
+def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], projected: np.ndarray
+                   ) -> pd.DataFrame:
+    """Wide integer counts per village (index: village code): households, people, served households
+    and people per service and for 'all', rungs now and projected. Counts of disjoint sets of
+    households add up, which lets a run on a cluster count each partition on its own."""
     flags = {"all": np.logical_or.reduce(list(served.values())) if served else np.zeros(len(households), bool),
              **served}
     people = households["people"].to_numpy()
@@ -52,12 +60,17 @@ def area_table(households: pd.DataFrame, served: dict[str, np.ndarray], projecte
     for label, rungs in (("now", households["rung"].to_numpy()), ("projected", projected)):
         for rung in RUNGS:
             wide[f"{label}|{rung}"] = np.bincount(codes[rungs == rung], minlength=n)
-    village = pd.DataFrame(wide, index=pd.Index(villages, name="area_code")).astype("int64")
+    return pd.DataFrame(wide, index=pd.Index(villages, name="area_code")).astype("int64")
+
+
+def area_rows(village: pd.DataFrame, services: list[str], *, region_code: str) -> pd.DataFrame:
+    """The long rows of ``area_table`` from the village counts (``village_counts``)."""
+    villages = village.index.to_numpy(dtype=object)
     district_of = pd.Series(villages, index=villages).str.rsplit(".", n=1).str[0]
     district_of[district_of.index == UNASSIGNED] = UNASSIGNED
     levels = [("village", village), ("district", village.groupby(district_of.to_numpy()).sum()),
               ("regency", village.sum().to_frame(region_code).T)]
-    return pd.concat([_long(table, level, list(flags)) for level, table in levels], ignore_index=True)
+    return pd.concat([_long(table, level, ["all", *services]) for level, table in levels], ignore_index=True)
 
 
 def _long(wide: pd.DataFrame, level: str, services: list[str]) -> pd.DataFrame:

@@ -1,0 +1,222 @@
+"""A region as GeoParquet, partitioned by administrative unit: the input of a coverage run on a
+cluster. Every worker reads only its partition's households and the network around it.
+
+Layout of a dataset folder::
+
+    dataset.json                      metric CRS, region, partition level, partitions
+    households/<area code>.parquet    one file per admin unit (GeoParquet points, EPSG:4326,
+                                      with x, y in the metric CRS)
+    facilities.parquet                the run's facilities (GeoParquet points)
+    edges.parquet                     the network, sorted in space, with a bbox covering column
+                                      by which readers skip row groups (GeoParquet 1.1)
+
+A dataset is written from PostGIS (``stage_households`` per partition on the workers, facilities
+and edges by the driver) or directly by a generator (``gis_service.distributed.generate``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import shapely
+from pyproj import Transformer
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from gis_service.analysis.demand import UNASSIGNED_AREA, household_units
+from gis_service.distributed import geoparquet
+
+FORMAT = "gis-service-dataset/1"
+LEVELS = {"province": 1, "regency": 2, "district": 3}
+"""Partition levels: how many segments of the Kemendagri code (62 / 62.07 / 62.07.01) name a unit."""
+HOUSEHOLD_COLUMNS = ["id", "village_code", "rung", "has_septic_tank", "people", "x", "y"]
+EDGE_ROW_GROUP = 20_000
+
+
+@dataclass
+class Partition:
+    """One administrative unit's households: its code ('' = outside every village), how many, and
+    the bounding box of their metric coordinates (None before staging or when empty)."""
+
+    code: str
+    households: int
+    bbox: list[float] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.code or "unassigned"
+
+
+@dataclass
+class Dataset:
+    root: Path
+    metric_crs: str
+    region_code: str
+    level: str
+    partitions: list[Partition] = field(default_factory=list)
+    source: str = "postgis"
+
+    def households_path(self, partition: Partition) -> Path:
+        return self.root / "households" / f"{partition.name}.parquet"
+
+    @property
+    def facilities_path(self) -> Path:
+        return self.root / "facilities.parquet"
+
+    @property
+    def edges_path(self) -> Path:
+        return self.root / "edges.parquet"
+
+    def save(self) -> None:
+        body = {"format": FORMAT, **{k: v for k, v in asdict(self).items() if k != "root"}}
+        tmp = self.root / ".dataset.json.tmp"
+        tmp.write_text(json.dumps(body, indent=1), encoding="utf-8")
+        tmp.replace(self.root / "dataset.json")
+
+    @classmethod
+    def load(cls, root: Path) -> Dataset:
+        path = Path(root) / "dataset.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{root} is not a dataset folder (no dataset.json); write one with "
+                                    "`gis-service coverage stage` or `gis-service national generate`")
+        body = json.loads(path.read_text(encoding="utf-8"))
+        if body.pop("format", None) != FORMAT:
+            raise ValueError(f"{path}: not a {FORMAT} dataset")
+        body["partitions"] = [Partition(**p) for p in body["partitions"]]
+        return cls(root=Path(root), **body)
+
+
+def partition_level(region_code: str) -> str:
+    """The unit one level below the region: a regency runs by district, a province by regency,
+    the nation (code '') by province... and by regency, which keeps partitions at a size a
+    worker holds comfortably (a regency has ~1.2 M people on average)."""
+    depth = len([s for s in region_code.split(".") if s])
+    return "district" if depth >= 2 else "regency"
+
+
+def area_of(village_code: str | None, level: str) -> str:
+    """The partition code of a village code at ``level`` ('' for no village)."""
+    if not village_code:
+        return UNASSIGNED_AREA
+    return ".".join(village_code.split(".")[:LEVELS[level]])
+
+
+def count_partitions(conn: Connection, region_code: str, level: str) -> list[Partition]:
+    """Households per admin unit at ``level`` (one indexed scan of household.village_code)."""
+    rows = conn.execute(text(
+        "SELECT array_to_string((string_to_array(village_code, '.'))[1:CAST(:n AS int)], '.') AS code, "
+        "count(*) AS n FROM household GROUP BY 1 ORDER BY 1"), {"n": LEVELS[level]}).all()
+    return [Partition(code or UNASSIGNED_AREA, int(n)) for code, n in rows
+            if not code or code.startswith(region_code)]
+
+
+def stage_households(database_url: str, area: str, path: Path, metric_crs: str, params: dict) -> Partition:
+    """Write one admin unit's household demand as GeoParquet (a worker's task: its own connection,
+    read as the whole-region run reads it); returns the partition with its metric bbox."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            to_metric = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True)
+            units = household_units(conn, to_metric, params, area=area)
+    finally:
+        engine.dispose()
+    write_households(units, path, metric_crs)
+    return Partition(area, len(units), _bbox(units))
+
+
+def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:
+    """Household units (id, village_code, rung, has_septic_tank, people, x, y) as GeoParquet."""
+    lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
+        units["x"].to_numpy(float), units["y"].to_numpy(float))
+    septic = units["has_septic_tank"].to_numpy(dtype=object)
+    table = pa.table({
+        "id": pa.array(units["id"].to_numpy(np.int64)),
+        "village_code": pa.array(units["village_code"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "rung": pa.array(units["rung"].to_numpy(dtype=object), pa.string()),
+        "has_septic_tank": pa.array([None if v is None or v != v else bool(v) for v in septic], pa.bool_()),
+        "people": pa.array(units["people"].to_numpy(np.int64)),
+        "x": pa.array(units["x"].to_numpy(float)), "y": pa.array(units["y"].to_numpy(float)),
+        "geometry": geoparquet.points(lon, lat)})
+    return geoparquet.write(table, path, encoding="point", geometry_type="Point",
+                            extra={"metric_crs": metric_crs})
+
+
+def read_households(path: Path) -> pd.DataFrame:
+    """A partition's household units as the coverage engine holds them (sorted by id)."""
+    frame = pq.read_table(path, columns=HOUSEHOLD_COLUMNS).to_pandas()
+    frame["has_septic_tank"] = frame["has_septic_tank"].astype(object).where(frame["has_septic_tank"].notna(), None)
+    return frame
+
+
+def write_facilities(fac: pd.DataFrame, path: Path, metric_crs: str) -> Path:
+    """The run's facilities (coverage engine columns) as GeoParquet."""
+    lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
+        fac["x"].to_numpy(float), fac["y"].to_numpy(float))
+    plain = fac.drop(columns=["geometry"], errors="ignore").copy()
+    plain["service_modes"] = [list(m) if m is not None and len(m) else None for m in plain["service_modes"]]
+    table = pa.Table.from_pandas(plain, preserve_index=False).append_column("geometry", geoparquet.points(lon, lat))
+    return geoparquet.write(table, path, encoding="point", geometry_type="Point", extra={"metric_crs": metric_crs})
+
+
+def read_facilities(path: Path) -> pd.DataFrame:
+    fac = pq.read_table(path).drop_columns(["geometry"]).to_pandas()
+    fac["service_modes"] = [list(m) if m is not None else None for m in fac["service_modes"]]
+    fac["capacity"] = fac["capacity"].astype(float).where(fac["capacity"].notna(), None)
+    return fac
+
+
+def write_edges(edges: gpd.GeoDataFrame, path: Path, metric_crs: str) -> Path:
+    """Network edges (``network.load_edges`` columns, straight metric lines) as GeoParquet sorted
+    along a grid of 10 km cells, in row groups a bbox filter can skip."""
+    ends = shapely.get_coordinates(edges.geometry.to_numpy()).reshape(-1, 2, 2)
+    x0, y0, x1, y1 = ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1]
+    cell = np.floor(np.minimum(y0, y1) / 10_000) * 1e6 + np.floor(np.minimum(x0, x1) / 10_000)
+    order = np.argsort(cell, kind="stable")
+    to_lonlat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True)
+    lon0, lat0 = to_lonlat.transform(x0[order], y0[order])
+    lon1, lat1 = to_lonlat.transform(x1[order], y1[order])
+    plain = pd.DataFrame(edges.drop(columns=edges.geometry.name)).iloc[order].reset_index(drop=True)
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    for name, values in (("x0", x0), ("y0", y0), ("x1", x1), ("y1", y1)):
+        table = table.append_column(name, pa.array(values[order]))
+    table = table.append_column("geometry", geoparquet.segments(lon0, lat0, lon1, lat1))
+    table = table.append_column("bbox", geoparquet.bbox_column(np.minimum(lon0, lon1), np.minimum(lat0, lat1),
+                                                               np.maximum(lon0, lon1), np.maximum(lat0, lat1)))
+    return geoparquet.write(table, path, encoding="linestring", geometry_type="LineString",
+                            row_group_size=EDGE_ROW_GROUP, extra={"metric_crs": metric_crs})
+
+
+def read_edges(path: Path, bbox: list[float], metric_crs: str) -> gpd.GeoDataFrame:
+    """The edges touching a metric bbox (row groups outside it are not read), ready for
+    ``network.build_graph``."""
+    lon0, lat0, lon1, lat1 = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform_bounds(
+        *bbox, densify_pts=21)
+    inside = ((pc.field("bbox", "xmax") >= lon0) & (pc.field("bbox", "xmin") <= lon1)
+              & (pc.field("bbox", "ymax") >= lat0) & (pc.field("bbox", "ymin") <= lat1))
+    table = pads.dataset(path).to_table(filter=inside, columns=[
+        "id", "mode", "class", "speed_kmh", "oneway", "length_m", "x0", "y0", "x1", "y1"])
+    frame = table.to_pandas()
+    xy = frame[["x0", "y0", "x1", "y1"]].to_numpy(float).reshape(-1, 2, 2)
+    lines = shapely.linestrings(xy) if len(frame) else np.empty(0, dtype=object)
+    frame = frame.drop(columns=["x0", "y0", "x1", "y1"])
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(lines, crs=metric_crs), crs=metric_crs)
+
+
+def _bbox(units: pd.DataFrame) -> list[float] | None:
+    if units.empty:
+        return None
+    x, y = units["x"].to_numpy(float), units["y"].to_numpy(float)
+    return [float(x.min()), float(y.min()), float(x.max()), float(y.max())]
+
+
+def connect(database_url: str) -> Engine:
+    return create_engine(database_url, poolclass=NullPool)

@@ -1,0 +1,378 @@
+"""A coverage run on a Dask cluster (``gis-service coverage run --engine dask``): the same answer as
+the single-process engine (``analysis.coverage.run_coverage``) for a region too large for one
+process, e.g. a province or the whole country.
+
+The run is cut by administrative unit (one level below the region: a regency runs by district, a
+province or the nation by regency). Every step is a set of independent tasks on dask.distributed:
+
+1. staging: each unit's households are read from PostGIS into GeoParquet by a worker;
+2. reach: each unit's households against the facilities within one reach of them, over the
+   network cut to the unit's box grown by the same margin (``tasks.Margins``). Each household is in
+   exactly one unit, so it is counted once, and facilities across a border still serve it;
+3. allocation: facilities that share households (or a plant's capacity) are joined into
+   independent groups (``analysis.partition``); each task allocates some groups, in the same
+   facility order and with the same tie-breaking as one process would;
+4. counting: each unit's per-household results and its village counts.
+
+The driver adds the villages up to districts and the region, and writes the run to PostGIS in one
+transaction (bulk COPY), exactly the tables the single-process engine writes. Memory on a worker
+is bounded by its unit (its households, the network around it) and by the largest group of
+facilities that share households; the driver never holds the households.
+
+Every task writes its output atomically into the run's work folder and is skipped when it is
+there, so an interrupted run resumes from the units it finished (``--resume DIR``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+import shapely
+from pyproj import Transformer
+from scipy.sparse.csgraph import connected_components
+from sqlalchemy import Engine, text
+
+from gis_service.analysis import coverage
+from gis_service.analysis import network as net
+from gis_service.analysis.allocation import facility_order
+from gis_service.analysis.ladder import area_rows, gaps
+from gis_service.analysis.parameters import SERVICES, capacity_households, load_parameter_values, value
+from gis_service.analysis.partition import pack
+from gis_service.db.bulk import copy_frame
+from gis_service.distributed import tasks
+from gis_service.distributed.dataset import (
+    LEVELS,
+    Dataset,
+    count_partitions,
+    partition_level,
+    stage_households,
+    write_edges,
+    write_facilities,
+)
+from gis_service.settings import Settings, get_settings
+
+Progress = Callable[[str, int, int], None]
+"""progress(step, done, total), called as tasks finish."""
+
+
+@dataclass
+class ClusterOptions:
+    scheduler: str | None = None  # tcp://HOST:PORT of a running dask scheduler; None: a local cluster
+    workers: int | None = None  # local cluster: worker processes (default: the machine's cores)
+    level: str | None = None  # partition level (province, regency, district); default: below the region
+    resume: Path | None = None  # the work folder of an interrupted run, to finish it
+    keep: bool = False  # keep the work folder after a successful run
+
+
+class ClusterRunError(RuntimeError):
+    """A task failed or a worker died; the message names the unit and how to resume."""
+
+
+def run_coverage_dask(engine: Engine, options: coverage.CoverageOptions | None = None, *,
+                      cluster: ClusterOptions | None = None, settings: Settings | None = None,
+                      progress: Progress | None = None) -> coverage.CoverageResult:
+    """Run, store and return a coverage analysis on a Dask cluster (module docstring)."""
+    options = options or coverage.CoverageOptions()
+    cluster = cluster or ClusterOptions()
+    settings = settings or get_settings()
+    _check(options, cluster)
+    report = progress or (lambda step, done, total: None)
+    region = settings.region_config()
+    level = cluster.level or partition_level(region.code)
+    timer = coverage._Timer()
+    with engine.connect() as conn:
+        scenario_id, scenario_name, parameter_set_id, facility_ids = coverage._scenario(conn, options.scenario)
+        params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
+        to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
+        facilities = coverage._facilities(conn, facility_ids, to_metric)
+        partitions = count_partitions(conn, region.code, level)
+        illustrative = coverage.has_illustrative_data(conn)
+        targets = pd.read_sql(text("SELECT id, indicator, year, value, scope_code FROM target "
+                                   "ORDER BY year, indicator"), conn)
+    net_params = net.NetworkParams.from_config(settings.network_config())
+    manifest = {"options": _plain(asdict(options)), "facilities": facility_ids, "level": level,
+                "params": params, "partitions": [[p.code, p.households] for p in partitions]}
+    work = _work_dir(cluster, settings, manifest)
+    dataset = Dataset.load(work / "dataset") if (work / "dataset" / "dataset.json").exists() else \
+        Dataset(work / "dataset", region.metric_crs, region.code, level, partitions)
+    services = [s for s in SERVICES if (facilities["service"] == s).any()]
+    by_service = {s: facilities[facilities["service"] == s].reset_index(drop=True) for s in services}
+    with _client(cluster) as client:
+        workers = max(len(client.scheduler_info()["workers"]), 1)
+        _stage(client, engine, dataset, facilities, options, params, report, work)
+        timer.lap("stage")
+        margins = tasks.Margins.of(options, params, net_params, services)
+        spec = tasks.RunSpec(dataset, work, options, params, net_params, by_service, margins)
+        shared = client.scatter(spec, broadcast=True)
+        homes = _homes(dataset, by_service, options)
+        reach = _run(client, "reach", [(p.name, tasks.reach_partition, (shared, i, homes[i]))
+                                       for i, p in enumerate(dataset.partitions)], report, work)
+        timer.lap("reach")
+        capacity = {s: _capacities(by_service[s], options, params) for s in services}
+        packs, in_reach = _packs(dataset, reach, by_service, capacity, options, params, net_params, workers)
+        _run(client, "allocation", [(f"{s} group {k}", tasks.allocate_pack, (shared, s, k, *rest))
+                                    for s, k, rest in packs], report, work)
+        timer.lap("allocation")
+        counted = [i for i, p in enumerate(dataset.partitions) if p.households]
+        counts = _run(client, "counting", [(dataset.partitions[i].name, tasks.count_partition, (shared, i))
+                                           for i in counted], report, work)
+        timer.lap("aggregation")
+    villages = pd.concat([c["villages"] for c in counts]).groupby(level=0).sum() if counts else pd.DataFrame()
+    areas = area_rows(villages, services, region_code=region.code)
+    gap_rows = gaps(areas, targets) if not targets.empty else pd.DataFrame()
+    bands = _sum_bands([c["bands"] for c in counts]) if "lltt" in services else None
+    summary = coverage._summary(areas, region.code, bands)
+    if bands:
+        summary["band_unit"] = "min" if options.method == "network" else "m"
+    summary["demand"] = {"method": options.demand, "units": int(sum(p.households for p in dataset.partitions)),
+                         "notes": []}
+    summary["engine"] = {"name": "dask", "workers": workers, "level": level,
+                         "partitions": len(dataset.partitions), "allocation_groups": len(packs)}
+    per_facility = [_facility_rows(s, by_service[s], capacity[s], in_reach[s], counts) for s in services]
+    polygons = _service_areas(work, by_service, options, params, net_params) if options.service_areas \
+        else pd.DataFrame()
+    report("writing results", 0, 1)
+    with engine.begin() as conn:
+        run_id = coverage.insert_run(conn, scenario_id=scenario_id, scenario_name=scenario_name, options=options,
+                                     demand="household points", params=params, illustrative=illustrative,
+                                     summary=summary)
+        for p in dataset.partitions:
+            path = work / "results" / f"{p.name}.parquet"
+            if p.households and path.exists():
+                copy_frame(conn, "coverage_household", _read_results(path).assign(run_id=run_id))
+        coverage.store_tables(conn, run_id, per_facility=per_facility, areas=areas, polygons=polygons,
+                              gap_rows=gap_rows, metric_crs=region.metric_crs)
+        timer.lap("write")
+        conn.execute(text("UPDATE coverage_run SET seconds = CAST(:s AS jsonb) WHERE id = :i"),
+                     {"s": coverage._json(timer.laps), "i": run_id})
+    report("writing results", 1, 1)
+    if not cluster.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return coverage.CoverageResult(run_id, summary, timer.laps, areas, gap_rows)
+
+
+def _check(options: coverage.CoverageOptions, cluster: ClusterOptions) -> None:
+    if options.method not in ("network", "buffer"):
+        raise ValueError(f"--engine dask runs methods network and buffer, not '{options.method}' "
+                         "(drawn service areas are a district-size input: use the default engine)")
+    if options.demand != "households":
+        raise ValueError(f"--engine dask reads demand 'households', not '{options.demand}'")
+    if options.nearest_k < 0:
+        raise ValueError("nearest_k must be 0 or more")
+    if cluster.level is not None and cluster.level not in LEVELS:
+        raise ValueError(f"unknown partition level '{cluster.level}' ({', '.join(LEVELS)})")
+    if cluster.workers is not None and cluster.workers < 1:
+        raise ValueError("workers must be 1 or more")
+
+
+def _work_dir(cluster: ClusterOptions, settings: Settings, manifest: dict) -> Path:
+    """The run's work folder: a new one, or the one to resume if it holds the same run."""
+    body = json.dumps(manifest, sort_keys=True, default=str)
+    if cluster.resume is not None:
+        work = Path(cluster.resume)
+        saved = work / "run.json"
+        if not saved.exists():
+            raise ValueError(f"{work} is not the work folder of a coverage run (no run.json)")
+        if saved.read_text(encoding="utf-8") != body:
+            raise ValueError(f"{work} holds a run with other options, facilities or households; "
+                             "run again without --resume to start afresh")
+        return work
+    digest = hashlib.sha1(body.encode()).hexdigest()[:8]
+    work = settings.data_dir / "cluster-runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest}-{os.getpid()}"
+    work.mkdir(parents=True)
+    (work / "run.json").write_text(body, encoding="utf-8")
+    return work
+
+
+@contextmanager
+def _client(cluster: ClusterOptions):
+    from dask.distributed import Client, LocalCluster
+
+    if cluster.scheduler:
+        with Client(cluster.scheduler, timeout="30s") as client:
+            yield client
+        return
+    workers = cluster.workers or os.cpu_count() or 1
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, silence_logs=logging.ERROR) as local, Client(local) as client:
+        yield client
+
+
+def _stage(client, engine: Engine, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
+           report: Progress, work: Path) -> None:
+    """Households per unit as GeoParquet (on the workers), facilities and edges (here)."""
+    url = engine.url.render_as_string(hide_password=False)
+    todo = [(i, p) for i, p in enumerate(dataset.partitions)
+            if p.households and not dataset.households_path(p).exists()]
+    staged = _run(client, "staging", [(p.name, stage_households, (url, p.code, dataset.households_path(p),
+                                                                    dataset.metric_crs, params)) for _, p in todo],
+                  report, work)
+    for (i, _), part in zip(todo, staged):
+        dataset.partitions[i] = part
+    if options.method == "network" and not dataset.edges_path.exists():
+        write_edges(net.load_edges(engine, metric_crs=dataset.metric_crs), dataset.edges_path, dataset.metric_crs)
+    write_facilities(facilities, dataset.facilities_path, dataset.metric_crs)
+    dataset.save()
+
+
+def _run(client, step: str, calls: list[tuple[str, Callable, tuple]], report: Progress, work: Path) -> list:
+    """Submit the calls, report progress as they finish, and return their results in order. A
+    failure cancels the rest and says which unit failed and how to resume."""
+    from dask.distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    futures = [client.submit(fn, *args, key=f"{step}-{name}-{os.urandom(4).hex()}", pure=False)
+               for name, fn, args in calls]
+    names = {f.key: name for f, (name, _, _) in zip(futures, calls)}
+    report(step, 0, len(futures))
+    resume = f"finished units are kept: run the same command with --resume {work}"
+    for done, future in enumerate(as_completed(futures), 1):
+        try:
+            future.result()
+        except KilledWorker as exc:
+            client.cancel(futures)
+            raise ClusterRunError(f"{step} of {names[future.key]}: the worker running it died (most often "
+                                  f"memory: give workers more, or cut finer with --level); {resume}") from exc
+        except Exception as exc:
+            client.cancel(futures)
+            raise ClusterRunError(f"{step} of {names[future.key]} failed on a worker: "
+                                  f"{type(exc).__name__}: {exc}; {resume}") from exc
+        report(step, done, len(futures))
+    return client.gather(futures)
+
+
+def _homes(dataset: Dataset, by_service: dict[str, pd.DataFrame], options) -> list[dict[str, list[int]]]:
+    """Per partition, the facilities whose network service areas it draws: each facility once, in
+    the unit whose households' box is nearest to it."""
+    homes: list[dict[str, list[int]]] = [{} for _ in dataset.partitions]
+    boxes = [(i, p.bbox) for i, p in enumerate(dataset.partitions) if p.bbox is not None]
+    if options.method != "network" or not boxes:
+        return homes
+    for service, fac in by_service.items():
+        if service == "offsite":
+            continue
+        distance = np.column_stack([tasks.box_distance(fac, box) for _, box in boxes])
+        for k, nearest in enumerate(np.argmin(distance, axis=1)):
+            homes[boxes[nearest][0]].setdefault(service, []).append(k)
+    return homes
+
+
+def _capacities(fac: pd.DataFrame, options, params: dict) -> np.ndarray:
+    capacity = np.array([capacity_households(c, u, params) if options.capacity else None
+                         for c, u in zip(fac["capacity"], fac["capacity_unit"])], dtype=float)
+    return np.where(np.isnan(capacity), np.inf, capacity)
+
+
+def _limit(service: str, options, params: dict, net_params: net.NetworkParams) -> float:
+    if service == "offsite" or options.method == "buffer":
+        return coverage._radius(service, options, params, net_params)
+    return max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
+
+
+def _packs(dataset: Dataset, reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dict,
+           options, params: dict, net_params: net.NetworkParams, workers: int):
+    """Allocation tasks: per service, the independent groups of facilities (joined by shared
+    households in any unit, and by a shared plant) packed heaviest first, with the units whose
+    pairs they read. Also the households in reach of each facility."""
+    out, in_reach = [], {}
+    for service, fac in by_service.items():
+        n = len(fac)
+        counts, links, where = np.zeros(n, np.int64), [], [[] for _ in range(n)]
+        for p, summary in enumerate(reach):
+            mine = summary.get(service)
+            if not mine:
+                continue
+            counts[np.asarray(mine["facilities"], np.int64)] += np.asarray(mine["pairs"], np.int64)
+            links.extend(mine["links"])
+            for f in mine["facilities"]:
+                where[f].append(p)
+        in_reach[service] = counts
+        group, group_capacity = coverage._plant_groups(fac, capacity[service])
+        comp = _components(n, links, group)
+        reached = np.flatnonzero(counts)
+        if not len(reached):
+            continue
+        n_comp = int(comp.max()) + 1
+        weight = np.bincount(comp[reached], weights=counts[reached], minlength=n_comp)
+        live = np.flatnonzero(weight)
+        part_of = np.full(n_comp, -1)
+        part_of[live] = pack(weight[live], min(len(live), 4 * workers))
+        priority = fac["status"].map(coverage.STATUS_PRIORITY).to_numpy()
+        order = facility_order(n, how=options.order, priority=priority, reach=counts)
+        rank = np.empty(n, np.int64)
+        rank[order] = np.arange(n)
+        limit = _limit(service, options, params, net_params)
+        for k in range(int(part_of.max()) + 1):
+            members = np.flatnonzero(part_of[comp] == k)
+            units = sorted({p for f in members for p in where[f]})
+            out.append((service, k, (members.tolist(), units, capacity[service].tolist(), rank.tolist(),
+                                     None if group is None else group.tolist(),
+                                     None if group_capacity is None else group_capacity.tolist(), limit)))
+    return out, in_reach
+
+
+def _components(n: int, links: list, group: np.ndarray | None) -> np.ndarray:
+    """Component of every facility: linked through shared households or a shared plant."""
+    pairs = np.asarray(links, np.int64).reshape(-1, 2)
+    rows, cols = [pairs[:, 0]], [pairs[:, 1]]
+    if group is not None:
+        members = np.flatnonzero(group >= 0)
+        rows.append(members)
+        cols.append(group[members])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = sp.coo_matrix((np.ones(len(r), np.int8), (r, c)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _sum_bands(parts: list[dict | None]) -> dict:
+    total: dict[str, int] = {}
+    for bands in parts:
+        for key, count in (bands or {}).items():
+            total[key] = total.get(key, 0) + count
+    return total
+
+
+def _facility_rows(service: str, fac: pd.DataFrame, capacity: np.ndarray, in_reach: np.ndarray,
+                   counts: list[dict]) -> pd.DataFrame:
+    people = np.sum([c["served_people"][service] for c in counts], axis=0) if counts else np.zeros(len(fac))
+    served = np.sum([c["served"][service] for c in counts], axis=0) if counts else np.zeros(len(fac))
+    return pd.DataFrame({"facility_id": fac["id"].to_numpy(), "service": service,
+                         "capacity_households": np.where(np.isfinite(capacity), capacity, np.nan),
+                         "households_in_reach": in_reach, "served_households": np.asarray(served, np.int64),
+                         "served_people": np.asarray(people).astype(int)})
+
+
+def _service_areas(work: Path, by_service: dict[str, pd.DataFrame], options, params: dict,
+                   net_params: net.NetworkParams) -> pd.DataFrame:
+    """Radius discs (drawn here: they need no data) and the network polygons the units drew."""
+    parts = [coverage._service_areas(s, fac, options, params, {}, net_params, {})
+             for s, fac in by_service.items() if s == "offsite" or options.method == "buffer"]
+    for path in sorted((work / "areas").glob("*.parquet")):
+        frame = pq.read_table(path).to_pandas()
+        frame["geom"] = shapely.from_wkb(frame["geom"].to_numpy())
+        parts.append(frame)
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _read_results(path: Path) -> pd.DataFrame:
+    """A unit's household rows; the k-nearest array literals stay Arrow strings for COPY."""
+    return pq.read_table(path).to_pandas(
+        types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_string(t) or pa.types.is_large_string(t) else None)
+
+
+def _plain(value):
+    return json.loads(json.dumps(value, default=str))
