@@ -321,11 +321,21 @@ def coverage_run(
                                                 "and service (0: none)")] = 3,
     export: Annotated[Optional[Path], typer.Option(help="Also write the results: FILE.csv or FILE.gpkg")] = None,
     maps: Annotated[Optional[Path], typer.Option(help="Also draw the two Buku Putih maps (PNG) into DIR")] = None,
+    engine_name: Annotated[str, typer.Option("--engine", help="single (one process) or dask (partitioned by "
+                                             "admin unit over a Dask cluster; same results)")] = "single",
+    scheduler: Annotated[Optional[str], typer.Option(help="--engine dask: tcp://HOST:PORT of a running "
+                                                          "dask scheduler (default: a local cluster)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="--engine dask, local cluster: worker processes "
+                                                        "(default: the machine's cores)")] = None,
+    level: Annotated[Optional[str], typer.Option(help="--engine dask: partition by province, regency or "
+                                                      "district (default: one level below the region)")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="--engine dask: finish the interrupted run whose "
+                                                        "work folder this is")] = None,
+    keep_work: Annotated[bool, typer.Option(help="--engine dask: keep the work folder (GeoParquet "
+                                                 "inputs and intermediates) after success")] = False,
 ) -> None:
     """Run a coverage analysis, store it, print the regency summary."""
-    from rich.progress import Progress
-
-    from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.analysis.coverage import CoverageOptions
     from gis_service.db.engine import make_engine
 
     options = CoverageOptions(scenario=scenario, method=method, thresholds_min=_thresholds(threshold),
@@ -333,11 +343,15 @@ def coverage_run(
                               service_areas=service_areas, demand=demand, raster=raster,
                               population_year=population_year, nearest_k=nearest_k)
     engine = make_engine()
+    if engine_name not in ("single", "dask"):
+        _fail(f"unknown engine '{engine_name}' (single, dask)")
+    if engine_name == "single" and (scheduler or workers or level or resume or keep_work):
+        _fail("--scheduler, --workers, --level, --resume and --keep-work need --engine dask")
     try:
-        with Progress(transient=True, console=err) as bar:
-            task = bar.add_task("coverage", total=4)
-            result = run_coverage(engine, options, progress=lambda name: (
-                bar.update(task, description=name), bar.advance(task)))
+        if engine_name == "dask":
+            result = _coverage_on_cluster(engine, options, scheduler, workers, level, resume, keep_work)
+        else:
+            result = _coverage_in_process(engine, options)
     except (ValueError, KeyError) as exc:
         _fail(str(exc).strip("'\""))
     _print_coverage(result)
@@ -345,6 +359,39 @@ def coverage_run(
         _export(engine, result.run_id, export)
     if maps:
         _maps(engine, result.run_id, maps, dpi=150)
+
+
+def _coverage_in_process(engine, options):
+    from rich.progress import Progress
+
+    from gis_service.analysis.coverage import run_coverage
+
+    with Progress(transient=True, console=err) as bar:
+        task = bar.add_task("coverage", total=4)
+        return run_coverage(engine, options, progress=lambda name: (
+            bar.update(task, description=name), bar.advance(task)))
+
+
+def _coverage_on_cluster(engine, options, scheduler, workers, level, resume, keep_work):
+    """One progress bar per step (staging, reach, allocation, counting, writing), across workers."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gis_service.distributed.engine import ClusterOptions, ClusterRunError, run_coverage_dask
+
+    cluster = ClusterOptions(scheduler=scheduler, workers=workers, level=level, resume=resume, keep=keep_work)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err) as bar:
+        steps: dict[str, int] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in steps:
+                steps[step] = bar.add_task(step, total=total)
+            bar.update(steps[step], completed=done, total=total)
+
+        try:
+            return run_coverage_dask(engine, options, cluster=cluster, progress=report)
+        except ClusterRunError as exc:
+            _fail(str(exc))
 
 
 def _print_coverage(result) -> None:
@@ -364,6 +411,12 @@ def _print_coverage(result) -> None:
     console.print(table)
     for note in s.get("demand", {}).get("notes", []):
         console.print(f"demand: {note}")
+    if "engine" in s:
+        e = s["engine"]
+        console.print(f"engine: dask, {e['workers']} workers, {e['partitions']} units ({e['level']}), "
+                      f"{e['allocation_groups']} allocation tasks")
+        if e.get("work_dir"):
+            console.print(f"work folder kept: {e['work_dir']}", soft_wrap=True)
     if s.get("facilities_without_drawn_area"):
         ids = s["facilities_without_drawn_area"]
         console.print(f"[yellow]{len(ids)} facilities have no drawn service area and reach nobody in this "

@@ -26,8 +26,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import psycopg.sql
 import pandas as pd
+import psycopg.sql
 import shapely
 from pyproj import CRS, Transformer
 from sqlalchemy import Connection, text

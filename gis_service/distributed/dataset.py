@@ -29,7 +29,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import shapely
 from pyproj import Transformer
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gis_service.analysis.demand import UNASSIGNED_AREA, household_units
@@ -142,12 +142,18 @@ def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:
         "id": pa.array(units["id"].to_numpy(np.int64)),
         "village_code": pa.array(units["village_code"].to_numpy(dtype=object), pa.string(), from_pandas=True),
         "rung": pa.array(units["rung"].to_numpy(dtype=object), pa.string()),
-        "has_septic_tank": pa.array([None if v is None or v != v else bool(v) for v in septic], pa.bool_()),
+        "has_septic_tank": pa.array([None if pd.isna(v) else bool(v) for v in septic], pa.bool_()),
         "people": pa.array(units["people"].to_numpy(np.int64)),
         "x": pa.array(units["x"].to_numpy(float)), "y": pa.array(units["y"].to_numpy(float)),
         "geometry": geoparquet.points(lon, lat)})
     return geoparquet.write(table, path, encoding="point", geometry_type="Point",
-                            extra={"metric_crs": metric_crs})
+                            extra={"metric_crs": metric_crs, "households": len(units), "bbox": _bbox(units)})
+
+
+def staged_partition(code: str, path: Path) -> Partition:
+    """The partition a households file holds (count and box from its metadata)."""
+    meta = geoparquet.metadata(path)
+    return Partition(code, int(meta["households"]), meta["bbox"])
 
 
 def read_households(path: Path) -> pd.DataFrame:
@@ -217,6 +223,3 @@ def _bbox(units: pd.DataFrame) -> list[float] | None:
     x, y = units["x"].to_numpy(float), units["y"].to_numpy(float)
     return [float(x.min()), float(y.min()), float(x.max()), float(y.max())]
 
-
-def connect(database_url: str) -> Engine:
-    return create_engine(database_url, poolclass=NullPool)

@@ -49,7 +49,12 @@ from gis_service.analysis import coverage
 from gis_service.analysis import network as net
 from gis_service.analysis.allocation import facility_order
 from gis_service.analysis.ladder import area_rows, gaps
-from gis_service.analysis.parameters import SERVICES, capacity_households, load_parameter_values, value
+from gis_service.analysis.parameters import (
+    SERVICES,
+    capacity_households,
+    load_parameter_values,
+    value,
+)
 from gis_service.analysis.partition import pack
 from gis_service.db.bulk import copy_frame
 from gis_service.distributed import tasks
@@ -59,6 +64,7 @@ from gis_service.distributed.dataset import (
     count_partitions,
     partition_level,
     stage_households,
+    staged_partition,
     write_edges,
     write_facilities,
 )
@@ -141,6 +147,8 @@ def run_coverage_dask(engine: Engine, options: coverage.CoverageOptions | None =
                          "notes": []}
     summary["engine"] = {"name": "dask", "workers": workers, "level": level,
                          "partitions": len(dataset.partitions), "allocation_groups": len(packs)}
+    if cluster.keep:
+        summary["engine"]["work_dir"] = str(work)
     per_facility = [_facility_rows(s, by_service[s], capacity[s], in_reach[s], counts) for s in services]
     polygons = _service_areas(work, by_service, options, params, net_params) if options.service_areas \
         else pd.DataFrame()
@@ -215,8 +223,17 @@ def _stage(client, engine: Engine, dataset: Dataset, facilities: pd.DataFrame, o
            report: Progress, work: Path) -> None:
     """Households per unit as GeoParquet (on the workers), facilities and edges (here)."""
     url = engine.url.render_as_string(hide_password=False)
-    todo = [(i, p) for i, p in enumerate(dataset.partitions)
-            if p.households and not dataset.households_path(p).exists()]
+    todo = []
+    for i, p in enumerate(dataset.partitions):
+        path = dataset.households_path(p)
+        if path.exists():  # staged before the run was interrupted
+            try:
+                dataset.partitions[i] = staged_partition(p.code, path)
+                continue
+            except (OSError, ValueError, KeyError):  # unreadable: stage it again
+                path.unlink()
+        if p.households:
+            todo.append((i, p))
     staged = _run(client, "staging", [(p.name, stage_households, (url, p.code, dataset.households_path(p),
                                                                     dataset.metric_crs, params)) for _, p in todo],
                   report, work)

@@ -30,7 +30,7 @@ from gis_service.analysis import network as net
 from gis_service.analysis.ladder import project_rungs, village_counts
 from gis_service.analysis.parameters import SERVICES, value
 from gis_service.analysis.partition import Part, reach_components
-from gis_service.distributed.dataset import Dataset, Partition, read_edges, read_households
+from gis_service.distributed.dataset import Dataset, read_edges, read_households
 
 EPS_M = 1.0  # metres of slack on every margin against float noise in the coordinates
 
