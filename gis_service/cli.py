@@ -263,6 +263,32 @@ def demo_generate(
         console.print(f"{kind:<12} {path}")
 
 
+@demo_app.command("national")
+def demo_national(
+    out: Annotated[Path, typer.Argument(help="Dataset folder to write")],
+    buildings: Annotated[int, typer.Option(help="Building footprints (one household each)")] = 1_000_000,
+    regencies: Annotated[int, typer.Option(help="Regencies (60 km squares, 100 villages each)")] = 20,
+    facilities: Annotated[int, typer.Option(help="Desludging depots (1-3 trucks each)")] = 500,
+    seed: int = 62,
+) -> None:
+    """Write a generated province of building footprints as GeoParquet, partitioned by regency,
+    for `coverage run --engine dask --dataset OUT --method buffer --output RESULTS` (illustrative)."""
+    from rich.progress import Progress
+
+    from gis_service.distributed.generate import generate_national
+
+    try:
+        with Progress(transient=True, console=err) as bar:
+            task = bar.add_task("generating regencies", total=regencies)
+            dataset = generate_national(out, buildings=buildings, regencies=regencies, facilities=facilities,
+                                        seed=seed, progress=lambda done, total: bar.update(task, completed=done))
+    except ValueError as exc:
+        _fail(str(exc))
+    size = sum(f.stat().st_size for f in Path(out).rglob("*.parquet"))
+    console.print(f"{sum(p.households for p in dataset.partitions):,} buildings in {len(dataset.partitions)} "
+                  f"regencies, {facilities} depots: {out} ({size / 1e6:,.0f} MB)", soft_wrap=True)
+
+
 @app.command("summary")
 def summary_cmd() -> None:
     """Print districts, villages, population, households and facilities by type and status."""
@@ -333,6 +359,11 @@ def coverage_run(
                                                         "work folder this is")] = None,
     keep_work: Annotated[bool, typer.Option(help="--engine dask: keep the work folder (GeoParquet "
                                                  "inputs and intermediates) after success")] = False,
+    dataset: Annotated[Optional[Path], typer.Option(help="--engine dask: run on a dataset folder of "
+                                                         "GeoParquet (e.g. `demo national`) instead of the "
+                                                         "database")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="--engine dask: write the results as GeoParquet "
+                                                        "files into DIR instead of the database")] = None,
 ) -> None:
     """Run a coverage analysis, store it, print the regency summary."""
     from gis_service.analysis.coverage import CoverageOptions
@@ -342,19 +373,27 @@ def coverage_run(
                               distance_m=distance, capacity=capacity, order=order,
                               service_areas=service_areas, demand=demand, raster=raster,
                               population_year=population_year, nearest_k=nearest_k)
-    engine = make_engine()
     if engine_name not in ("single", "dask"):
         _fail(f"unknown engine '{engine_name}' (single, dask)")
-    if engine_name == "single" and (scheduler or workers or level or resume or keep_work):
-        _fail("--scheduler, --workers, --level, --resume and --keep-work need --engine dask")
+    if engine_name == "single" and (scheduler or workers or level or resume or keep_work or dataset or output):
+        _fail("--scheduler, --workers, --level, --resume, --keep-work, --dataset and --output need --engine dask")
+    if dataset is not None and (export or maps):
+        _fail("--export and --maps read a stored run; a run on a dataset folder is in its --output folder")
+    engine = make_engine() if dataset is None else None
     try:
         if engine_name == "dask":
-            result = _coverage_on_cluster(engine, options, scheduler, workers, level, resume, keep_work)
+            from gis_service.distributed.engine import ClusterOptions
+
+            cluster = ClusterOptions(scheduler=scheduler, workers=workers, level=level, resume=resume, keep=keep_work)
+            result = _coverage_on_cluster(engine, options, cluster, dataset, output)
         else:
             result = _coverage_in_process(engine, options)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, FileNotFoundError) as exc:
         _fail(str(exc).strip("'\""))
     _print_coverage(result)
+    if output is not None:
+        console.print(f"results written to {output} (GeoParquet; run.json has the summary)", soft_wrap=True)
+        return
     if export:
         _export(engine, result.run_id, export)
     if maps:
@@ -372,13 +411,12 @@ def _coverage_in_process(engine, options):
             bar.update(task, description=name), bar.advance(task)))
 
 
-def _coverage_on_cluster(engine, options, scheduler, workers, level, resume, keep_work):
+def _coverage_on_cluster(engine, options, cluster, dataset, output):
     """One progress bar per step (staging, reach, allocation, counting, writing), across workers."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from gis_service.distributed.engine import ClusterOptions, ClusterRunError, run_coverage_dask
+    from gis_service.distributed.engine import ClusterRunError, run_coverage_dask
 
-    cluster = ClusterOptions(scheduler=scheduler, workers=workers, level=level, resume=resume, keep=keep_work)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err) as bar:
         steps: dict[str, int] = {}
@@ -389,14 +427,16 @@ def _coverage_on_cluster(engine, options, scheduler, workers, level, resume, kee
             bar.update(steps[step], completed=done, total=total)
 
         try:
-            return run_coverage_dask(engine, options, cluster=cluster, progress=report)
+            return run_coverage_dask(engine, options, cluster=cluster, progress=report, dataset=dataset,
+                                     output=output)
         except ClusterRunError as exc:
             _fail(str(exc))
 
 
 def _print_coverage(result) -> None:
     s = result.summary
-    table = Table(title=f"Coverage run {result.run_id}: regency summary")
+    title = f"Coverage run {result.run_id}" if result.run_id is not None else "Coverage run (files)"
+    table = Table(title=f"{title}: regency summary")
     for col in ("", "households", "people"):
         table.add_column(col, justify="right" if col else "left")
     table.add_row("total", f"{s['households']:,}", f"{s['people']:,}")

@@ -70,7 +70,7 @@ class CoverageOptions:
 
 @dataclass
 class CoverageResult:
-    run_id: int
+    run_id: int | None  # None: written to files (a cluster run with --output)
     summary: dict
     seconds: dict
     areas: pd.DataFrame

@@ -24,12 +24,15 @@ SERVICE_OF_TYPE = {
 SERVICES = ("lltt", "offsite", "mck")
 
 
-def load_parameter_values(conn: Connection, *, parameter_set_id: int | None, config_dir: Path) -> dict:
+def load_parameter_values(conn: Connection | None, *, parameter_set_id: int | None, config_dir: Path) -> dict:
     """The defaults of ``config/parameters/default.yml`` overlaid with the scenario's parameter set
     (else the stored 'default' set), so a set saved before a parameter existed still works.
-    Returns {name: {value, unit, source}} so a run records the sources with the values."""
+    Returns {name: {value, unit, source}} so a run records the sources with the values. Without a
+    database (``conn`` None: a run on GeoParquet files) the defaults alone."""
     with open(config_dir / "parameters" / "default.yml", encoding="utf-8") as fh:
         values = dict(yaml.safe_load(fh)["values"])
+    if conn is None:
+        return values
     stored = None
     if parameter_set_id is not None:
         stored = conn.execute(text("SELECT values FROM parameter_set WHERE id = :i"),

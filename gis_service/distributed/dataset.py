@@ -33,6 +33,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from gis_service.analysis.demand import UNASSIGNED_AREA, household_units
+from gis_service.analysis.parameters import value
 from gis_service.distributed import geoparquet
 
 FORMAT = "gis-service-dataset/1"
@@ -63,10 +64,19 @@ class Dataset:
     region_code: str
     level: str
     partitions: list[Partition] = field(default_factory=list)
-    source: str = "postgis"
+    source: str = "postgis"  # postgis (staged households) or buildings (footprints, villages.parquet)
+    illustrative: bool = False  # generated data: runs on it say so
+    households_dir: Path | None = None  # where staged households go (default: root/households)
 
     def households_path(self, partition: Partition) -> Path:
-        return self.root / "households" / f"{partition.name}.parquet"
+        return (self.households_dir or self.root / "households") / f"{partition.name}.parquet"
+
+    def buildings_path(self, partition: Partition) -> Path:
+        return self.root / "buildings" / f"{partition.name}.parquet"
+
+    @property
+    def villages_path(self) -> Path:
+        return self.root / "villages.parquet"
 
     @property
     def facilities_path(self) -> Path:
@@ -77,7 +87,7 @@ class Dataset:
         return self.root / "edges.parquet"
 
     def save(self) -> None:
-        body = {"format": FORMAT, **{k: v for k, v in asdict(self).items() if k != "root"}}
+        body = {"format": FORMAT, **{k: v for k, v in asdict(self).items() if k not in ("root", "households_dir")}}
         tmp = self.root / ".dataset.json.tmp"
         tmp.write_text(json.dumps(body, indent=1), encoding="utf-8")
         tmp.replace(self.root / "dataset.json")
@@ -131,6 +141,26 @@ def stage_households(database_url: str, area: str, path: Path, metric_crs: str, 
         engine.dispose()
     write_households(units, path, metric_crs)
     return Partition(area, len(units), _bbox(units))
+
+
+def stage_buildings(dataset: Dataset, partition: Partition, params: dict) -> Partition:
+    """Household units of one unit from its building footprints (a worker's task): one household
+    per footprint at its centroid, in the village whose polygon holds it ('' outside every
+    village), of ``household_size`` people; without a survey their rung is unknown."""
+    table = pq.read_table(dataset.buildings_path(partition), columns=["id", "geometry"])
+    lonlat = geoparquet.polygon_centroids(table.column("geometry"))
+    villages = gpd.read_parquet(dataset.villages_path)
+    villages = villages[villages["code"].str.startswith(partition.code + ".")]
+    points = shapely.points(lonlat)
+    found, village = shapely.STRtree(villages.geometry.to_numpy()).query(points, predicate="intersects")
+    code = np.full(len(lonlat), None, dtype=object)
+    code[found[::-1]] = villages["code"].to_numpy(dtype=object)[village[::-1]]  # first match wins
+    x, y = Transformer.from_crs("EPSG:4326", dataset.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
+    units = pd.DataFrame({"id": table.column("id").to_numpy(), "village_code": code, "rung": "unknown",
+                          "has_septic_tank": None, "people": round(value(params, "household_size")),
+                          "x": x, "y": y})
+    write_households(units, dataset.households_path(partition), dataset.metric_crs)
+    return Partition(partition.code, len(units), _bbox(units))
 
 
 def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:

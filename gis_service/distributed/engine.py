@@ -35,12 +35,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 import shapely
+import yaml
 from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Engine, text
@@ -63,6 +65,8 @@ from gis_service.distributed.dataset import (
     Dataset,
     count_partitions,
     partition_level,
+    read_facilities,
+    stage_buildings,
     stage_households,
     staged_partition,
     write_edges,
@@ -87,18 +91,105 @@ class ClusterRunError(RuntimeError):
     """A task failed or a worker died; the message names the unit and how to resume."""
 
 
-def run_coverage_dask(engine: Engine, options: coverage.CoverageOptions | None = None, *,
+@dataclass
+class _Inputs:
+    """What a run reads before the cluster starts: from PostGIS, or from a dataset folder."""
+
+    dataset: Dataset
+    facilities: pd.DataFrame
+    params: dict
+    targets: pd.DataFrame
+    illustrative: bool
+    scenario_id: int | None = None
+    scenario_name: str = "existing and pilot facilities"
+
+
+def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions | None = None, *,
                       cluster: ClusterOptions | None = None, settings: Settings | None = None,
-                      progress: Progress | None = None) -> coverage.CoverageResult:
-    """Run, store and return a coverage analysis on a Dask cluster (module docstring)."""
+                      progress: Progress | None = None, dataset: Path | None = None,
+                      output: Path | None = None) -> coverage.CoverageResult:
+    """Run a coverage analysis on a Dask cluster (module docstring). Input: PostGIS (``engine``),
+    or a dataset folder (``dataset``: GeoParquet, e.g. from ``generate_national``). Results: a
+    stored run in PostGIS, or a folder of GeoParquet files (``output``; needed for a dataset,
+    whose households are not in the database). Returns the run (run_id None for a folder)."""
     options = options or coverage.CoverageOptions()
     cluster = cluster or ClusterOptions()
     settings = settings or get_settings()
-    _check(options, cluster)
+    _check(options, cluster, engine, dataset, output)
     report = progress or (lambda step, done, total: None)
-    region = settings.region_config()
-    level = cluster.level or partition_level(region.code)
     timer = coverage._Timer()
+    inputs = _from_dataset(Path(dataset), options, settings) if dataset is not None else \
+        _from_postgis(engine, options, settings, cluster.level)
+    level = inputs.dataset.level
+    manifest = {"options": _plain(asdict(options)), "facilities": inputs.facilities["id"].tolist(), "level": level,
+                "params": inputs.params, "input": str(dataset or "postgis"),
+                "partitions": [[p.code, p.households] for p in inputs.dataset.partitions]}
+    work = _work_dir(cluster, settings, manifest)
+    data = inputs.dataset
+    if dataset is None:
+        data = Dataset.load(work / "dataset") if (work / "dataset" / "dataset.json").exists() else \
+            Dataset(work / "dataset", data.metric_crs, data.region_code, level, data.partitions)
+    else:
+        data.households_dir = work / "households"
+    facilities, params = inputs.facilities, inputs.params
+    net_params = net.NetworkParams.from_config(settings.network_config())
+    services = [s for s in SERVICES if (facilities["service"] == s).any()]
+    by_service = {s: facilities[facilities["service"] == s].reset_index(drop=True) for s in services}
+    with _client(cluster) as client:
+        workers = max(len(client.scheduler_info()["workers"]), 1)
+        _stage(client, engine, data, facilities, options, params, report, work)
+        timer.lap("stage")
+        margins = tasks.Margins.of(options, params, net_params, services)
+        spec = tasks.RunSpec(data, work, options, params, net_params, by_service, margins)
+        shared = client.scatter(spec, broadcast=True)
+        homes = _homes(data, by_service, options)
+        reach = _run(client, "reach", [(p.name, tasks.reach_partition, (shared, i, homes[i]))
+                                       for i, p in enumerate(data.partitions)], report, work)
+        timer.lap("reach")
+        capacity = {s: _capacities(by_service[s], options, params) for s in services}
+        packs, in_reach = _packs(reach, by_service, capacity, options, params, net_params, workers)
+        _run(client, "allocation", [(f"{s} group {k}", tasks.allocate_pack, (shared, s, k, *rest))
+                                    for s, k, rest in packs], report, work)
+        timer.lap("allocation")
+        counted = [i for i, p in enumerate(data.partitions) if p.households]
+        counts = _run(client, "counting", [(data.partitions[i].name, tasks.count_partition, (shared, i))
+                                           for i in counted], report, work)
+        timer.lap("aggregation")
+    region_code = data.region_code
+    villages = pd.concat([c["villages"] for c in counts]).groupby(level=0).sum() if counts else pd.DataFrame()
+    areas = area_rows(villages, services, region_code=region_code)
+    gap_rows = gaps(areas, inputs.targets) if not inputs.targets.empty else pd.DataFrame()
+    bands = _sum_bands([c["bands"] for c in counts]) if "lltt" in services else None
+    summary = coverage._summary(areas, region_code, bands)
+    if bands:
+        summary["band_unit"] = "min" if options.method == "network" else "m"
+    summary["demand"] = {"method": options.demand, "units": int(sum(p.households for p in data.partitions)),
+                         "notes": [] if data.source == "postgis" else
+                         ["one household per building footprint; rungs unknown without a survey"]}
+    summary["engine"] = {"name": "dask", "workers": workers, "level": level,
+                         "partitions": len(data.partitions), "allocation_groups": len(packs)}
+    if cluster.keep:
+        summary["engine"]["work_dir"] = str(work)
+    per_facility = [_facility_rows(s, by_service[s], capacity[s], in_reach[s], counts) for s in services]
+    polygons = _service_areas(work, by_service, options, params, net_params) if options.service_areas \
+        else pd.DataFrame()
+    report("writing results", 0, 1)
+    tables = {"per_facility": per_facility, "areas": areas, "polygons": polygons, "gap_rows": gap_rows}
+    if output is not None:
+        run_id = None
+        write_folder(Path(output), data, work, summary, params, options, timer, **tables)
+    else:
+        run_id = _write_postgis(engine, inputs, data, work, summary, options, timer, **tables)
+    report("writing results", 1, 1)
+    if not cluster.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return coverage.CoverageResult(run_id, summary, timer.laps, areas, gap_rows)
+
+
+def _from_postgis(engine: Engine, options: coverage.CoverageOptions, settings: Settings,
+                  level: str | None) -> _Inputs:
+    region = settings.region_config()
+    level = level or partition_level(region.code)
     with engine.connect() as conn:
         scenario_id, scenario_name, parameter_set_id, facility_ids = coverage._scenario(conn, options.scenario)
         params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
@@ -108,71 +199,81 @@ def run_coverage_dask(engine: Engine, options: coverage.CoverageOptions | None =
         illustrative = coverage.has_illustrative_data(conn)
         targets = pd.read_sql(text("SELECT id, indicator, year, value, scope_code FROM target "
                                    "ORDER BY year, indicator"), conn)
-    net_params = net.NetworkParams.from_config(settings.network_config())
-    manifest = {"options": _plain(asdict(options)), "facilities": facility_ids, "level": level,
-                "params": params, "partitions": [[p.code, p.households] for p in partitions]}
-    work = _work_dir(cluster, settings, manifest)
-    dataset = Dataset.load(work / "dataset") if (work / "dataset" / "dataset.json").exists() else \
-        Dataset(work / "dataset", region.metric_crs, region.code, level, partitions)
-    services = [s for s in SERVICES if (facilities["service"] == s).any()]
-    by_service = {s: facilities[facilities["service"] == s].reset_index(drop=True) for s in services}
-    with _client(cluster) as client:
-        workers = max(len(client.scheduler_info()["workers"]), 1)
-        _stage(client, engine, dataset, facilities, options, params, report, work)
-        timer.lap("stage")
-        margins = tasks.Margins.of(options, params, net_params, services)
-        spec = tasks.RunSpec(dataset, work, options, params, net_params, by_service, margins)
-        shared = client.scatter(spec, broadcast=True)
-        homes = _homes(dataset, by_service, options)
-        reach = _run(client, "reach", [(p.name, tasks.reach_partition, (shared, i, homes[i]))
-                                       for i, p in enumerate(dataset.partitions)], report, work)
-        timer.lap("reach")
-        capacity = {s: _capacities(by_service[s], options, params) for s in services}
-        packs, in_reach = _packs(dataset, reach, by_service, capacity, options, params, net_params, workers)
-        _run(client, "allocation", [(f"{s} group {k}", tasks.allocate_pack, (shared, s, k, *rest))
-                                    for s, k, rest in packs], report, work)
-        timer.lap("allocation")
-        counted = [i for i, p in enumerate(dataset.partitions) if p.households]
-        counts = _run(client, "counting", [(dataset.partitions[i].name, tasks.count_partition, (shared, i))
-                                           for i in counted], report, work)
-        timer.lap("aggregation")
-    villages = pd.concat([c["villages"] for c in counts]).groupby(level=0).sum() if counts else pd.DataFrame()
-    areas = area_rows(villages, services, region_code=region.code)
-    gap_rows = gaps(areas, targets) if not targets.empty else pd.DataFrame()
-    bands = _sum_bands([c["bands"] for c in counts]) if "lltt" in services else None
-    summary = coverage._summary(areas, region.code, bands)
-    if bands:
-        summary["band_unit"] = "min" if options.method == "network" else "m"
-    summary["demand"] = {"method": options.demand, "units": int(sum(p.households for p in dataset.partitions)),
-                         "notes": []}
-    summary["engine"] = {"name": "dask", "workers": workers, "level": level,
-                         "partitions": len(dataset.partitions), "allocation_groups": len(packs)}
-    if cluster.keep:
-        summary["engine"]["work_dir"] = str(work)
-    per_facility = [_facility_rows(s, by_service[s], capacity[s], in_reach[s], counts) for s in services]
-    polygons = _service_areas(work, by_service, options, params, net_params) if options.service_areas \
-        else pd.DataFrame()
-    report("writing results", 0, 1)
+    dataset = Dataset(Path(), region.metric_crs, region.code, level, partitions)
+    return _Inputs(dataset, facilities, params, targets, illustrative, scenario_id, scenario_name)
+
+
+def _from_dataset(root: Path, options: coverage.CoverageOptions, settings: Settings) -> _Inputs:
+    """A dataset folder: its facilities, the default parameters and the targets of config/."""
+    if options.scenario is not None:
+        raise ValueError("--dataset runs the dataset's own facilities; a scenario lives in the database")
+    dataset = Dataset.load(root)
+    if options.method == "network" and not dataset.edges_path.exists():
+        raise ValueError(f"{root} has no network (edges.parquet): use --method buffer")
+    with open(settings.config_dir / "targets.yml", encoding="utf-8") as fh:
+        rows = yaml.safe_load(fh)["targets"]
+    targets = pd.DataFrame([{"id": i + 1, "indicator": r["indicator"], "year": r["year"], "value": r["value"],
+                             "scope_code": r.get("scope")} for i, r in enumerate(rows)])
+    params = load_parameter_values(None, parameter_set_id=None, config_dir=settings.config_dir)
+    return _Inputs(dataset, read_facilities(dataset.facilities_path), params, targets, dataset.illustrative,
+                   None, f"facilities of {root.name}")
+
+
+def _write_postgis(engine: Engine, inputs: _Inputs, data: Dataset, work: Path, summary: dict,
+                   options: coverage.CoverageOptions, timer, *, per_facility, areas, polygons, gap_rows) -> int:
+    """The run in one transaction: the run row, every unit's households (COPY), the rest."""
     with engine.begin() as conn:
-        run_id = coverage.insert_run(conn, scenario_id=scenario_id, scenario_name=scenario_name, options=options,
-                                     demand="household points", params=params, illustrative=illustrative,
-                                     summary=summary)
-        for p in dataset.partitions:
+        run_id = coverage.insert_run(conn, scenario_id=inputs.scenario_id, scenario_name=inputs.scenario_name,
+                                     options=options, demand="household points", params=inputs.params,
+                                     illustrative=inputs.illustrative, summary=summary)
+        for p in data.partitions:
             path = work / "results" / f"{p.name}.parquet"
             if p.households and path.exists():
                 copy_frame(conn, "coverage_household", _read_results(path).assign(run_id=run_id))
         coverage.store_tables(conn, run_id, per_facility=per_facility, areas=areas, polygons=polygons,
-                              gap_rows=gap_rows, metric_crs=region.metric_crs)
+                              gap_rows=gap_rows, metric_crs=data.metric_crs)
         timer.lap("write")
         conn.execute(text("UPDATE coverage_run SET seconds = CAST(:s AS jsonb) WHERE id = :i"),
                      {"s": coverage._json(timer.laps), "i": run_id})
-    report("writing results", 1, 1)
-    if not cluster.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    return coverage.CoverageResult(run_id, summary, timer.laps, areas, gap_rows)
+    return run_id
 
 
-def _check(options: coverage.CoverageOptions, cluster: ClusterOptions) -> None:
+def write_folder(out: Path, data: Dataset, work: Path, summary: dict, params: dict,
+                 options: coverage.CoverageOptions, timer, *, per_facility, areas, polygons, gap_rows) -> None:
+    """A run as files, for runs too large to store: ``households/<unit>.parquet`` (GeoParquet
+    points with each household's results), ``areas.parquet``, ``gaps.parquet``,
+    ``facilities.parquet``, ``service_areas.parquet`` (GeoParquet) and ``run.json`` (options,
+    parameters with their sources, summary, timings)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "households").mkdir(exist_ok=True)
+    for p in data.partitions:
+        path = work / "results" / f"{p.name}.parquet"
+        if p.households and path.exists():
+            shutil.copyfile(path, out / "households" / path.name)
+    flat = areas.copy()
+    for column in ("ladder", "ladder_projected"):
+        flat[column] = [None if v is None else json.dumps(v) for v in flat[column]]
+    flat.to_parquet(out / "areas.parquet", index=False)
+    gap_rows.to_parquet(out / "gaps.parquet", index=False)
+    if per_facility:
+        pd.concat(per_facility, ignore_index=True).to_parquet(out / "facilities.parquet", index=False)
+    if not polygons.empty:
+        gpd.GeoDataFrame(polygons, geometry="geom", crs=data.metric_crs).to_crs(4326).to_parquet(
+            out / "service_areas.parquet", index=False)
+    timer.lap("write")
+    run = {"options": _plain(asdict(options)), "parameters": params, "summary": summary, "seconds": timer.laps,
+           "metric_crs": data.metric_crs, "illustrative": data.illustrative}
+    (out / "run.json").write_text(json.dumps(run, indent=1, default=str), encoding="utf-8")
+
+
+def _check(options: coverage.CoverageOptions, cluster: ClusterOptions, engine: Engine | None,
+           dataset: Path | None, output: Path | None) -> None:
+    if dataset is not None and output is None:
+        raise ValueError("a run on a dataset folder writes its results to a folder: add --output DIR")
+    if dataset is None and engine is None:
+        raise ValueError("no input: a database engine or a dataset folder")
+    if dataset is not None and cluster.level is not None:
+        raise ValueError("a dataset folder is already cut into units (see its dataset.json); drop --level")
     if options.method not in ("network", "buffer"):
         raise ValueError(f"--engine dask runs methods network and buffer, not '{options.method}' "
                          "(drawn service areas are a district-size input: use the default engine)")
@@ -219,10 +320,10 @@ def _client(cluster: ClusterOptions):
         yield client
 
 
-def _stage(client, engine: Engine, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
+def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
            report: Progress, work: Path) -> None:
-    """Households per unit as GeoParquet (on the workers), facilities and edges (here)."""
-    url = engine.url.render_as_string(hide_password=False)
+    """Households per unit as GeoParquet, on the workers: read from PostGIS, or made from the
+    unit's building footprints. From PostGIS also the facilities and edges (here)."""
     todo = []
     for i, p in enumerate(dataset.partitions):
         path = dataset.households_path(p)
@@ -234,11 +335,16 @@ def _stage(client, engine: Engine, dataset: Dataset, facilities: pd.DataFrame, o
                 path.unlink()
         if p.households:
             todo.append((i, p))
-    staged = _run(client, "staging", [(p.name, stage_households, (url, p.code, dataset.households_path(p),
-                                                                    dataset.metric_crs, params)) for _, p in todo],
-                  report, work)
-    for (i, _), part in zip(todo, staged):
+    if dataset.source == "buildings":
+        calls = [(p.name, stage_buildings, (dataset, p, params)) for _, p in todo]
+    else:
+        url = engine.url.render_as_string(hide_password=False)
+        calls = [(p.name, stage_households, (url, p.code, dataset.households_path(p), dataset.metric_crs, params))
+                 for _, p in todo]
+    for (i, _), part in zip(todo, _run(client, "staging", calls, report, work)):
         dataset.partitions[i] = part
+    if dataset.source != "postgis":
+        return
     if options.method == "network" and not dataset.edges_path.exists():
         write_edges(net.load_edges(engine, metric_crs=dataset.metric_crs), dataset.edges_path, dataset.metric_crs)
     write_facilities(facilities, dataset.facilities_path, dataset.metric_crs)
@@ -299,7 +405,7 @@ def _limit(service: str, options, params: dict, net_params: net.NetworkParams) -
     return max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
 
 
-def _packs(dataset: Dataset, reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dict,
+def _packs(reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dict,
            options, params: dict, net_params: net.NetworkParams, workers: int):
     """Allocation tasks: per service, the independent groups of facilities (joined by shared
     households in any unit, and by a shared plant) packed heaviest first, with the units whose
@@ -387,7 +493,7 @@ def _service_areas(work: Path, by_service: dict[str, pd.DataFrame], options, par
 
 def _read_results(path: Path) -> pd.DataFrame:
     """A unit's household rows; the k-nearest array literals stay Arrow strings for COPY."""
-    return pq.read_table(path).to_pandas(
+    return pq.read_table(path).drop_columns(["geometry"]).to_pandas(
         types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_string(t) or pa.types.is_large_string(t) else None)
 
 

@@ -7,7 +7,8 @@ summary, so a task that already finished is skipped when the run is resumed.
    pairs, the k nearest facilities, and the service areas of the facilities it is home to.
 2. ``allocate_pack``: the capacity-limited allocation of some independent groups of facilities
    (``analysis.partition``), reading only their pairs.
-3. ``count_partition``: one unit's per-household results and its village counts.
+3. ``count_partition``: one unit's per-household results (GeoParquet points) and its village
+   counts.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import shapely
+from pyproj import Transformer
 
 from gis_service.analysis import coverage
 from gis_service.analysis import network as net
 from gis_service.analysis.ladder import project_rungs, village_counts
 from gis_service.analysis.parameters import SERVICES, value
 from gis_service.analysis.partition import Part, reach_components
+from gis_service.distributed import geoparquet
 from gis_service.distributed.dataset import Dataset, read_edges, read_households
 
 EPS_M = 1.0  # metres of slack on every margin against float noise in the coordinates
@@ -190,7 +193,11 @@ def count_partition(spec: RunSpec, index: int) -> dict:
     for column in frame.columns:
         if column.endswith(("_facility_id", "_nearest_id")):
             frame[column] = pd.array(frame[column].to_numpy(dtype=object), dtype="Int64")
-    _write_table(pa.Table.from_pandas(frame, preserve_index=False), spec.work_dir / "results" / f"{part.name}.parquet")
+    lon, lat = Transformer.from_crs(spec.dataset.metric_crs, "EPSG:4326", always_xy=True).transform(
+        hh["x"].to_numpy(), hh["y"].to_numpy())
+    table = pa.Table.from_pandas(frame, preserve_index=False).append_column("geometry", geoparquet.points(lon, lat))
+    geoparquet.write(table, spec.work_dir / "results" / f"{part.name}.parquet", encoding="point",
+                     geometry_type="Point")
     projected = project_rungs(hh["rung"].to_numpy(), hh["has_septic_tank"].to_numpy(), served)
     return {"villages": village_counts(hh, served, projected), "served": served_count,
             "served_people": served_people, "bands": bands}
