@@ -6,21 +6,29 @@ district. A run cut short resumes from the units it finished; a failing unit is 
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from gis_service.analysis.coverage import CoverageOptions, run_coverage
+from gis_service.analysis.allocation import allocate, facility_order
+from gis_service.analysis.coverage import CoverageOptions, buffer_pairs, run_coverage
+from gis_service.analysis.parameters import capacity_households, load_parameter_values
 from gis_service.cli import app
 from gis_service.demo.load import load_demo
+from gis_service.distributed.dataset import read_facilities
 from gis_service.distributed.engine import ClusterOptions, run_coverage_dask
+from gis_service.distributed.generate import generate_national
 from tests.conftest import TEMPLATE, _admin_conn
 from tests.helpers import load_two_regencies
 
@@ -157,3 +165,42 @@ def test_cli_resumes_a_run_and_names_a_failing_unit(district):
     assert other.exit_code == 1 and "other options" in " ".join(other.output.split())
     done = runner.invoke(app, [*args, "--resume", str(work)])
     assert done.exit_code == 0 and not work.exists()  # a finished run leaves no work folder
+
+
+def test_footprint_dataset_run_equals_one_allocation_of_the_whole_region(tmp_path):
+    """A generated province of footprints, run from GeoParquet to GeoParquet, against the same
+    allocation done on the whole region at once, with centroids and villages found independently
+    (shapely, geopandas)."""
+    data = generate_national(tmp_path / "nat", buildings=30_000, regencies=4, facilities=40, seed=7)
+    out = tmp_path / "out"
+    options = CoverageOptions(method="buffer", distance_m=1500, nearest_k=2)
+    result = run_coverage_dask(None, options, cluster=ClusterOptions(workers=2), dataset=data.root, output=out)
+    assert result.run_id is None and result.summary["households"] == 30_000
+
+    buildings = pd.concat([gpd.read_parquet(data.buildings_path(p)) for p in data.partitions], ignore_index=True)
+    villages = gpd.read_parquet(data.villages_path)
+    centroids = gpd.GeoDataFrame({"id": buildings["id"]}, geometry=shapely.centroid(buildings.geometry.to_numpy()),
+                                 crs=buildings.crs)
+    in_village = centroids.sjoin(villages, predicate="within").groupby("code").size()
+    areas = pd.read_parquet(out / "areas.parquet")
+    counted = areas[(areas.level == "village") & (areas.service == "all")].set_index("area_code")["households"]
+    assert counted.sort_index().equals(in_village.sort_index().rename("households"))
+
+    hh_xy = shapely.get_coordinates(centroids.to_crs(data.metric_crs).geometry.to_numpy())
+    fac = read_facilities(data.facilities_path)
+    with_params = load_parameter_values(None, parameter_set_id=None, config_dir=REPO / "config")
+    capacity = np.array([capacity_households(c, u, with_params) for c, u in zip(fac.capacity, fac.capacity_unit)])
+    pairs = buffer_pairs(fac[["x", "y"]].to_numpy(), hh_xy, 1500)
+    order = facility_order(len(fac), how="priority", priority=np.zeros(len(fac)))
+    whole = allocate(*pairs, n_facilities=len(fac), n_households=len(hh_xy), capacity=capacity, order=order,
+                     limit=1500)
+    expected = pd.Series(np.where(whole.served_by >= 0, fac["id"].to_numpy()[whole.served_by], -1),
+                         index=centroids["id"].to_numpy()).sort_index()
+    rows = gpd.read_parquet(out / "households").set_index("household_id").sort_index()
+    assert rows.crs == "OGC:CRS84" and len(rows) == 30_000  # EPSG:4326 in lon, lat order
+    assert rows["lltt_facility_id"].fillna(-1).astype(int).equals(expected.rename("lltt_facility_id"))
+    assert 0 < (expected >= 0).sum() < 30_000  # capacity binds somewhere, reach is partial
+    served = pd.read_parquet(out / "facilities.parquet")
+    assert (served.served_households <= served.capacity_households).all()
+    assert len(gpd.read_parquet(out / "service_areas.parquet")) == 40
+    assert json.loads((out / "run.json").read_text())["summary"]["served_lltt_households"] == (expected >= 0).sum()
