@@ -11,7 +11,9 @@ Layout of a dataset folder::
                                       by which readers skip row groups (GeoParquet 1.1)
 
 A dataset is written from PostGIS (``stage_households`` per partition on the workers, facilities
-and edges by the driver) or directly by a generator (``gis_service.distributed.generate``).
+and edges by the driver), or is a folder of building footprints (``buildings/<code>.parquet``
+with ``villages.parquet``, e.g. from ``gis_service.distributed.generate``) whose households each
+worker makes for its unit (``building_units``).
 """
 
 from __future__ import annotations
@@ -143,36 +145,50 @@ def stage_households(database_url: str, area: str, path: Path, metric_crs: str, 
     return Partition(area, len(units), _bbox(units))
 
 
-def stage_buildings(dataset: Dataset, partition: Partition, params: dict) -> Partition:
-    """Household units of one unit from its building footprints (a worker's task): one household
-    per footprint at its centroid, in the village whose polygon holds it ('' outside every
-    village), of ``household_size`` people; without a survey their rung is unknown."""
+def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.DataFrame:
+    """One household per footprint at its centroid, in the village whose polygon holds it (no
+    village outside every village), of ``household_size`` people; without a survey their rung
+    is unknown."""
     table = pq.read_table(dataset.buildings_path(partition), columns=["id", "geometry"])
     lonlat = geoparquet.polygon_centroids(table.column("geometry"))
     villages = gpd.read_parquet(dataset.villages_path)
     villages = villages[villages["code"].str.startswith(partition.code + ".")]
-    points = shapely.points(lonlat)
-    found, village = shapely.STRtree(villages.geometry.to_numpy()).query(points, predicate="intersects")
-    code = np.full(len(lonlat), None, dtype=object)
-    code[found[::-1]] = villages["code"].to_numpy(dtype=object)[village[::-1]]  # first match wins
+    code = villages_of(lonlat, villages["code"].to_numpy(dtype=object), villages.geometry.to_numpy())
     x, y = Transformer.from_crs("EPSG:4326", dataset.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
-    units = pd.DataFrame({"id": table.column("id").to_numpy(), "village_code": code, "rung": "unknown",
-                          "has_septic_tank": None, "people": round(value(params, "household_size")),
-                          "x": x, "y": y})
-    write_households(units, dataset.households_path(partition), dataset.metric_crs)
-    return Partition(partition.code, len(units), _bbox(units))
+    return pd.DataFrame({"id": table.column("id").to_numpy(), "village_code": code, "rung": "unknown",
+                         "has_septic_tank": None, "people": round(value(params, "household_size")),
+                         "x": x, "y": y})
+
+
+def villages_of(xy: np.ndarray, codes: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """The code of the polygon holding each point (the first, on a shared edge; None: none).
+    Points stay coordinates: per polygon, those inside its box (found by a sort on x) are tested
+    with ``shapely.contains_xy``, which is faster than making a million point geometries."""
+    out = np.full(len(xy), None, dtype=object)
+    order = np.argsort(xy[:, 0], kind="stable")
+    x_sorted = xy[order, 0]
+    for code, polygon, (x0, y0, x1, y1) in zip(codes, polygons, shapely.bounds(polygons)):
+        lo, hi = np.searchsorted(x_sorted, x0, side="left"), np.searchsorted(x_sorted, x1, side="right")
+        candidates = order[lo:hi]
+        y = xy[candidates, 1]
+        candidates = candidates[(y >= y0) & (y <= y1)]
+        candidates = candidates[pd.isna(out[candidates])]
+        inside = shapely.intersects_xy(polygon, xy[candidates, 0], xy[candidates, 1])
+        out[candidates[inside]] = code
+    return out
 
 
 def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:
     """Household units (id, village_code, rung, has_septic_tank, people, x, y) as GeoParquet."""
     lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
         units["x"].to_numpy(float), units["y"].to_numpy(float))
-    septic = units["has_septic_tank"].to_numpy(dtype=object)
+    septic = units["has_septic_tank"].to_numpy(dtype=object, copy=True)
+    septic[pd.isna(septic)] = None
     table = pa.table({
         "id": pa.array(units["id"].to_numpy(np.int64)),
         "village_code": pa.array(units["village_code"].to_numpy(dtype=object), pa.string(), from_pandas=True),
         "rung": pa.array(units["rung"].to_numpy(dtype=object), pa.string()),
-        "has_septic_tank": pa.array([None if pd.isna(v) else bool(v) for v in septic], pa.bool_()),
+        "has_septic_tank": pa.array(pd.array(septic, dtype="boolean")),
         "people": pa.array(units["people"].to_numpy(np.int64)),
         "x": pa.array(units["x"].to_numpy(float)), "y": pa.array(units["y"].to_numpy(float)),
         "geometry": geoparquet.points(lon, lat)})

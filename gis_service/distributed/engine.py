@@ -5,14 +5,16 @@ process, e.g. a province or the whole country.
 The run is cut by administrative unit (one level below the region: a regency runs by district, a
 province or the nation by regency). Every step is a set of independent tasks on dask.distributed:
 
-1. staging: each unit's households are read from PostGIS into GeoParquet by a worker;
+1. staging (from PostGIS): each unit's households are read into GeoParquet by a worker; a dataset
+   of building footprints needs no staging;
 2. reach: each unit's households against the facilities within one reach of them, over the
    network cut to the unit's box grown by the same margin (``tasks.Margins``). Each household is in
-   exactly one unit, so it is counted once, and facilities across a border still serve it;
-3. allocation: facilities that share households (or a plant's capacity) are joined into
-   independent groups (``analysis.partition``); each task allocates some groups, in the same
-   facility order and with the same tie-breaking as one process would;
-4. counting: each unit's per-household results and its village counts.
+   exactly one unit, so it is counted once, and facilities across a border still serve it. The
+   facility groups that only this unit's households can meet (``analysis.partition``) are
+   allocated right there, and a unit with no group shared across a border is counted too;
+3. allocation: the groups that span units, each task some groups, in the same facility order and
+   with the same tie-breaking as one process would;
+4. counting: the per-household results and village counts of the units that waited for step 3.
 
 The driver adds the villages up to districts and the region, and writes the run to PostGIS in one
 transaction (bulk COPY), exactly the tables the single-process engine writes. Memory on a worker
@@ -66,13 +68,16 @@ from gis_service.distributed.dataset import (
     count_partitions,
     partition_level,
     read_facilities,
-    stage_buildings,
     stage_households,
     staged_partition,
     write_edges,
     write_facilities,
 )
 from gis_service.settings import Settings, get_settings
+
+PRELOAD = "gis_service.distributed.tasks"
+"""Workers import the analysis when they start (``dask worker --preload`` on a real cluster), so
+the first task does not pay for it."""
 
 Progress = Callable[[str, int, int], None]
 """progress(step, done, total), called as tasks finish."""
@@ -140,20 +145,22 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
         _stage(client, engine, data, facilities, options, params, report, work)
         timer.lap("stage")
         margins = tasks.Margins.of(options, params, net_params, services)
-        spec = tasks.RunSpec(data, work, options, params, net_params, by_service, margins)
+        capacity = {s: _capacities(by_service[s], options, params) for s in services}
+        grouped = {s for s in services if coverage._plant_groups(by_service[s], capacity[s])[0] is not None}
+        spec = tasks.RunSpec(data, work, options, params, net_params, by_service, margins, capacity, grouped)
         shared = client.scatter(spec, broadcast=True)
         homes = _homes(data, by_service, options)
         reach = _run(client, "reach", [(p.name, tasks.reach_partition, (shared, i, homes[i]))
                                        for i, p in enumerate(data.partitions)], report, work)
         timer.lap("reach")
-        capacity = {s: _capacities(by_service[s], options, params) for s in services}
         packs, in_reach = _packs(reach, by_service, capacity, options, params, net_params, workers)
         _run(client, "allocation", [(f"{s} group {k}", tasks.allocate_pack, (shared, s, k, *rest))
                                     for s, k, rest in packs], report, work)
         timer.lap("allocation")
-        counted = [i for i, p in enumerate(data.partitions) if p.households]
-        counts = _run(client, "counting", [(data.partitions[i].name, tasks.count_partition, (shared, i))
-                                           for i in counted], report, work)
+        waiting = [i for i, p in enumerate(data.partitions) if reach[i].get("pending")]
+        counts = [r["counts"] for r in reach if r.get("counts")]
+        counts += _run(client, "counting", [(data.partitions[i].name, tasks.count_partition, (shared, i))
+                                            for i in waiting], report, work)
         timer.lap("aggregation")
     region_code = data.region_code
     villages = pd.concat([c["villages"] for c in counts]).groupby(level=0).sum() if counts else pd.DataFrame()
@@ -166,8 +173,8 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     summary["demand"] = {"method": options.demand, "units": int(sum(p.households for p in data.partitions)),
                          "notes": [] if data.source == "postgis" else
                          ["one household per building footprint; rungs unknown without a survey"]}
-    summary["engine"] = {"name": "dask", "workers": workers, "level": level,
-                         "partitions": len(data.partitions), "allocation_groups": len(packs)}
+    summary["engine"] = {"name": "dask", "workers": workers, "level": level, "partitions": len(data.partitions),
+                         "allocation_groups": len(packs), "units_counted_in_one_pass": len(data.partitions) - len(waiting)}
     if cluster.keep:
         summary["engine"]["work_dir"] = str(work)
     per_facility = [_facility_rows(s, by_service[s], capacity[s], in_reach[s], counts) for s in services]
@@ -226,10 +233,8 @@ def _write_postgis(engine: Engine, inputs: _Inputs, data: Dataset, work: Path, s
         run_id = coverage.insert_run(conn, scenario_id=inputs.scenario_id, scenario_name=inputs.scenario_name,
                                      options=options, demand="household points", params=inputs.params,
                                      illustrative=inputs.illustrative, summary=summary)
-        for p in data.partitions:
-            path = work / "results" / f"{p.name}.parquet"
-            if p.households and path.exists():
-                copy_frame(conn, "coverage_household", _read_results(path).assign(run_id=run_id))
+        for path in sorted((work / "results").glob("*.parquet")):
+            copy_frame(conn, "coverage_household", _read_results(path).assign(run_id=run_id))
         coverage.store_tables(conn, run_id, per_facility=per_facility, areas=areas, polygons=polygons,
                               gap_rows=gap_rows, metric_crs=data.metric_crs)
         timer.lap("write")
@@ -246,10 +251,8 @@ def write_folder(out: Path, data: Dataset, work: Path, summary: dict, params: di
     parameters with their sources, summary, timings)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "households").mkdir(exist_ok=True)
-    for p in data.partitions:
-        path = work / "results" / f"{p.name}.parquet"
-        if p.households and path.exists():
-            shutil.copyfile(path, out / "households" / path.name)
+    for path in sorted((work / "results").glob("*.parquet")):
+        shutil.copyfile(path, out / "households" / path.name)
     flat = areas.copy()
     for column in ("ladder", "ladder_projected"):
         flat[column] = [None if v is None else json.dumps(v) for v in flat[column]]
@@ -316,14 +319,17 @@ def _client(cluster: ClusterOptions):
         return
     workers = cluster.workers or os.cpu_count() or 1
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=logging.ERROR) as local, Client(local) as client:
+                      dashboard_address=None, silence_logs=logging.ERROR, preload=[PRELOAD]) as local, \
+            Client(local) as client:
         yield client
 
 
 def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
            report: Progress, work: Path) -> None:
-    """Households per unit as GeoParquet, on the workers: read from PostGIS, or made from the
-    unit's building footprints. From PostGIS also the facilities and edges (here)."""
+    """Households per unit as GeoParquet, read from PostGIS on the workers; facilities and edges
+    here. A dataset of footprints needs none: the reach step makes each unit's households."""
+    if dataset.source == "buildings":
+        return
     todo = []
     for i, p in enumerate(dataset.partitions):
         path = dataset.households_path(p)
@@ -335,16 +341,11 @@ def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataF
                 path.unlink()
         if p.households:
             todo.append((i, p))
-    if dataset.source == "buildings":
-        calls = [(p.name, stage_buildings, (dataset, p, params)) for _, p in todo]
-    else:
-        url = engine.url.render_as_string(hide_password=False)
-        calls = [(p.name, stage_households, (url, p.code, dataset.households_path(p), dataset.metric_crs, params))
-                 for _, p in todo]
+    url = engine.url.render_as_string(hide_password=False)
+    calls = [(p.name, stage_households, (url, p.code, dataset.households_path(p), dataset.metric_crs, params))
+             for _, p in todo]
     for (i, _), part in zip(todo, _run(client, "staging", calls, report, work)):
         dataset.partitions[i] = part
-    if dataset.source != "postgis":
-        return
     if options.method == "network" and not dataset.edges_path.exists():
         write_edges(net.load_edges(engine, metric_crs=dataset.metric_crs), dataset.edges_path, dataset.metric_crs)
     write_facilities(facilities, dataset.facilities_path, dataset.metric_crs)
@@ -405,31 +406,32 @@ def _limit(service: str, options, params: dict, net_params: net.NetworkParams) -
     return max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
 
 
-def _packs(reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dict,
-           options, params: dict, net_params: net.NetworkParams, workers: int):
-    """Allocation tasks: per service, the independent groups of facilities (joined by shared
-    households in any unit, and by a shared plant) packed heaviest first, with the units whose
-    pairs they read. Also the households in reach of each facility."""
+def _packs(reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dict, options, params: dict,
+           net_params: net.NetworkParams, workers: int):
+    """Allocation tasks for what the units left open: per service, the groups of open facilities
+    (joined by shared households in any unit, and by a shared plant) packed heaviest first, with
+    the units whose pairs they read. Also the households in reach of every facility."""
     out, in_reach = [], {}
     for service, fac in by_service.items():
         n = len(fac)
         counts, links, where = np.zeros(n, np.int64), [], [[] for _ in range(n)]
+        is_open = np.zeros(n, bool)
         for p, summary in enumerate(reach):
             mine = summary.get(service)
             if not mine:
                 continue
             counts[np.asarray(mine["facilities"], np.int64)] += np.asarray(mine["pairs"], np.int64)
+            is_open[np.asarray(mine["open"], np.int64)] = True
             links.extend(mine["links"])
-            for f in mine["facilities"]:
+            for f in mine["open"]:
                 where[f].append(p)
         in_reach[service] = counts
+        if not is_open.any():
+            continue
         group, group_capacity = coverage._plant_groups(fac, capacity[service])
         comp = _components(n, links, group)
-        reached = np.flatnonzero(counts)
-        if not len(reached):
-            continue
         n_comp = int(comp.max()) + 1
-        weight = np.bincount(comp[reached], weights=counts[reached], minlength=n_comp)
+        weight = np.bincount(comp[is_open], weights=counts[is_open], minlength=n_comp)
         live = np.flatnonzero(weight)
         part_of = np.full(n_comp, -1)
         part_of[live] = pack(weight[live], min(len(live), 4 * workers))
@@ -439,7 +441,7 @@ def _packs(reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dic
         rank[order] = np.arange(n)
         limit = _limit(service, options, params, net_params)
         for k in range(int(part_of.max()) + 1):
-            members = np.flatnonzero(part_of[comp] == k)
+            members = np.flatnonzero((part_of[comp] == k) & is_open)
             units = sorted({p for f in members for p in where[f]})
             out.append((service, k, (members.tolist(), units, capacity[service].tolist(), rank.tolist(),
                                      None if group is None else group.tolist(),
@@ -492,9 +494,14 @@ def _service_areas(work: Path, by_service: dict[str, pd.DataFrame], options, par
 
 
 def _read_results(path: Path) -> pd.DataFrame:
-    """A unit's household rows; the k-nearest array literals stay Arrow strings for COPY."""
-    return pq.read_table(path).drop_columns(["geometry"]).to_pandas(
-        types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_string(t) or pa.types.is_large_string(t) else None)
+    """A unit's household rows: ids nullable integers, the k-nearest array literals Arrow strings
+    (COPY passes them through)."""
+    def dtype(t: pa.DataType):
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return pd.ArrowDtype(t)
+        return pd.Int64Dtype() if pa.types.is_int64(t) else None
+
+    return pq.read_table(path).drop_columns(["geometry"]).to_pandas(types_mapper=dtype)
 
 
 def _plain(value):

@@ -8,8 +8,8 @@ in some villages than others; the desludging depots stand where the buildings ar
 three trucks each. There is no network: runs on it use ``--method buffer``.
 
 Output: a dataset folder (``dataset.Dataset``) with ``villages.parquet`` (GeoParquet polygons),
-``buildings/<regency>.parquet`` (GeoParquet footprints) and ``facilities.parquet``; its households
-are made from the footprints when a run stages it (``dataset.stage_buildings``)."""
+``buildings/<regency>.parquet`` (GeoParquet footprints) and ``facilities.parquet``; a run makes
+each unit's households from its footprints on the worker (``dataset.building_units``)."""
 
 from __future__ import annotations
 

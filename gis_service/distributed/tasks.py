@@ -4,11 +4,12 @@ summary, so a task that already finished is skipped when the run is resumed.
 
 1. ``reach_partition``: one admin unit's households (the core) against the facilities that can
    reach them, over the network cut to the core's box grown by a margin (``Margins``): the reach
-   pairs, the k nearest facilities, and the service areas of the facilities it is home to.
-2. ``allocate_pack``: the capacity-limited allocation of some independent groups of facilities
-   (``analysis.partition``), reading only their pairs.
-3. ``count_partition``: one unit's per-household results (GeoParquet points) and its village
-   counts.
+   pairs, the k nearest facilities, the service areas of the facilities it is home to; the
+   allocation of the facility groups that only its households can meet, and, when no group of
+   its households is shared with another unit, its results and counts - one pass for most units.
+2. ``allocate_pack``: the capacity-limited allocation of some groups of facilities that span
+   units (``analysis.partition``), reading only their pairs.
+3. ``count_partition``: results and counts of the units that waited for step 2.
 """
 
 from __future__ import annotations
@@ -29,11 +30,19 @@ from pyproj import Transformer
 
 from gis_service.analysis import coverage
 from gis_service.analysis import network as net
+from gis_service.analysis.allocation import allocate, facility_order
 from gis_service.analysis.ladder import project_rungs, village_counts
 from gis_service.analysis.parameters import SERVICES, value
 from gis_service.analysis.partition import Part, reach_components
 from gis_service.distributed import geoparquet
-from gis_service.distributed.dataset import Dataset, read_edges, read_households
+from gis_service.distributed.dataset import (
+    Dataset,
+    Partition,
+    building_units,
+    read_edges,
+    read_households,
+    write_households,
+)
 
 EPS_M = 1.0  # metres of slack on every margin against float noise in the coordinates
 
@@ -79,58 +88,136 @@ class RunSpec:
     net_params: net.NetworkParams
     facilities: dict[str, pd.DataFrame]  # per service, in the whole-region run's order (by id)
     margins: Margins
+    capacity: dict[str, np.ndarray]  # households per facility (inf: no limit), per service
+    grouped: set[str]  # services whose facilities share a plant's capacity: allocated as a whole
 
 
 def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> dict:
-    """Reach pairs of partition ``index`` (facility index per service, household id, cost) into
-    ``reach/<name>.parquet``; the k nearest into ``near/<name>.parquet``; the service areas of its
-    ``home`` facilities into ``areas/<name>.parquet``. Returns, per service, which facilities it
-    saw reach something, how many pairs each, and the facilities its households join together."""
+    """Reach and, where it can, allocation and counts of partition ``index``.
+
+    Facilities that no other unit's households could reach (farther than one reach from every
+    other unit's box) and the households they join into components are settled here: such a
+    component cannot meet the rest of the region, so it is allocated now, in the global facility
+    order. The pairs of the other components go to ``reach/<name>.parquet`` for ``allocate_pack``.
+    A unit with nothing left open is counted here too (most units: reach is short beside a
+    regency); else its households and partial results wait for ``count_partition``. The service
+    areas of its ``home`` facilities go to ``areas/<name>.parquet``.
+
+    Returns per service the facilities seen, their pairs, which are open and the links among them
+    (facilities joined by shared households), and the unit's counts when it was counted here."""
     part = spec.dataset.partitions[index]
     done = spec.work_dir / "reach" / f"{part.name}.json"
     if done.exists():
-        return json.loads(done.read_text())
-    hh = read_households(spec.dataset.households_path(part)) if part.households else None
+        return _load_summary(spec, done, part)
+    hh = _households(spec, part)
+    n = len(hh) if hh is not None else 0
     hh_xy = hh[["x", "y"]].to_numpy() if hh is not None else np.empty((0, 2))
     box = _box(part.bbox, [spec.facilities[s].iloc[i][["x", "y"]].to_numpy(float) for s, i in home.items() if i])
     edges = None
     if spec.options.method == "network" and box is not None:
         edges = read_edges(spec.dataset.edges_path, _grow(box, spec.margins.clip_m), spec.dataset.metric_crs)
-    graphs, times_of, pair_tables, near, areas, summary = {}, {}, [], {}, [], {}
+    others = [q.bbox for k, q in enumerate(spec.dataset.partitions) if k != index and q.bbox is not None]
+    graphs, times_of, open_pairs, near, areas, summary, alloc = {}, {}, [], {}, [], {}, {}
     for code, service in enumerate(SERVICES):
         fac_all = spec.facilities.get(service)
         if fac_all is None or fac_all.empty:
             continue
-        local = np.flatnonzero(_within(fac_all, part.bbox, spec.margins.reach_m[service])) \
-            if hh is not None else np.array([], np.int64)
+        alloc[service] = (np.full(n, -1, np.int64), np.full(n, -1, np.int64), np.full(n, np.nan))
+        local = np.flatnonzero(_within(fac_all, part.bbox, spec.margins.reach_m[service])) if n else \
+            np.array([], np.int64)
         fac = fac_all.iloc[local].reset_index(drop=True)
         if len(fac):
-            pairs, _ = coverage._reach(service, fac, hh_xy, spec.options, spec.params, edges, graphs,
-                                       spec.net_params, times_of)
-            f, h, c = local[pairs[0]], pairs[1], pairs[2]
-            pair_tables.append(pa.table({"service": pa.array(np.full(len(f), code, np.int8)),
-                                         "fac": pa.array(f.astype(np.int32)), "hh": pa.array(hh["id"].to_numpy()[h]),
-                                         "cost": pa.array(c, pa.float64()),
-                                         "part": pa.array(np.full(len(f), index, np.int32))}))
+            pairs, limit = coverage._reach(service, fac, hh_xy, spec.options, spec.params, edges, graphs,
+                                           spec.net_params, times_of)
             if spec.options.nearest_k:
                 near.update(coverage._nearest_columns(service, fac, hh_xy, pairs, spec.options, spec.params,
                                                       spec.net_params, graphs, times_of))
-            comp, _ = reach_components(pairs[0], pairs[1], n_facilities=len(fac), n_households=len(hh))
-            summary[service] = _links(local, comp, pairs[0])
+            comp, _ = reach_components(pairs[0], pairs[1], n_facilities=len(fac), n_households=n)
+            boundary = np.zeros(len(fac), bool) if service not in spec.grouped else np.ones(len(fac), bool)
+            for other in others:
+                boundary |= _within(fac, other, spec.margins.reach_m[service])
+            open_fac = np.isin(comp, comp[boundary])
+            closed = ~open_fac[pairs[0]]
+            _settle(spec, service, fac, local, [p[closed] for p in pairs], limit, n, alloc[service])
+            f, h, c = local[pairs[0][~closed]], pairs[1][~closed], pairs[2][~closed]
+            open_pairs.append(pa.table({"service": pa.array(np.full(len(f), code, np.int8)),
+                                        "fac": pa.array(f.astype(np.int32)), "hh": pa.array(hh["id"].to_numpy()[h]),
+                                        "cost": pa.array(c, pa.float64()),
+                                        "part": pa.array(np.full(len(f), index, np.int32))}))
+            summary[service] = _links(local, comp, pairs[0], open_fac)
         mine = home.get(service) or []
         if spec.options.service_areas and mine and spec.options.method == "network" and service != "offsite":
             areas.append(_home_areas(spec, service, fac_all.iloc[mine].reset_index(drop=True), edges, graphs))
-    _write_table(pa.concat_tables(pair_tables) if pair_tables else _empty_pairs(),
-                 spec.work_dir / "reach" / f"{part.name}.parquet")
-    if hh is not None and near:
-        _write_table(pa.Table.from_pandas(pd.DataFrame({"household_id": hh["id"].to_numpy(), **near}),
-                                          preserve_index=False), spec.work_dir / "near" / f"{part.name}.parquet")
     if areas:
         frame = pd.concat(areas, ignore_index=True)
         frame["geom"] = shapely.to_wkb(frame["geom"].to_numpy())
         _write_table(pa.Table.from_pandas(frame, preserve_index=False), spec.work_dir / "areas" / f"{part.name}.parquet")
+    if n:
+        pending = np.zeros(n, bool)
+        for table in open_pairs:
+            pending[np.searchsorted(hh["id"].to_numpy(), table.column("hh").to_numpy())] = True
+        near = pd.DataFrame(near)
+        if pending.any():
+            _wait_for_allocation(spec, part, index, hh[pending], {s: tuple(a[pending] for a in arrays)
+                                                                  for s, arrays in alloc.items()},
+                                 near[pending] if len(near.columns) else near, open_pairs)
+            summary["pending"] = True
+        settled = ~pending
+        _save_counts(spec, part.name, _count(spec, part.name, hh[settled], {
+            s: tuple(a[settled] for a in arrays) for s, arrays in alloc.items()},
+            near[settled] if len(near.columns) else near))
     _atomic_text(done, json.dumps(summary))
-    return summary
+    return _load_summary(spec, done, part)
+
+
+def _pending_path(spec: RunSpec, part: Partition) -> Path:
+    """The households of a unit that wait for the allocation of groups shared with other units."""
+    return spec.work_dir / "pending" / f"{part.name}.parquet"
+
+
+def _households(spec: RunSpec, part: Partition) -> pd.DataFrame | None:
+    """The unit's household units: staged, or made from its footprints right here."""
+    if not part.households:
+        return None
+    path = spec.dataset.households_path(part)
+    if path.exists() or spec.dataset.source != "buildings":
+        return read_households(path)
+    return building_units(spec.dataset, part, spec.params)
+
+
+def _settle(spec: RunSpec, service: str, fac: pd.DataFrame, local: np.ndarray, pairs: list[np.ndarray],
+            limit: float, n: int, out: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Allocate the closed components here: their facilities in the global order (their relative
+    order needs only what this unit knows: status, index, and reach, which is all here)."""
+    if not len(pairs[0]):
+        return
+    capacity = spec.capacity[service][local]
+    order = facility_order(len(fac), how=spec.options.order, fac=pairs[0],
+                           priority=fac["status"].map(coverage.STATUS_PRIORITY).to_numpy())
+    result = allocate(*pairs, n_facilities=len(fac), n_households=n, capacity=capacity, order=order, limit=limit)
+    reached = result.nearest >= 0
+    served_by, nearest, cost = out
+    served_by[result.served_by >= 0] = local[result.served_by[result.served_by >= 0]]
+    nearest[reached] = local[result.nearest[reached]]
+    cost[reached] = result.nearest_cost[reached]
+
+
+def _wait_for_allocation(spec: RunSpec, part: Partition, index: int, hh: pd.DataFrame, alloc: dict,
+                         near: pd.DataFrame, open_pairs: list[pa.Table]) -> None:
+    """Leave what counting the households of open groups needs: them, their results so far (in
+    services where they were settled), their k nearest, and the open pairs."""
+    write_households(hh, _pending_path(spec, part), spec.dataset.metric_crs)
+    ids = hh["id"].to_numpy()
+    for service, (served_by, nearest, cost) in alloc.items():
+        done = nearest >= 0
+        _write_table(pa.table({"hh": ids[done], "part": np.full(int(done.sum()), index, np.int32),
+                               "served_by": served_by[done], "nearest": nearest[done], "cost": cost[done]}),
+                     spec.work_dir / "alloc" / service / f"unit-{part.name}.parquet")
+    if len(near.columns):
+        _write_table(pa.Table.from_pandas(near.assign(household_id=ids), preserve_index=False),
+                     spec.work_dir / "near" / f"{part.name}.parquet")
+    _write_table(pa.concat_tables(open_pairs) if open_pairs else _empty_pairs(),
+                 spec.work_dir / "reach" / f"{part.name}.parquet")
 
 
 def allocate_pack(spec: RunSpec, service: str, pack: int, facilities: list[int], partitions: list[int],
@@ -163,44 +250,75 @@ def allocate_pack(spec: RunSpec, service: str, pack: int, facilities: list[int],
 
 
 def count_partition(spec: RunSpec, index: int) -> dict:
-    """One partition's per-household results into ``results/<name>.parquet`` (the columns of
-    ``coverage_household``, facility ids) and its counts: villages, people served per facility,
-    households within each desludging band."""
+    """Results and counts of a unit's households of open groups, once those are allocated."""
     part = spec.dataset.partitions[index]
-    hh = read_households(spec.dataset.households_path(part))
-    ids = hh["id"].to_numpy()
-    rows = {"household_id": ids}
+    name = f"{part.name}-open"
+    finished = load_counts(spec, name)
+    if finished is not None and (spec.work_dir / "results" / f"{name}.parquet").exists():
+        return finished
+    hh = read_households(_pending_path(spec, part))
+    alloc = {service: _allocation_of(spec, service, index, hh["id"].to_numpy()) for service in spec.facilities}
+    near_path = spec.work_dir / "near" / f"{part.name}.parquet"
+    near = pq.read_table(near_path).to_pandas().drop(columns=["household_id"]) if near_path.exists() \
+        else pd.DataFrame()
+    counts = _count(spec, name, hh, alloc, near)
+    _save_counts(spec, name, counts)
+    return counts
+
+
+def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.DataFrame) -> dict:
+    """Households' results into ``results/<name>.parquet`` (GeoParquet points with the
+    columns of ``coverage_household``) and its counts: villages, households and people served per
+    facility, households within each desludging band."""
+    rows = {"household_id": pa.array(hh["id"].to_numpy())}
     served, served_count, served_people, bands = {}, {}, {}, None
     people = hh["people"].to_numpy()
     for service, fac in spec.facilities.items():
-        served_by, nearest, cost = _allocation_of(spec, service, index, ids)
+        served_by, nearest, cost = alloc[service]
         served[service] = served_by >= 0
-        fid = fac["id"].to_numpy()
-        rows[f"{service}_facility_id"] = coverage._ids_or_null(fid, served_by)
-        rows[f"{service}_nearest_id"] = coverage._ids_or_null(fid, nearest)
-        rows[f"{service}_cost"] = cost
+        fid = fac["id"].to_numpy(np.int64)
+        rows[f"{service}_facility_id"] = pa.array(fid[np.maximum(served_by, 0)], mask=served_by < 0)
+        rows[f"{service}_nearest_id"] = pa.array(fid[np.maximum(nearest, 0)], mask=nearest < 0)
+        rows[f"{service}_cost"] = pa.array(cost)
         mine = served_by >= 0
         served_count[service] = np.bincount(served_by[mine], minlength=len(fac)).tolist()
         served_people[service] = np.bincount(served_by[mine], weights=people[mine], minlength=len(fac)).tolist()
         if service == "lltt":
             bands = {f"within_{t:g}": int((np.nan_to_num(cost, nan=np.inf) <= t + 1e-9).sum())
                      for t in coverage._bands(spec.options)}
-    frame = pd.DataFrame(rows)
-    near_path = spec.work_dir / "near" / f"{part.name}.parquet"
-    if near_path.exists():
-        near = pq.read_table(near_path).to_pandas()
-        frame = pd.concat([frame, near.drop(columns=["household_id"])], axis=1)
-    for column in frame.columns:
-        if column.endswith(("_facility_id", "_nearest_id")):
-            frame[column] = pd.array(frame[column].to_numpy(dtype=object), dtype="Int64")
+    for column in near.columns:
+        rows[column] = pa.array(near[column].array) if isinstance(near[column].dtype, pd.ArrowDtype) else \
+            pa.array(near[column].to_numpy(dtype=object), pa.string(), from_pandas=True)
     lon, lat = Transformer.from_crs(spec.dataset.metric_crs, "EPSG:4326", always_xy=True).transform(
         hh["x"].to_numpy(), hh["y"].to_numpy())
-    table = pa.Table.from_pandas(frame, preserve_index=False).append_column("geometry", geoparquet.points(lon, lat))
-    geoparquet.write(table, spec.work_dir / "results" / f"{part.name}.parquet", encoding="point",
+    table = pa.table({**rows, "geometry": geoparquet.points(lon, lat)})
+    geoparquet.write(table, spec.work_dir / "results" / f"{name}.parquet", encoding="point",
                      geometry_type="Point")
     projected = project_rungs(hh["rung"].to_numpy(), hh["has_septic_tank"].to_numpy(), served)
     return {"villages": village_counts(hh, served, projected), "served": served_count,
             "served_people": served_people, "bands": bands}
+
+
+def _save_counts(spec: RunSpec, name: str, counts: dict) -> None:
+    """Counts beside the results: village table as Parquet, the rest as JSON (read on resume)."""
+    folder = spec.work_dir / "counts"
+    _write_table(pa.Table.from_pandas(counts["villages"].reset_index()), folder / f"{name}.parquet")
+    _atomic_text(folder / f"{name}.json", json.dumps({k: v for k, v in counts.items() if k != "villages"}))
+
+
+def load_counts(spec: RunSpec, name: str) -> dict | None:
+    folder = spec.work_dir / "counts"
+    if not (folder / f"{name}.json").exists():
+        return None
+    counts = json.loads((folder / f"{name}.json").read_text())
+    counts["villages"] = pq.read_table(folder / f"{name}.parquet").to_pandas().set_index("area_code")
+    return counts
+
+
+def _load_summary(spec: RunSpec, done: Path, part: Partition) -> dict:
+    summary = json.loads(done.read_text())
+    summary["counts"] = load_counts(spec, part.name)
+    return summary
 
 
 def _allocation_of(spec: RunSpec, service: str, index: int, ids: np.ndarray):
@@ -217,14 +335,15 @@ def _allocation_of(spec: RunSpec, service: str, index: int, ids: np.ndarray):
     return served_by, nearest, cost
 
 
-def _links(local: np.ndarray, comp: np.ndarray, fac_of_pair: np.ndarray) -> dict:
-    """Facilities that reach something here (service indices), their pair counts, and links
-    (a, b) chaining the facilities of each local component."""
+def _links(local: np.ndarray, comp: np.ndarray, fac_of_pair: np.ndarray, open_fac: np.ndarray) -> dict:
+    """Facilities that reach something here (service indices), their pair counts, which are
+    open, and links (a, b) chaining the open facilities of each local component."""
     counts = np.bincount(fac_of_pair, minlength=len(local))
     seen = np.flatnonzero(counts)
-    order = seen[np.argsort(comp[seen], kind="stable")]
+    linked = seen[open_fac[seen]]
+    order = linked[np.argsort(comp[linked], kind="stable")]
     same = comp[order[1:]] == comp[order[:-1]]
-    return {"facilities": local[seen].tolist(), "pairs": counts[seen].tolist(),
+    return {"facilities": local[seen].tolist(), "pairs": counts[seen].tolist(), "open": local[linked].tolist(),
             "links": np.column_stack([local[order[:-1]][same], local[order[1:]][same]]).tolist()}
 
 
