@@ -41,14 +41,18 @@ TABLES = {
 }
 
 
-def _database(pg_cluster, monkeypatch, load):
+def _database(pg_cluster, env: dict, load):
+    """A database loaded under ``env`` (the settings its tests run with, set per test: a module
+    fixture must not leave them set for the next module's tests)."""
     name = f"d_{uuid.uuid4().hex[:12]}"
     with _admin_conn(pg_cluster) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    url = pg_cluster.url(name)
-    monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", url)
-    engine = create_engine(url)
-    load(engine)
+    env["GIS_SERVICE_DATABASE_URL"] = pg_cluster.url(name)
+    engine = create_engine(env["GIS_SERVICE_DATABASE_URL"])
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        load(engine)
     return engine, name
 
 
@@ -58,29 +62,47 @@ def _drop(pg_cluster, engine, name):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _use(env: dict, monkeypatch) -> None:
+    for key in ("GIS_SERVICE_CONFIG_DIR", "GIS_SERVICE_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture(scope="module")
-def district(pg_cluster, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-        engine, name = _database(pg_cluster, mp, lambda e: load_demo(e, scale=0.5))
-        yield engine
+def district_db(pg_cluster, tmp_path_factory):
+    env = {"GIS_SERVICE_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+    engine, name = _database(pg_cluster, env, lambda e: load_demo(e, scale=0.5))
+    yield engine, env
     _drop(pg_cluster, engine, name)
 
 
+@pytest.fixture
+def district(district_db, monkeypatch):
+    engine, env = district_db
+    _use(env, monkeypatch)
+    return engine
+
+
 @pytest.fixture(scope="module")
-def province(pg_cluster, tmp_path_factory):
+def province_db(pg_cluster, tmp_path_factory):
     config = tmp_path_factory.mktemp("config")
     shutil.copytree(REPO / "config", config, dirs_exist_ok=True)
     (config / "regions" / "kalteng-test.yml").write_text(
         'code: "62"\nname: Provinsi Kalimantan Tengah (two generated regencies)\nmetric_crs: "EPSG:32749"\n'
         "bbox: [111.4, -3.6, 113.2, -0.6]\nbbox_margin_deg: 0.25\n", encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GIS_SERVICE_CONFIG_DIR", str(config))
-        mp.setenv("GIS_SERVICE_REGION", "kalteng-test")
-        mp.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-        engine, name = _database(pg_cluster, mp, lambda e: load_two_regencies(e, scale=0.3, shift_m=5_000))
-        yield engine
+    env = {"GIS_SERVICE_CONFIG_DIR": str(config), "GIS_SERVICE_REGION": "kalteng-test",
+           "GIS_SERVICE_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+    engine, name = _database(pg_cluster, env, lambda e: load_two_regencies(e, scale=0.3, shift_m=5_000))
+    yield engine, env
     _drop(pg_cluster, engine, name)
+
+
+@pytest.fixture
+def province(province_db, monkeypatch):
+    engine, env = province_db
+    _use(env, monkeypatch)
+    return engine
 
 
 def _rows(engine, table: str, run_id: int) -> pd.DataFrame:
@@ -168,10 +190,11 @@ def test_cli_resumes_a_run_and_names_a_failing_unit(district):
     assert done.exit_code == 0 and not work.exists()  # a finished run leaves no work folder
 
 
-def test_footprint_dataset_run_equals_one_allocation_of_the_whole_region(tmp_path):
+def test_footprint_dataset_run_equals_one_allocation_of_the_whole_region(tmp_path, monkeypatch):
     """A generated province of footprints, run from GeoParquet to GeoParquet, against the same
     allocation done on the whole region at once, with centroids and villages found independently
     (shapely, geopandas)."""
+    monkeypatch.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path / "data"))
     data = generate_national(tmp_path / "nat", buildings=30_000, regencies=4, facilities=40, seed=7)
     out = tmp_path / "out"
     options = CoverageOptions(method="buffer", distance_m=1500, nearest_k=2)
