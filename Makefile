@@ -3,7 +3,7 @@ VENV ?= .venv
 GIS := $(VENV)/bin/gis-service
 SCALE ?= 1
 
-.PHONY: demo test bootstrap benchmark benchmark-api benchmark-siting benchmark-map db-down
+.PHONY: demo test bootstrap benchmark benchmark-api benchmark-siting benchmark-map benchmark-national db-down
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -39,6 +39,11 @@ benchmark-api: bootstrap
 ## see scripts/benchmark_siting.py.
 benchmark-siting: bootstrap
 	$(VENV)/bin/python scripts/benchmark_siting.py
+
+## National scale: one process against a Dask cluster of 1 and 2 local workers on generated provinces
+## of 1 M and 10 M building footprints, with the cKDTree floor; see scripts/benchmark_national.py.
+benchmark-national: bootstrap
+	$(VENV)/bin/python scripts/benchmark_national.py
 
 ## The web map under load: 50 map users (tiles, features, summary) for 60 s with and without a
 ## scenario job running, on the demo district; see scripts/benchmark_map.py.

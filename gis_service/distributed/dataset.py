@@ -157,7 +157,7 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
     x, y = Transformer.from_crs("EPSG:4326", dataset.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
     return pd.DataFrame({"id": table.column("id").to_numpy(), "village_code": code, "rung": "unknown",
                          "has_septic_tank": None, "people": round(value(params, "household_size")),
-                         "x": x, "y": y})
+                         "x": x, "y": y, "lon": lonlat[:, 0], "lat": lonlat[:, 1]})
 
 
 def villages_of(xy: np.ndarray, codes: np.ndarray, polygons: np.ndarray) -> np.ndarray:

@@ -132,10 +132,11 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
             if spec.options.nearest_k:
                 near.update(coverage._nearest_columns(service, fac, hh_xy, pairs, spec.options, spec.params,
                                                       spec.net_params, graphs, times_of))
-            comp, _ = reach_components(pairs[0], pairs[1], n_facilities=len(fac), n_households=n)
-            boundary = np.zeros(len(fac), bool) if service not in spec.grouped else np.ones(len(fac), bool)
+            boundary = np.full(len(fac), service in spec.grouped)
             for other in others:
                 boundary |= _within(fac, other, spec.margins.reach_m[service])
+            comp = reach_components(pairs[0], pairs[1], n_facilities=len(fac), n_households=n)[0] \
+                if boundary.any() else np.arange(len(fac))  # no facility near a border: all closed
             open_fac = np.isin(comp, comp[boundary])
             closed = ~open_fac[pairs[0]]
             _settle(spec, service, fac, local, [p[closed] for p in pairs], limit, n, alloc[service])
@@ -289,8 +290,11 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
     for column in near.columns:
         rows[column] = pa.array(near[column].array) if isinstance(near[column].dtype, pd.ArrowDtype) else \
             pa.array(near[column].to_numpy(dtype=object), pa.string(), from_pandas=True)
-    lon, lat = Transformer.from_crs(spec.dataset.metric_crs, "EPSG:4326", always_xy=True).transform(
-        hh["x"].to_numpy(), hh["y"].to_numpy())
+    if "lon" in hh:  # made from footprints here: the centroids' own lon/lat
+        lon, lat = hh["lon"].to_numpy(), hh["lat"].to_numpy()
+    else:
+        lon, lat = Transformer.from_crs(spec.dataset.metric_crs, "EPSG:4326", always_xy=True).transform(
+            hh["x"].to_numpy(), hh["y"].to_numpy())
     table = pa.table({**rows, "geometry": geoparquet.points(lon, lat)})
     geoparquet.write(table, spec.work_dir / "results" / f"{name}.parquet", encoding="point",
                      geometry_type="Point")
