@@ -6,7 +6,8 @@ Per size (default 1 M and 10 M footprints; regencies of 500k footprints each; 50
 of 1.5 km with truck capacity, as in shared/PERFORMANCE.md's coverage table):
 
 - floor: ``cKDTree(depots).query(households, distance_upper_bound=1500)`` on metric arrays
-  already in memory (what an answer costs with no I/O, no capacity, no villages);
+  already in memory (what an answer costs with no I/O, no capacity, no villages), and the reach
+  kernel on the same arrays (``buffer_pairs``: every pair in reach, which allocation needs);
 - one process: the engine's own steps on the whole region at once in a fresh process (households
   from every regency's footprints, reach pairs, capacity-limited allocation, ladder and village
   counts, one GeoParquet of household results), its wall time and peak memory;
@@ -82,17 +83,20 @@ def one_process(root: str, out: str) -> dict:
                       "geometry": geoparquet.points(lon, lat)})
     geoparquet.write(table, Path(out) / "households.parquet", encoding="point", geometry_type="Point")
     seconds = time.perf_counter() - start
+    fac_xy = fac[["x", "y"]].to_numpy()
     return {"seconds": seconds, "served": int(served["lltt"].sum()), "households": len(units),
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "floor": _floor(fac[["x", "y"]].to_numpy(), hh_xy)}
+            "floor": _median(lambda: cKDTree(fac_xy).query(hh_xy, distance_upper_bound=RADIUS_M)),
+            "kernel": _median(lambda: buffer_pairs(fac_xy, hh_xy, RADIUS_M))}
 
 
-def _floor(fac_xy: np.ndarray, hh_xy: np.ndarray) -> float:
-    """Median of 3: nearest depot within the radius for every household, raw arrays, one call."""
+def _median(call) -> float:
+    """Median of 3 timings. The floor: the nearest depot within the radius for every household,
+    raw arrays, one call; the kernel: every (depot, household) pair within it, as reach makes them."""
     times = []
     for _ in range(3):
         t = time.perf_counter()
-        cKDTree(fac_xy).query(hh_xy, distance_upper_bound=RADIUS_M)
+        call()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -152,7 +156,8 @@ def _print(row: dict) -> None:
     n, single, floor = row["households"], row["single"], row["single"]["floor"]
     print(f"\n{n:,} households in {row['regencies']} regencies ({row['input_mb']:,.0f} MB of GeoParquet, "
           f"generated in {row['generate_s']:.1f} s); served {single['served']:,}")
-    print(f"  floor (cKDTree, raw arrays): {floor:.2f} s = {n / floor / 1e6:.1f} M households/s")
+    print(f"  floor (cKDTree, raw arrays): {floor:.2f} s = {n / floor / 1e6:.1f} M households/s; reach kernel "
+          f"(all pairs in reach, same arrays): {single['kernel']:.2f} s = floor x {single['kernel'] / floor:.1f}")
     print(f"  one process: {single['seconds']:.1f} s, peak {single['peak_mb']:,.0f} MB")
     for w in (1, 2):
         d = row[f"dask{w}"]
