@@ -98,8 +98,9 @@ class Dataset:
     def load(cls, root: Path) -> Dataset:
         path = Path(root) / "dataset.json"
         if not path.exists():
-            raise FileNotFoundError(f"{root} is not a dataset folder (no dataset.json); write one with "
-                                    "`gis-service coverage stage` or `gis-service national generate`")
+            raise FileNotFoundError(f"{root} is not a dataset folder (no dataset.json): make one with "
+                                    "`gis-service demo national`, or keep a run's with --keep-work "
+                                    "(its dataset/ folder)")
         body = json.loads(path.read_text(encoding="utf-8"))
         if body.pop("format", None) != FORMAT:
             raise ValueError(f"{path}: not a {FORMAT} dataset")
@@ -122,13 +123,13 @@ def area_of(village_code: str | None, level: str) -> str:
     return ".".join(village_code.split(".")[:LEVELS[level]])
 
 
-def count_partitions(conn: Connection, region_code: str, level: str) -> list[Partition]:
-    """Households per admin unit at ``level`` (one indexed scan of household.village_code)."""
+def count_partitions(conn: Connection, level: str) -> list[Partition]:
+    """Households per admin unit at ``level`` (one indexed scan of household.village_code); every
+    household of the database, as a whole-region run reads them."""
     rows = conn.execute(text(
         "SELECT array_to_string((string_to_array(village_code, '.'))[1:CAST(:n AS int)], '.') AS code, "
         "count(*) AS n FROM household GROUP BY 1 ORDER BY 1"), {"n": LEVELS[level]}).all()
-    return [Partition(code or UNASSIGNED_AREA, int(n)) for code, n in rows
-            if not code or code.startswith(region_code)]
+    return [Partition(code or UNASSIGNED_AREA, int(n)) for code, n in rows]  # all, as one process counts
 
 
 def stage_households(database_url: str, area: str, path: Path, metric_crs: str, params: dict) -> Partition:
@@ -154,8 +155,13 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
     villages = gpd.read_parquet(dataset.villages_path)
     villages = villages[villages["code"].str.startswith(partition.code + ".")]
     code = villages_of(lonlat, villages["code"].to_numpy(dtype=object), villages.geometry.to_numpy())
+    order = np.argsort(table.column("id").to_numpy(), kind="stable")  # by id, as units are everywhere
+    lonlat, code, ids = lonlat[order], code[order], table.column("id").to_numpy()[order]
+    if len(ids) > 1 and (ids[1:] == ids[:-1]).any():
+        raise ValueError(f"{dataset.buildings_path(partition)}: footprint ids repeat (id {ids[1:][ids[1:] == ids[:-1]][0]}); "
+                         "give every footprint its own id")
     x, y = Transformer.from_crs("EPSG:4326", dataset.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
-    return pd.DataFrame({"id": table.column("id").to_numpy(), "village_code": code, "rung": "unknown",
+    return pd.DataFrame({"id": ids, "village_code": code, "rung": "unknown",
                          "has_septic_tank": None, "people": round(value(params, "household_size")),
                          "x": x, "y": y, "lon": lonlat[:, 0], "lat": lonlat[:, 1]})
 
@@ -204,7 +210,7 @@ def staged_partition(code: str, path: Path) -> Partition:
 
 def read_households(path: Path) -> pd.DataFrame:
     """A partition's household units as the coverage engine holds them (sorted by id)."""
-    frame = pq.read_table(path, columns=HOUSEHOLD_COLUMNS).to_pandas()
+    frame = pq.read_table(path, columns=HOUSEHOLD_COLUMNS).to_pandas().sort_values("id", ignore_index=True)
     frame["has_septic_tank"] = frame["has_septic_tank"].astype(object).where(frame["has_septic_tank"].notna(), None)
     return frame
 
@@ -256,8 +262,8 @@ def read_edges(path: Path, bbox: list[float], metric_crs: str) -> gpd.GeoDataFra
               & (pc.field("bbox", "ymax") >= lat0) & (pc.field("bbox", "ymin") <= lat1))
     table = pads.dataset(path).to_table(filter=inside, columns=[
         "id", "mode", "class", "speed_kmh", "oneway", "length_m", "x0", "y0", "x1", "y1"])
-    frame = table.to_pandas()
-    xy = frame[["x0", "y0", "x1", "y1"]].to_numpy(float).reshape(-1, 2, 2)
+    frame = table.to_pandas().sort_values("id", ignore_index=True)  # the order a whole-region run reads:
+    xy = frame[["x0", "y0", "x1", "y1"]].to_numpy(float).reshape(-1, 2, 2)  # nodes merge in it
     lines = shapely.linestrings(xy) if len(frame) else np.empty(0, dtype=object)
     frame = frame.drop(columns=["x0", "y0", "x1", "y1"])
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(lines, crs=metric_crs), crs=metric_crs)

@@ -41,6 +41,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 import shapely
@@ -74,6 +75,10 @@ from gis_service.distributed.dataset import (
     write_facilities,
 )
 from gis_service.settings import Settings, get_settings
+
+ALLOCATION_TASKS = 64
+"""Groups of facilities across borders are packed into at most this many tasks: a fixed number,
+so a resumed run (with another number of workers) finds the same tasks it finished."""
 
 PRELOAD = "gis_service.distributed.tasks"
 """Workers import the analysis when they start (``dask worker --preload`` on a real cluster), so
@@ -127,15 +132,15 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
         _from_postgis(engine, options, settings, cluster.level)
     level = inputs.dataset.level
     manifest = {"options": _plain(asdict(options)), "facilities": inputs.facilities["id"].tolist(), "level": level,
-                "params": inputs.params, "input": str(dataset or "postgis"),
+                "params": inputs.params, "network": settings.network_config(), "input": str(dataset or "postgis"),
                 "partitions": [[p.code, p.households] for p in inputs.dataset.partitions]}
     work = _work_dir(cluster, settings, manifest)
     data = inputs.dataset
     if dataset is None:
         data = Dataset.load(work / "dataset") if (work / "dataset" / "dataset.json").exists() else \
             Dataset(work / "dataset", data.metric_crs, data.region_code, level, data.partitions)
-    else:
-        data.households_dir = work / "households"
+    elif data.source == "buildings":
+        data.households_dir = work / "households"  # only households of groups across borders
     facilities, params = inputs.facilities, inputs.params
     net_params = net.NetworkParams.from_config(settings.network_config())
     services = [s for s in SERVICES if (facilities["service"] == s).any()]
@@ -144,7 +149,7 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
         workers = max(len(client.scheduler_info()["workers"]), 1)
         _stage(client, engine, data, facilities, options, params, report, work)
         timer.lap("stage")
-        margins = tasks.Margins.of(options, params, net_params, services)
+        margins = tasks.Margins.of(options, params, net_params, services, _edge_kmh(data, options))
         capacity = {s: _capacities(by_service[s], options, params) for s in services}
         grouped = {s for s in services if coverage._plant_groups(by_service[s], capacity[s])[0] is not None}
         spec = tasks.RunSpec(data, work, options, params, net_params, by_service, margins, capacity, grouped)
@@ -153,7 +158,7 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
         reach = _run(client, "reach", [(p.name, tasks.reach_partition, (shared, i, homes[i]))
                                        for i, p in enumerate(data.partitions)], report, work)
         timer.lap("reach")
-        packs, in_reach = _packs(reach, by_service, capacity, options, params, net_params, workers)
+        packs, in_reach = _packs(reach, by_service, capacity, options, params, net_params)
         _run(client, "allocation", [(f"{s} group {k}", tasks.allocate_pack, (shared, s, k, *rest))
                                     for s, k, rest in packs], report, work)
         timer.lap("allocation")
@@ -197,12 +202,17 @@ def _from_postgis(engine: Engine, options: coverage.CoverageOptions, settings: S
                   level: str | None) -> _Inputs:
     region = settings.region_config()
     level = level or partition_level(region.code)
+    depth = len([p for p in region.code.split(".") if p])
+    if LEVELS[level] <= depth:
+        finer = [name for name, n in LEVELS.items() if n > depth]
+        raise ValueError(f"the region {region.code} cannot be cut by {level}: use "
+                         f"{' or '.join(finer) or 'no --level'}")
     with engine.connect() as conn:
         scenario_id, scenario_name, parameter_set_id, facility_ids = coverage._scenario(conn, options.scenario)
         params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
         to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
         facilities = coverage._facilities(conn, facility_ids, to_metric)
-        partitions = count_partitions(conn, region.code, level)
+        partitions = count_partitions(conn, level)
         illustrative = coverage.has_illustrative_data(conn)
         targets = pd.read_sql(text("SELECT id, indicator, year, value, scope_code FROM target "
                                    "ORDER BY year, indicator"), conn)
@@ -267,6 +277,14 @@ def write_folder(out: Path, data: Dataset, work: Path, summary: dict, params: di
     run = {"options": _plain(asdict(options)), "parameters": params, "summary": summary, "seconds": timer.laps,
            "metric_crs": data.metric_crs, "illustrative": data.illustrative}
     (out / "run.json").write_text(json.dumps(run, indent=1, default=str), encoding="utf-8")
+
+
+def _edge_kmh(data: Dataset, options) -> float:
+    """The fastest speed an edge of the network sets itself (0 without a network)."""
+    if options.method != "network" or not data.edges_path.exists():
+        return 0.0
+    fastest = pc.max(pq.read_table(data.edges_path, columns=["speed_kmh"]).column("speed_kmh")).as_py()
+    return float(fastest or 0.0)
 
 
 def _check(options: coverage.CoverageOptions, cluster: ClusterOptions, engine: Engine | None,
@@ -341,7 +359,10 @@ def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataF
                 path.unlink()
         if p.households:
             todo.append((i, p))
-    url = engine.url.render_as_string(hide_password=False)
+    if todo and engine is None:
+        raise ValueError(f"{dataset.root}: the households of {todo[0][1].name} are missing and there is no "
+                         "database to stage them from")
+    url = engine.url.render_as_string(hide_password=False) if todo else ""
     calls = [(p.name, stage_households, (url, p.code, dataset.households_path(p), dataset.metric_crs, params))
              for _, p in todo]
     for (i, _), part in zip(todo, _run(client, "staging", calls, report, work)):
@@ -407,7 +428,7 @@ def _limit(service: str, options, params: dict, net_params: net.NetworkParams) -
 
 
 def _packs(reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dict, options, params: dict,
-           net_params: net.NetworkParams, workers: int):
+           net_params: net.NetworkParams):
     """Allocation tasks for what the units left open: per service, the groups of open facilities
     (joined by shared households in any unit, and by a shared plant) packed heaviest first, with
     the units whose pairs they read. Also the households in reach of every facility."""
@@ -434,7 +455,7 @@ def _packs(reach: list[dict], by_service: dict[str, pd.DataFrame], capacity: dic
         weight = np.bincount(comp[is_open], weights=counts[is_open], minlength=n_comp)
         live = np.flatnonzero(weight)
         part_of = np.full(n_comp, -1)
-        part_of[live] = pack(weight[live], min(len(live), 4 * workers))
+        part_of[live] = pack(weight[live], min(len(live), ALLOCATION_TASKS))
         priority = fac["status"].map(coverage.STATUS_PRIORITY).to_numpy()
         order = facility_order(n, how=options.order, priority=priority, reach=counts)
         rank = np.empty(n, np.int64)

@@ -62,8 +62,10 @@ class Margins:
 
     @classmethod
     def of(cls, options: coverage.CoverageOptions, params: dict, net_params: net.NetworkParams,
-           services: list[str]) -> Margins:
-        top_kmh = max([net_params.walk_speed_kmh, *(v for t in net_params.speeds.values() for v in t.values())])
+           services: list[str], edge_kmh: float = 0.0) -> Margins:
+        """``edge_kmh``: the fastest speed an edge sets itself (e.g. an OSM maxspeed)."""
+        top_kmh = max([net_params.walk_speed_kmh, edge_kmh,
+                       *(v for t in net_params.speeds.values() for v in t.values())])
         reach, clip = {}, 0.0
         for service in services:
             if service == "offsite" or options.method == "buffer":
@@ -126,6 +128,9 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
         local = np.flatnonzero(_within(fac_all, part.bbox, spec.margins.reach_m[service])) if n else \
             np.array([], np.int64)
         fac = fac_all.iloc[local].reset_index(drop=True)
+        if spec.options.nearest_k and n and not len(fac):  # the same columns in every unit's results
+            none = pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.string())))
+            near.update({f"{service}_near_ids": none, f"{service}_near_costs": none})
         if len(fac):
             pairs, limit = coverage._reach(service, fac, hh_xy, spec.options, spec.params, edges, graphs,
                                            spec.net_params, times_of)
@@ -290,7 +295,7 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
     for column in near.columns:
         rows[column] = pa.array(near[column].array) if isinstance(near[column].dtype, pd.ArrowDtype) else \
             pa.array(near[column].to_numpy(dtype=object), pa.string(), from_pandas=True)
-    if "lon" in hh:  # made from footprints here: the centroids' own lon/lat
+    if "lon" in hh:  # made from footprints in this task: the centroids' own lon/lat
         lon, lat = hh["lon"].to_numpy(), hh["lat"].to_numpy()
     else:
         lon, lat = Transformer.from_crs(spec.dataset.metric_crs, "EPSG:4326", always_xy=True).transform(
