@@ -14,21 +14,24 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import shapely
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from gis_service.analysis.allocation import allocate, facility_order
 from gis_service.analysis.coverage import CoverageOptions, buffer_pairs, run_coverage
+from gis_service.analysis.network import NetworkParams
 from gis_service.analysis.parameters import capacity_households, load_parameter_values
 from gis_service.cli import app
 from gis_service.demo.load import load_demo
-from gis_service.distributed.dataset import read_facilities
+from gis_service.distributed.dataset import building_units, read_facilities
 from gis_service.distributed.engine import ClusterOptions, run_coverage_dask
 from gis_service.distributed.generate import generate_national
+from gis_service.distributed.tasks import Margins
+from gis_service.settings import get_settings
 from tests.conftest import TEMPLATE, _admin_conn
 from tests.helpers import load_two_regencies
 
@@ -228,3 +231,42 @@ def test_footprint_dataset_run_equals_one_allocation_of_the_whole_region(tmp_pat
     assert (served.served_households <= served.capacity_households).all()
     assert len(gpd.read_parquet(out / "service_areas.parquet")) == 40
     assert json.loads((out / "run.json").read_text())["summary"]["served_lltt_households"] == (expected >= 0).sum()
+
+
+def test_a_level_at_or_above_the_region_is_refused(district):
+    with pytest.raises(ValueError, match="cannot be cut by regency: use district"):
+        run_coverage_dask(district, CoverageOptions(), cluster=ClusterOptions(level="regency"))
+
+
+def test_margins_reach_as_far_as_the_fastest_edge_goes():
+    params = load_parameter_values(None, parameter_set_id=None, config_dir=REPO / "config")
+    network = NetworkParams.from_config(get_settings().network_config())
+    options = CoverageOptions(method="network", thresholds_min=[30, 60])
+    table = Margins.of(options, params, network, ["lltt"])
+    fast = Margins.of(options, params, network, ["lltt"], edge_kmh=200)
+    assert fast.reach_m["lltt"] >= 60 / 60 * 200_000 > table.reach_m["lltt"]
+    assert fast.clip_m > fast.reach_m["lltt"]
+    assert Margins.of(CoverageOptions(method="buffer", distance_m=1500), params, network, ["lltt"]).reach_m["lltt"] \
+        == pytest.approx(1500, abs=2)
+
+
+def test_footprints_become_households_in_id_order(tmp_path):
+    data = generate_national(tmp_path / "nat", buildings=2_000, regencies=1, facilities=3, seed=3)
+    unit = data.partitions[0]
+    footprints = gpd.read_parquet(data.buildings_path(unit))
+    shuffled = footprints.sample(frac=1, random_state=1)
+    shuffled.to_parquet(data.buildings_path(unit), geometry_encoding="geoarrow")
+    params = load_parameter_values(None, parameter_set_id=None, config_dir=REPO / "config")
+    units = building_units(data, unit, params)
+    assert units["id"].is_monotonic_increasing and units["id"].tolist() == sorted(footprints["id"])
+    centroid = shapely.centroid(footprints.set_index("id").geometry.loc[units["id"].iat[7]])
+    assert (units["lon"].iat[7], units["lat"].iat[7]) == pytest.approx((centroid.x, centroid.y), abs=1e-9)
+    assert units["village_code"].notna().all()
+
+    shuffled.to_parquet(data.buildings_path(unit))  # WKB, as most published footprints are
+    from_wkb = building_units(data, unit, params)
+    assert from_wkb["id"].equals(units["id"]) and np.allclose(from_wkb[["x", "y"]], units[["x", "y"]], atol=1e-6)
+
+    pd.concat([shuffled, shuffled.head(1)]).to_parquet(data.buildings_path(unit), geometry_encoding="geoarrow")
+    with pytest.raises(ValueError, match="footprint ids repeat"):
+        building_units(data, unit, params)

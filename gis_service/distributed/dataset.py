@@ -150,8 +150,15 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
     """One household per footprint at its centroid, in the village whose polygon holds it (no
     village outside every village), of ``household_size`` people; without a survey their rung
     is unknown."""
-    table = pq.read_table(dataset.buildings_path(partition), columns=["id", "geometry"])
-    lonlat = geoparquet.polygon_centroids(table.column("geometry"))
+    path = dataset.buildings_path(partition)
+    table = pq.read_table(path, columns=["id", "geometry"])
+    geometry = table.column("geometry").type
+    if pa.types.is_list(geometry) and pa.types.is_list(geometry.value_type) \
+            and pa.types.is_struct(geometry.value_type.value_type):  # GeoArrow polygons: numpy sums
+        lonlat = geoparquet.polygon_centroids(table.column("geometry"))
+    else:  # WKB (most published footprints), multipolygons, interleaved coordinates: shapely
+        lonlat = shapely.get_coordinates(shapely.centroid(gpd.read_parquet(path, columns=["geometry"]).geometry
+                                                          .to_numpy()))
     villages = gpd.read_parquet(dataset.villages_path)
     villages = villages[villages["code"].str.startswith(partition.code + ".")]
     code = villages_of(lonlat, villages["code"].to_numpy(dtype=object), villages.geometry.to_numpy())
