@@ -229,9 +229,7 @@ def demo_load(
 ) -> None:
     """Generate the illustrative Seruyan-like region and load it through the importers."""
     from gis_service.db.engine import make_engine
-    from gis_service.demo.load import load_demo
-
-    from gis_service.demo.load import RealDataPresent
+    from gis_service.demo.load import RealDataPresent, load_demo
     from gis_service.ingest.report import ImportRejected
 
     engine = make_engine()
@@ -269,6 +267,8 @@ def demo_national(
     buildings: Annotated[int, typer.Option(help="Building footprints (one household each)")] = 1_000_000,
     regencies: Annotated[int, typer.Option(help="Regencies (60 km squares, 100 villages each)")] = 20,
     facilities: Annotated[int, typer.Option(help="Desludging depots (1-3 trucks each)")] = 500,
+    road_spacing: Annotated[float, typer.Option(help="A grid of roads this many metres apart, for "
+                                                     "--method network (0: no network)")] = 0.0,
     seed: int = 62,
 ) -> None:
     """Write a generated province of building footprints as GeoParquet, partitioned by regency,
@@ -281,7 +281,8 @@ def demo_national(
         with Progress(transient=True, console=err) as bar:
             task = bar.add_task("generating regencies", total=regencies)
             dataset = generate_national(out, buildings=buildings, regencies=regencies, facilities=facilities,
-                                        seed=seed, progress=lambda done, total: bar.update(task, completed=done))
+                                        seed=seed, road_spacing_m=road_spacing,
+                                        progress=lambda done, total: bar.update(task, completed=done))
     except ValueError as exc:
         _fail(str(exc))
     size = sum(f.stat().st_size for f in Path(out).rglob("*.parquet"))

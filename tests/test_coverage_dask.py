@@ -21,13 +21,14 @@ import shapely
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from gis_service.analysis import coverage as coverage_module
 from gis_service.analysis.allocation import allocate, facility_order
 from gis_service.analysis.coverage import CoverageOptions, buffer_pairs, run_coverage
 from gis_service.analysis.network import NetworkParams
 from gis_service.analysis.parameters import capacity_households, load_parameter_values
 from gis_service.cli import app
 from gis_service.demo.load import load_demo
-from gis_service.distributed.dataset import building_units, read_facilities
+from gis_service.distributed.dataset import building_units, read_edges, read_facilities
 from gis_service.distributed.engine import ClusterOptions, run_coverage_dask
 from gis_service.distributed.generate import generate_national
 from gis_service.distributed.tasks import Margins
@@ -270,3 +271,31 @@ def test_footprints_become_households_in_id_order(tmp_path):
     pd.concat([shuffled, shuffled.head(1)]).to_parquet(data.buildings_path(unit), geometry_encoding="geoarrow")
     with pytest.raises(ValueError, match="footprint ids repeat"):
         building_units(data, unit, params)
+
+
+def test_footprint_dataset_with_roads_runs_on_the_network_as_one_process(tmp_path, monkeypatch):
+    """Travel time from GeoParquet: the units' clipped networks give the whole network's answer
+    (the single engine's reach and allocation on the whole region at once)."""
+    monkeypatch.setenv("GIS_SERVICE_DATA_DIR", str(tmp_path / "data"))
+    data = generate_national(tmp_path / "nat", buildings=20_000, regencies=4, facilities=30, seed=11,
+                             road_spacing_m=2000)
+    options = CoverageOptions(method="network", thresholds_min=[15, 30], nearest_k=2, service_areas=False)
+    out = tmp_path / "out"
+    run_coverage_dask(None, options, cluster=ClusterOptions(workers=2), dataset=data.root, output=out)
+
+    params = load_parameter_values(None, parameter_set_id=None, config_dir=REPO / "config")
+    units = pd.concat([building_units(data, p, params) for p in data.partitions], ignore_index=True)
+    edges = read_edges(data.edges_path, [-1e9, -1e9, 1e9, 1e9], data.metric_crs)
+    fac = read_facilities(data.facilities_path)
+    network = NetworkParams.from_config(get_settings().network_config())
+    pairs, limit = coverage_module._reach("lltt", fac, units[["x", "y"]].to_numpy(), options, params, edges, {},
+                                          network, {})
+    capacity = np.array([capacity_households(c, u, params) for c, u in zip(fac.capacity, fac.capacity_unit)])
+    whole = allocate(*pairs, n_facilities=len(fac), n_households=len(units), capacity=capacity,
+                     order=facility_order(len(fac), how="priority", priority=np.zeros(len(fac))), limit=limit)
+    rows = gpd.read_parquet(out / "households").set_index("household_id").loc[units["id"]]
+    fid = fac["id"].to_numpy()
+    assert rows["lltt_facility_id"].fillna(-1).astype(int).tolist() == \
+        np.where(whole.served_by >= 0, fid[whole.served_by], -1).tolist()
+    assert np.allclose(rows["lltt_cost"].fillna(-1), np.where(np.isfinite(whole.nearest_cost), whole.nearest_cost, -1))
+    assert 0 < (whole.served_by >= 0).sum() < len(units)

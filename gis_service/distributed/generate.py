@@ -5,7 +5,8 @@ the generator never holds more than one regency either.
 Illustrative, NOT real data. Regencies are 60 km squares in a grid (UTM 49S, inland Kalimantan),
 each of 10 districts and 100 villages of 6 km; buildings cluster around a village centre, denser
 in some villages than others; the desludging depots stand where the buildings are, with one to
-three trucks each. There is no network: runs on it use ``--method buffer``.
+three trucks each. A grid of roads is optional (``road_spacing_m``); without it runs use
+``--method buffer``.
 
 Output: a dataset folder (``dataset.Dataset``) with ``villages.parquet`` (GeoParquet polygons),
 ``buildings/<regency>.parquet`` (GeoParquet footprints) and ``facilities.parquet``; a run makes
@@ -15,15 +16,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import shapely
 from pyproj import Transformer
 
 from gis_service.distributed import geoparquet
-from gis_service.distributed.dataset import Dataset, Partition, write_facilities
+from gis_service.distributed.dataset import Dataset, Partition, write_edges, write_facilities
 
 METRIC_CRS = "EPSG:32749"
 ORIGIN = (400_000.0, 9_700_000.0)  # UTM 49S metres: ~112.1 E, 2.7 S
@@ -34,8 +38,9 @@ ID_STRIDE = 10**9  # building ids: regency number * stride + n, ascending within
 
 
 def generate_national(out: Path, *, buildings: int, regencies: int = 20, facilities: int = 500, seed: int = 62,
-                      progress: Callable[[int, int], None] | None = None) -> Dataset:
-    """Write the dataset folder ``out`` (see the module docstring) and return it."""
+                      road_spacing_m: float = 0.0, progress: Callable[[int, int], None] | None = None) -> Dataset:
+    """Write the dataset folder ``out`` (see the module docstring) and return it. ``road_spacing_m``
+    > 0 adds a grid of tertiary roads that far apart, over the whole province."""
     if buildings < 1 or regencies < 1 or facilities < 0:
         raise ValueError("buildings and regencies must be 1 or more, facilities 0 or more")
     if regencies > 99:
@@ -66,6 +71,9 @@ def generate_national(out: Path, *, buildings: int, regencies: int = 20, facilit
     _write_villages(out / "villages.parquet", pd.concat(village_rows, ignore_index=True), to_lonlat)
     depot_xy = np.vstack(depots) if depots else np.empty((0, 2))
     write_facilities(_depots(depot_xy, rng), out / "facilities.parquet", METRIC_CRS)
+    if road_spacing_m > 0:
+        rows = math.ceil(regencies / columns)
+        write_edges(_road_grid(columns, rows, road_spacing_m), out / "edges.parquet", METRIC_CRS)
     dataset = Dataset(out, METRIC_CRS, PROVINCE, "regency", partitions, source="buildings", illustrative=True)
     dataset.save()
     return dataset
@@ -113,6 +121,27 @@ def _write_villages(path: Path, villages: pd.DataFrame, to_lonlat: Transformer) 
     table = pa.table({"code": pa.array(villages["code"].to_numpy(dtype=object), pa.string()),
                       "geometry": geoparquet.rectangles(lon0, lat0, lon1, lat1)})
     geoparquet.write(table, path, encoding="polygon", geometry_type="Polygon")
+
+
+def _road_grid(columns: int, rows: int, spacing: float) -> gpd.GeoDataFrame:
+    """Straight roads every ``spacing`` metres both ways over the province, cut into edges of at
+    most 500 m so that households find a junction within the walking distance."""
+    step = spacing / max(1, math.ceil(spacing / 500))
+    x = np.arange(ORIGIN[0], ORIGIN[0] + columns * REGENCY_M + 1, step)
+    y = np.arange(ORIGIN[1] - rows * REGENCY_M, ORIGIN[1] + 1, step)
+    every = round(spacing / step)
+    lines = []
+    for k, yy in enumerate(y):  # east-west roads
+        if k % every == 0:
+            lines += [((x0, yy), (x1, yy)) for x0, x1 in pairwise(x)]
+    for k, xx in enumerate(x):  # north-south roads
+        if k % every == 0:
+            lines += [((xx, y0), (xx, y1)) for y0, y1 in pairwise(y)]
+    geometry = shapely.linestrings(np.array(lines))
+    n = len(lines)
+    return gpd.GeoDataFrame({"id": np.arange(1, n + 1), "mode": "road", "class": "tertiary",
+                             "speed_kmh": np.full(n, np.nan), "oneway": False, "length_m": np.full(n, step)},
+                            geometry=geometry, crs=METRIC_CRS)
 
 
 def _depots(xy: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
