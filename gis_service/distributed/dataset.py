@@ -152,20 +152,24 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
     is unknown."""
     path = dataset.buildings_path(partition)
     table = pq.read_table(path, columns=["id", "geometry"])
-    geometry = table.column("geometry").type
-    if pa.types.is_list(geometry) and pa.types.is_list(geometry.value_type) \
-            and pa.types.is_struct(geometry.value_type.value_type):  # GeoArrow polygons: numpy sums
-        lonlat = geoparquet.polygon_centroids(table.column("geometry"))
-    else:  # WKB (most published footprints), multipolygons, interleaved coordinates: shapely
+    geometry = table.column("geometry")
+    kind = geometry.type
+    if pa.types.is_list(kind) and pa.types.is_list(kind.value_type) \
+            and pa.types.is_struct(kind.value_type.value_type):  # GeoArrow polygons: numpy sums
+        lonlat = geoparquet.polygon_centroids(geometry)
+    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):  # WKB, as most are published
+        lonlat = shapely.get_coordinates(shapely.centroid(shapely.from_wkb(geometry.to_numpy())))
+    else:  # other encodings (interleaved coordinates, multipolygons): geopandas decodes them
         lonlat = shapely.get_coordinates(shapely.centroid(gpd.read_parquet(path, columns=["geometry"]).geometry
                                                           .to_numpy()))
-    villages = gpd.read_parquet(dataset.villages_path)
-    villages = villages[villages["code"].str.startswith(partition.code + ".")]
+    villages = gpd.read_parquet(dataset.villages_path,  # this unit's villages only (row filter)
+                                filters=pc.starts_with(pc.field("code"), partition.code + "."))
     code = villages_of(lonlat, villages["code"].to_numpy(dtype=object), villages.geometry.to_numpy())
-    order = np.argsort(table.column("id").to_numpy(), kind="stable")  # by id, as units are everywhere
-    lonlat, code, ids = lonlat[order], code[order], table.column("id").to_numpy()[order]
+    ids = table.column("id").to_numpy()
+    order = np.argsort(ids, kind="stable")  # by id, as units are everywhere
+    lonlat, code, ids = lonlat[order], code[order], ids[order]
     if len(ids) > 1 and (ids[1:] == ids[:-1]).any():
-        raise ValueError(f"{dataset.buildings_path(partition)}: footprint ids repeat (id {ids[1:][ids[1:] == ids[:-1]][0]}); "
+        raise ValueError(f"{path}: footprint ids repeat (id {ids[1:][ids[1:] == ids[:-1]][0]}); "
                          "give every footprint its own id")
     x, y = Transformer.from_crs("EPSG:4326", dataset.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
     return pd.DataFrame({"id": ids, "village_code": code, "rung": "unknown",

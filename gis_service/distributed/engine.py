@@ -131,8 +131,9 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     inputs = _from_dataset(Path(dataset), options, settings) if dataset is not None else \
         _from_postgis(engine, options, settings, cluster.level)
     level = inputs.dataset.level
+    network = settings.network_config()
     manifest = {"options": _plain(asdict(options)), "facilities": inputs.facilities["id"].tolist(), "level": level,
-                "params": inputs.params, "network": settings.network_config(), "input": str(dataset or "postgis"),
+                "params": inputs.params, "network": network, "input": str(dataset or "postgis"),
                 "partitions": [[p.code, p.households] for p in inputs.dataset.partitions]}
     work = _work_dir(cluster, settings, manifest)
     data = inputs.dataset
@@ -142,7 +143,7 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     elif data.source == "buildings":
         data.households_dir = work / "households"  # only households of groups across borders
     facilities, params = inputs.facilities, inputs.params
-    net_params = net.NetworkParams.from_config(settings.network_config())
+    net_params = net.NetworkParams.from_config(network)
     services = [s for s in SERVICES if (facilities["service"] == s).any()]
     by_service = {s: facilities[facilities["service"] == s].reset_index(drop=True) for s in services}
     with _client(cluster) as client:
