@@ -156,6 +156,57 @@ def test_two_regency_run_on_a_cluster_equals_one_process(province, level):
     assert_same_run(province, single.run_id, dask.run_id)
 
 
+def _population_raster(path: Path, engine) -> Path:
+    """People per cell of 0.01 degrees over the regency's villages and a margin around them (some
+    cells outside every village), WorldPop-like: half the cells empty, fractional counts."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with engine.connect() as conn:
+        x0, y0, x1, y1 = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                                           "(SELECT ST_Extent(geom) AS e FROM admin_area WHERE level = 'village') q")).one()
+    cell = 0.01
+    width, height = int((x1 - x0) / cell) + 6, int((y1 - y0) / cell) + 6
+    rng = np.random.default_rng(11)
+    people = np.where(rng.random((height, width)) < 0.5, 0.0, rng.gamma(1.5, 12.0, (height, width)))
+    people[rng.random((height, width)) < 0.02] = -1  # nodata
+    with rasterio.open(path, "w", driver="GTiff", height=height, width=width, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(x0 - 3 * cell, y1 + 3 * cell, cell, cell),
+                       nodata=-1) as dst:
+        dst.write(people.astype("float32"), 1)
+    return path
+
+
+@pytest.mark.parametrize("method", ["buffer", "network"])
+def test_raster_demand_on_a_cluster_equals_one_process(district, tmp_path, method):
+    """A population raster cut by district: every demand point (its households, people and those
+    served), every area and facility total and the summary with its note on the cells left out
+    are those of one process; each worker reads only the cells around its villages."""
+    raster = _population_raster(tmp_path / "pop.tif", district)
+    options = CoverageOptions(method=method, distance_m=3000, demand="raster", raster=raster,
+                              service_areas=False)
+    single = run_coverage(district, options)
+    dask = run_coverage_dask(district, options, cluster=ClusterOptions(workers=2))
+    assert dask.summary["engine"]["partitions"] >= 10
+    assert "outside every stored village" in single.summary["demand"]["notes"][0]
+    assert {k: v for k, v in dask.summary.items() if k != "engine"} == single.summary
+    for table in ("coverage_area", "coverage_facility", "coverage_gap"):
+        pd.testing.assert_frame_equal(_rows(district, table, single.run_id), _rows(district, table, dask.run_id),
+                                      obj=table)
+    with district.connect() as conn:
+        points = [pd.read_sql(text("SELECT point_id, origin, origin_ref, village_code, households, people, "
+                                   "lltt_served, offsite_served, mck_served, any_served, ST_AsText(geom) AS geom "
+                                   "FROM coverage_demand_point WHERE run_id = :r ORDER BY point_id"),
+                              conn, params={"r": r}) for r in (single.run_id, dask.run_id)]
+        demand = conn.execute(text("SELECT demand FROM coverage_run WHERE id IN (:a, :b)"),
+                              {"a": single.run_id, "b": dask.run_id}).scalars().all()
+        stored = conn.execute(text("SELECT count(*) FROM coverage_household WHERE run_id = :r"),
+                              {"r": dask.run_id}).scalar()
+    assert len(points[0]) > 1000 and points[0]["lltt_served"].sum() > 0
+    pd.testing.assert_frame_equal(points[0], points[1])
+    assert demand == ["population raster pop.tif"] * 2 and stored == 0
+
+
 def test_cli_resumes_a_run_and_names_a_failing_unit(district):
     runner = CliRunner()
     args = ["coverage", "run", "--engine", "dask", "--workers", "1", "--method", "buffer"]

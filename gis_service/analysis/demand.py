@@ -50,6 +50,7 @@ class Demand:
     """origin, origin_ref, village_code, households, people, x, y; None for household demand."""
     description: str
     notes: list[str]
+    source_people: float = 0.0  # people of the source points before rounding (an area's raster cells)
 
 
 def load_demand(conn: Connection, mode: str, *, to_metric: Transformer, metric_crs: str, params: dict,
@@ -75,8 +76,71 @@ def load_demand(conn: Connection, mode: str, *, to_metric: Transformer, metric_c
     if points.empty:
         raise ValueError(f"no demand: the {mode} source has no populated points "
                          f"({'import settlements first' if mode != 'raster' else 'check the raster'})")
-    points, units = _expand(points, surveyed, value(params, "household_size"))
+    points, units = _expand(points, surveyed, unit_size(surveyed, value(params, "household_size")))
     return Demand(units, points, description, notes)
+
+
+def unit_size(surveyed: pd.DataFrame, household_size: float) -> float:
+    """People per household unit where a source counts people only (a raster): the surveyed
+    households' mean size, else the ``household_size`` parameter."""
+    return float(surveyed["people"].mean()) if len(surveyed) else household_size
+
+
+def region_unit_size(conn: Connection, params: dict) -> float:
+    """``unit_size`` of every household of the database, without reading them: the same mean
+    (members, missing ones the rounded parameter, as ``_households`` fills them)."""
+    n, known, total = conn.execute(text("SELECT count(*), count(members), COALESCE(sum(members), 0) "
+                                        "FROM household")).one()
+    household_size = value(params, "household_size")
+    if not n:
+        return household_size
+    return float(int(total) + (n - known) * int(np.round(household_size))) / n
+
+
+def raster_area_demand(conn: Connection, path: Path, *, area: str, to_metric: Transformer, metric_crs: str,
+                       params: dict, bbox: tuple, size: float, as_of: date | None = None) -> Demand:
+    """The raster demand of one admin area (code prefix) exactly as a whole-region run makes it
+    (``load_demand(mode='raster')``) for a run in partitions: only the cells around the area's
+    villages are read, rows and columns and cell centres are those of the region's window, a
+    cell goes to the village a whole-region run gives it (the lowest code among those holding
+    it, any area's), and the units are rounded per village as there (``size``: the region's
+    ``unit_size``). Points keep their order within the area; their numbers are the area's."""
+    surveyed = _households(conn, to_metric, params, as_of or date.today(), area)
+    within = conn.execute(text(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM admin_area "
+        "WHERE level = 'village' AND code LIKE :prefix) q"), {"prefix": area + ".%"}).one()
+    if within[0] is None:
+        return Demand(surveyed.iloc[:0], _raster_frame([], [], [], [], [], []), "", [])
+    points = _raster_points(conn, Path(path), metric_crs, bbox, [], within=tuple(within))
+    points = points[points["village_code"].str.startswith(area + ".")].reset_index(drop=True)
+    source_people = float(points["people"].sum())
+    points, units = _expand(points, surveyed, size)
+    return Demand(units, points, f"population raster {Path(path).name}", [], source_people)
+
+
+def raster_totals(path: Path, bbox: tuple, rows_per_read: int = 2048) -> tuple[int, float]:
+    """Populated cells and their people in the region's window of a raster, read a band of rows
+    at a time (memory bounded at national size): what the areas' cells leave over lies outside
+    every village, as ``load_demand`` notes it."""
+    import rasterio
+    from rasterio.windows import Window
+
+    window = _region_window(Path(path), bbox)
+    cells, people = 0, 0.0
+    with rasterio.open(path) as src:
+        for row in range(0, int(window.height), rows_per_read):
+            band = Window(window.col_off, window.row_off + row, window.width, min(rows_per_read, window.height - row))
+            data = src.read(1, window=band, masked=True).filled(0)
+            cells += int((data > 0).sum())
+            people += float(data[data > 0].astype(float).sum())
+    return cells, people
+
+
+def outside_note(cells: int, people: float) -> list[str]:
+    """The note ``load_demand`` leaves on populated cells outside every stored village."""
+    if cells <= 0:
+        return []
+    return [f"{cells} populated cells ({people:,.0f} people) lie outside every stored village: left out"]
 
 
 def _households(conn: Connection, to_metric: Transformer, params: dict, as_of: date,
@@ -191,8 +255,46 @@ def _village_points(conn: Connection, to_metric: Transformer, params: dict, year
 
 
 def _raster_points(conn: Connection, path: Path, metric_crs: str, bbox: tuple | None,
-                   notes: list[str]) -> pd.DataFrame:
-    """Populated cell centres inside the stored villages, people per cell (metric CRS)."""
+                   notes: list[str], within: tuple | None = None) -> pd.DataFrame:
+    """Populated cell centres inside the stored villages, people per cell (metric CRS).
+    ``within``: only the cells of the region's window around this lon/lat box (one cell more on
+    every side), numbered and placed as in the whole window."""
+    import rasterio
+    from rasterio.windows import Window, from_bounds
+
+    window = _region_window(path, bbox)
+    with rasterio.open(path) as src:
+        transform = src.window_transform(window)
+        read = window
+        if within is not None:
+            to_raster = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True)
+            around = from_bounds(*to_raster.transform_bounds(*within), src.transform)
+            col0, row0 = int(np.floor(around.col_off)) - 1, int(np.floor(around.row_off)) - 1
+            col1 = int(np.ceil(around.col_off + around.width)) + 1
+            row1 = int(np.ceil(around.row_off + around.height)) + 1
+            try:
+                read = Window(col0, row0, col1 - col0, row1 - row0).intersection(window)
+            except rasterio.errors.WindowError:
+                return _raster_frame([], [], [], [], [], [])
+        data = src.read(1, window=read, masked=True)
+        rows, cols = np.nonzero(data.filled(0) > 0)
+        people = np.asarray(data[rows, cols], dtype=float)
+        rows = rows + int(read.row_off - window.row_off)  # the region window's rows and columns
+        cols = cols + int(read.col_off - window.col_off)
+        xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+        x, y = Transformer.from_crs(src.crs, CRS.from_user_input(metric_crs), always_xy=True).transform(
+            np.asarray(xs, float), np.asarray(ys, float))
+    village = _villages_of(conn, np.column_stack([x, y]), metric_crs,
+                           within=None if within is None or not len(x) else
+                           Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform_bounds(
+                               x.min(), y.min(), x.max(), y.max(), densify_pts=21))
+    inside = ~pd.isna(village)
+    notes.extend(outside_note(int((~inside).sum()), float(people[~inside].sum())))
+    return _raster_frame(rows[inside], cols[inside], village[inside], people[inside], x[inside], y[inside])
+
+
+def _region_window(path: Path, bbox: tuple | None):
+    """The raster's window over the region's lon/lat bbox (whole cells), checked."""
     import rasterio
     from rasterio.windows import Window, from_bounds
 
@@ -201,38 +303,35 @@ def _raster_points(conn: Connection, path: Path, metric_crs: str, bbox: tuple | 
     with rasterio.open(path) as src:
         if src.crs is None:
             raise ValueError(f"{path.name}: the raster has no CRS; set one (gdal_edit.py -a_srs EPSG:4326)")
-        window = None
-        if bbox is not None:
-            west, south, east, north = Transformer.from_crs(
-                "EPSG:4326", src.crs, always_xy=True).transform_bounds(*bbox)
-            window = from_bounds(west, south, east, north, src.transform).round_offsets().round_lengths()
-            try:
-                window = window.intersection(Window(0, 0, src.width, src.height))
-            except rasterio.errors.WindowError:
-                raise ValueError(f"{path.name}: the raster does not overlap the region") from None
-        data = src.read(1, window=window, masked=True)
-        transform = src.window_transform(window) if window is not None else src.transform
-        rows, cols = np.nonzero(data.filled(0) > 0)
-        people = np.asarray(data[rows, cols], dtype=float)
-        xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
-        x, y = Transformer.from_crs(src.crs, CRS.from_user_input(metric_crs), always_xy=True).transform(
-            np.asarray(xs, float), np.asarray(ys, float))
-    village = _villages_of(conn, np.column_stack([x, y]), metric_crs)
-    inside = ~pd.isna(village)
-    if (~inside).any():
-        notes.append(f"{int((~inside).sum())} populated cells ({people[~inside].sum():,.0f} people) lie "
-                     "outside every stored village: left out")
-    return pd.DataFrame({"origin": "raster", "origin_ref": [f"{r},{c}" for r, c in zip(rows[inside], cols[inside])],
-                         "village_code": village[inside], "households": np.nan, "people": people[inside],
-                         "x": x[inside], "y": y[inside]})
+        whole = Window(0, 0, src.width, src.height)
+        if bbox is None:
+            return whole
+        to_raster = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True)
+        region = from_bounds(*to_raster.transform_bounds(*bbox), src.transform).round_offsets().round_lengths()
+        try:
+            return region.intersection(whole)
+        except rasterio.errors.WindowError:
+            raise ValueError(f"{path.name}: the raster does not overlap the region") from None
 
 
-def _villages_of(conn: Connection, xy: np.ndarray, metric_crs: str) -> np.ndarray:
-    """Village code of each metric point by point-in-polygon (None outside every village)."""
+def _raster_frame(rows, cols, village, people, x, y) -> pd.DataFrame:
+    return pd.DataFrame({"origin": "raster", "origin_ref": [f"{r},{c}" for r, c in zip(rows, cols)],
+                         "village_code": pd.Series(village, dtype=object), "households": np.nan,
+                         "people": np.asarray(people, float), "x": np.asarray(x, float), "y": np.asarray(y, float)})
+
+
+def _villages_of(conn: Connection, xy: np.ndarray, metric_crs: str, within: tuple | None = None) -> np.ndarray:
+    """Village code of each metric point by point-in-polygon (None outside every village).
+    ``within``: a lon/lat box holding every point (only the villages touching it are read)."""
     import geopandas as gpd
 
+    box = "" if within is None else " AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+    pad = 1e-6  # degrees: the box is exact; a village touching a point on its edge is still read
+    bounds = {} if within is None else dict(zip(("x0", "y0", "x1", "y1"), (within[0] - pad, within[1] - pad,
+                                                                            within[2] + pad, within[3] + pad)))
     villages = gpd.read_postgis(text("SELECT code, geom FROM admin_area WHERE level = 'village' "
-                                     "AND geom IS NOT NULL ORDER BY code"), conn, geom_col="geom")
+                                     f"AND geom IS NOT NULL{box} ORDER BY code"), conn, geom_col="geom",
+                                params=bounds)
     out = np.full(len(xy), None, dtype=object)
     if villages.empty or not len(xy):
         return out
@@ -242,13 +341,13 @@ def _villages_of(conn: Connection, xy: np.ndarray, metric_crs: str) -> np.ndarra
     return out
 
 
-def _expand(points: pd.DataFrame, surveyed: pd.DataFrame,
-            household_size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _expand(points: pd.DataFrame, surveyed: pd.DataFrame, size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(points with whole households and people, one row per household unit), the units carrying
-    rungs in their village's surveyed shares."""
+    rungs in their village's surveyed shares. Points counting people only (raster cells) become
+    households of ``size`` people. Everything is rounded per village, so an area's villages
+    expand alone as they do in the whole region."""
     points = points.sort_values(["village_code", "origin_ref"], kind="stable").reset_index(drop=True)
     if points["households"].isna().any():  # raster cells carry people only
-        size = float(surveyed["people"].mean()) if len(surveyed) else household_size
         points["households"] = points["households"].fillna(points["people"] / size)
     group = points["village_code"].fillna("").to_numpy(dtype=object)
     units = _rounded(points["households"].to_numpy(float), group)

@@ -6,12 +6,14 @@ Layout of a dataset folder::
     dataset.json                      metric CRS, region, partition level, partitions
     households/<area code>.parquet    one file per admin unit (GeoParquet points, EPSG:4326,
                                       with x, y in the metric CRS)
+    points/<area code>.parquet        modelled demand (a population raster): the unit's demand
+                                      points, which its household units stand on
     facilities.parquet                the run's facilities (GeoParquet points)
     edges.parquet                     the network, sorted in space, with a bbox covering column
                                       by which readers skip row groups (GeoParquet 1.1)
 
-A dataset is written from PostGIS (``stage_households`` per partition on the workers, facilities
-and edges by the driver), or is a folder of building footprints (``buildings/<code>.parquet``
+A dataset is written from PostGIS (``stage_households`` or, for a population raster,
+``stage_raster`` per partition on the workers; facilities and edges by the driver), or is a folder of building footprints (``buildings/<code>.parquet``
 with ``villages.parquet``, e.g. from ``gis_service.distributed.generate``) whose households each
 worker makes for its unit (``building_units``).
 """
@@ -34,7 +36,7 @@ from pyproj import Transformer
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from gis_service.analysis.demand import UNASSIGNED_AREA, household_units
+from gis_service.analysis.demand import UNASSIGNED_AREA, household_units, raster_area_demand
 from gis_service.analysis.parameters import value
 from gis_service.distributed import geoparquet
 
@@ -42,6 +44,9 @@ FORMAT = "gis-service-dataset/1"
 LEVELS = {"province": 1, "regency": 2, "district": 3}
 """Partition levels: how many segments of the Kemendagri code (62 / 62.07 / 62.07.01) name a unit."""
 HOUSEHOLD_COLUMNS = ["id", "village_code", "rung", "has_septic_tank", "people", "x", "y"]
+UNIT_ID_BITS = 40
+"""Modelled household units have no id of their own: a unit's are ``partition index << 40`` plus
+their place in it, so ids sort as a whole-region run orders the units (partitions go by code)."""
 EDGE_ROW_GROUP = 20_000
 
 
@@ -72,6 +77,9 @@ class Dataset:
 
     def households_path(self, partition: Partition) -> Path:
         return (self.households_dir or self.root / "households") / f"{partition.name}.parquet"
+
+    def points_path(self, partition: Partition) -> Path:
+        return self.root / "points" / f"{partition.name}.parquet"
 
     def buildings_path(self, partition: Partition) -> Path:
         return self.root / "buildings" / f"{partition.name}.parquet"
@@ -130,6 +138,41 @@ def count_partitions(conn: Connection, level: str) -> list[Partition]:
         "SELECT array_to_string((string_to_array(village_code, '.'))[1:CAST(:n AS int)], '.') AS code, "
         "count(*) AS n FROM household GROUP BY 1 ORDER BY 1"), {"n": LEVELS[level]}).all()
     return [Partition(code or UNASSIGNED_AREA, int(n)) for code, n in rows]  # all, as one process counts
+
+
+def count_areas(conn: Connection, level: str) -> list[Partition]:
+    """Admin units at ``level`` with mapped villages, for demand modelled on villages (a raster):
+    until staging counts their household units, ``households`` holds their number of villages."""
+    rows = conn.execute(text(
+        "SELECT array_to_string((string_to_array(code, '.'))[1:CAST(:n AS int)], '.') AS unit, count(*) "
+        "FROM admin_area WHERE level = 'village' AND geom IS NOT NULL GROUP BY 1 ORDER BY 1"),
+        {"n": LEVELS[level]}).all()
+    return [Partition(code, int(n)) for code, n in rows]
+
+
+def stage_raster(database_url: str, area: str, rank: int, paths: tuple[Path, Path], metric_crs: str,
+                 params: dict, raster: Path, bbox: tuple, size: float) -> Partition:
+    """Write one admin unit's raster demand (a worker's task): its demand points to ``paths[1]``
+    (with the raw cells' count and people, which the driver's note on cells outside every
+    village needs) and its household units to ``paths[0]``, made as a whole-region run makes
+    them (``demand.raster_area_demand``); ``rank``: the partition's index (``UNIT_ID_BITS``)."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            to_metric = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True)
+            demand = raster_area_demand(conn, raster, area=area, to_metric=to_metric, metric_crs=metric_crs,
+                                        params=params, bbox=bbox, size=size)
+    finally:
+        engine.dispose()
+    points = demand.points
+    lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
+        points["x"].to_numpy(float), points["y"].to_numpy(float))
+    table = pa.Table.from_pandas(points.astype({"households": np.int64, "people": np.int64}), preserve_index=False)
+    geoparquet.write(table.append_column("geometry", geoparquet.points(lon, lat)), paths[1], encoding="point",
+                     geometry_type="Point", extra={"cells": len(points), "cell_people": demand.source_people})
+    units = demand.households.assign(id=(rank << UNIT_ID_BITS) + np.arange(len(demand.households), dtype=np.int64))
+    write_households(units, paths[0], metric_crs)
+    return Partition(area, len(units), _bbox(units))
 
 
 def stage_households(database_url: str, area: str, path: Path, metric_crs: str, params: dict) -> Partition:
@@ -196,7 +239,8 @@ def villages_of(xy: np.ndarray, codes: np.ndarray, polygons: np.ndarray) -> np.n
 
 
 def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:
-    """Household units (id, village_code, rung, has_septic_tank, people, x, y) as GeoParquet."""
+    """Household units (id, village_code, rung, has_septic_tank, people, x, y; and ``point``, the
+    demand point of a modelled unit) as GeoParquet."""
     lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
         units["x"].to_numpy(float), units["y"].to_numpy(float))
     septic = units["has_septic_tank"].to_numpy(dtype=object, copy=True)
@@ -209,6 +253,8 @@ def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:
         "people": pa.array(units["people"].to_numpy(np.int64)),
         "x": pa.array(units["x"].to_numpy(float)), "y": pa.array(units["y"].to_numpy(float)),
         "geometry": geoparquet.points(lon, lat)})
+    if "point" in units and (units["point"].to_numpy() >= 0).any():  # modelled units: their demand point
+        table = table.append_column("point", pa.array(units["point"].to_numpy(np.int64)))
     return geoparquet.write(table, path, encoding="point", geometry_type="Point",
                             extra={"metric_crs": metric_crs, "households": len(units), "bbox": _bbox(units)})
 
@@ -221,7 +267,8 @@ def staged_partition(code: str, path: Path) -> Partition:
 
 def read_households(path: Path) -> pd.DataFrame:
     """A partition's household units as the coverage engine holds them (sorted by id)."""
-    frame = pq.read_table(path, columns=HOUSEHOLD_COLUMNS).to_pandas().sort_values("id", ignore_index=True)
+    point = ["point"] if "point" in pq.read_schema(path).names else []
+    frame = pq.read_table(path, columns=HOUSEHOLD_COLUMNS + point).to_pandas().sort_values("id", ignore_index=True)
     frame["has_septic_tank"] = frame["has_septic_tank"].astype(object).where(frame["has_septic_tank"].notna(), None)
     return frame
 

@@ -53,6 +53,7 @@ from sqlalchemy import Engine, text
 from gis_service.analysis import coverage
 from gis_service.analysis import network as net
 from gis_service.analysis.allocation import facility_order
+from gis_service.analysis.demand import outside_note, raster_totals, region_unit_size
 from gis_service.analysis.ladder import area_rows, gaps
 from gis_service.analysis.parameters import (
     SERVICES,
@@ -62,14 +63,16 @@ from gis_service.analysis.parameters import (
 )
 from gis_service.analysis.partition import pack
 from gis_service.db.bulk import copy_frame
-from gis_service.distributed import tasks
+from gis_service.distributed import geoparquet, tasks
 from gis_service.distributed.dataset import (
     LEVELS,
     Dataset,
+    count_areas,
     count_partitions,
     partition_level,
     read_facilities,
     stage_households,
+    stage_raster,
     staged_partition,
     write_edges,
     write_facilities,
@@ -112,6 +115,8 @@ class _Inputs:
     illustrative: bool
     scenario_id: int | None = None
     scenario_name: str = "existing and pilot facilities"
+    description: str = "household points"  # the demand, as the run records it
+    unit_size: float = 0.0  # people per household unit of a raster (``demand.region_unit_size``)
 
 
 def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions | None = None, *,
@@ -135,6 +140,9 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     manifest = {"options": _plain(asdict(options)), "facilities": inputs.facilities["id"].tolist(), "level": level,
                 "params": inputs.params, "network": network, "input": str(dataset or "postgis"),
                 "partitions": [[p.code, p.households] for p in inputs.dataset.partitions]}
+    if options.raster is not None:  # a raster replaced in place is another run
+        stat = Path(options.raster).stat()
+        manifest["raster"] = [stat.st_size, stat.st_mtime_ns, inputs.unit_size]
     work = _work_dir(cluster, settings, manifest)
     data = inputs.dataset
     if dataset is None:
@@ -148,7 +156,8 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     by_service = {s: facilities[facilities["service"] == s].reset_index(drop=True) for s in services}
     with _client(cluster) as client:
         workers = max(len(client.scheduler_info()["workers"]), 1)
-        _stage(client, engine, data, facilities, options, params, report, work)
+        notes = _stage(client, engine, data, facilities, options, params, report, work, inputs.unit_size,
+                       settings)
         timer.lap("stage")
         margins = tasks.Margins.of(options, params, net_params, services, _edge_kmh(data, options))
         capacity = {s: _capacities(by_service[s], options, params) for s in services}
@@ -177,8 +186,7 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     if bands:
         summary["band_unit"] = "min" if options.method == "network" else "m"
     summary["demand"] = {"method": options.demand, "units": int(sum(p.households for p in data.partitions)),
-                         "notes": [] if data.source == "postgis" else
-                         ["one household per building footprint; rungs unknown without a survey"]}
+                         "notes": notes}
     summary["engine"] = {"name": "dask", "workers": workers, "level": level, "partitions": len(data.partitions),
                          "allocation_groups": len(packs), "units_counted_in_one_pass": len(data.partitions) - len(waiting)}
     if cluster.keep:
@@ -213,12 +221,15 @@ def _from_postgis(engine: Engine, options: coverage.CoverageOptions, settings: S
         params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
         to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
         facilities = coverage._facilities(conn, facility_ids, to_metric)
-        partitions = count_partitions(conn, level)
+        raster = options.demand == "raster"
+        partitions = count_areas(conn, level) if raster else count_partitions(conn, level)
+        size = region_unit_size(conn, params) if raster else 0.0
         illustrative = coverage.has_illustrative_data(conn)
         targets = pd.read_sql(text("SELECT id, indicator, year, value, scope_code FROM target "
                                    "ORDER BY year, indicator"), conn)
     dataset = Dataset(Path(), region.metric_crs, region.code, level, partitions)
-    return _Inputs(dataset, facilities, params, targets, illustrative, scenario_id, scenario_name)
+    description = f"population raster {Path(options.raster).name}" if raster else "household points"
+    return _Inputs(dataset, facilities, params, targets, illustrative, scenario_id, scenario_name, description, size)
 
 
 def _from_dataset(root: Path, options: coverage.CoverageOptions, settings: Settings) -> _Inputs:
@@ -242,10 +253,13 @@ def _write_postgis(engine: Engine, inputs: _Inputs, data: Dataset, work: Path, s
     """The run in one transaction: the run row, every unit's households (COPY), the rest."""
     with engine.begin() as conn:
         run_id = coverage.insert_run(conn, scenario_id=inputs.scenario_id, scenario_name=inputs.scenario_name,
-                                     options=options, demand="household points", params=inputs.params,
+                                     options=options, demand=inputs.description, params=inputs.params,
                                      illustrative=inputs.illustrative, summary=summary)
-        for path in sorted((work / "results").glob("*.parquet")):
-            copy_frame(conn, "coverage_household", _read_results(path).assign(run_id=run_id))
+        if options.demand == "households":
+            for path in sorted((work / "results").glob("*.parquet")):
+                copy_frame(conn, "coverage_household", _read_results(path).assign(run_id=run_id))
+        for _, frame in _demand_points(data, work, options):
+            copy_frame(conn, "coverage_demand_point", frame.assign(run_id=run_id))
         coverage.store_tables(conn, run_id, per_facility=per_facility, areas=areas, polygons=polygons,
                               gap_rows=gap_rows, metric_crs=data.metric_crs)
         timer.lap("write")
@@ -257,13 +271,19 @@ def _write_postgis(engine: Engine, inputs: _Inputs, data: Dataset, work: Path, s
 def write_folder(out: Path, data: Dataset, work: Path, summary: dict, params: dict,
                  options: coverage.CoverageOptions, timer, *, per_facility, areas, polygons, gap_rows) -> None:
     """A run as files, for runs too large to store: ``households/<unit>.parquet`` (GeoParquet
-    points with each household's results), ``areas.parquet``, ``gaps.parquet``,
+    points with each household's results; for modelled demand ``demand_points/<unit>.parquet``,
+    households served per demand point), ``areas.parquet``, ``gaps.parquet``,
     ``facilities.parquet``, ``service_areas.parquet`` (GeoParquet) and ``run.json`` (options,
     parameters with their sources, summary, timings)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "households").mkdir(exist_ok=True)
-    for path in sorted((work / "results").glob("*.parquet")):
-        shutil.copyfile(path, out / "households" / path.name)
+    if options.demand == "households":
+        (out / "households").mkdir(exist_ok=True)
+        for path in sorted((work / "results").glob("*.parquet")):
+            shutil.copyfile(path, out / "households" / path.name)
+    for part, frame in _demand_points(data, work, options):
+        (out / "demand_points").mkdir(exist_ok=True)
+        gpd.GeoDataFrame(frame, geometry="geom", crs=4326).to_parquet(out / "demand_points" / f"{part.name}.parquet",
+                                                                      index=False)
     flat = areas.copy()
     for column in ("ladder", "ladder_projected"):
         flat[column] = [None if v is None else json.dumps(v) for v in flat[column]]
@@ -299,8 +319,15 @@ def _check(options: coverage.CoverageOptions, cluster: ClusterOptions, engine: E
     if options.method not in ("network", "buffer"):
         raise ValueError(f"--engine dask runs methods network and buffer, not '{options.method}' "
                          "(drawn service areas are a district-size input: use the default engine)")
-    if options.demand != "households":
-        raise ValueError(f"--engine dask reads demand 'households', not '{options.demand}'")
+    if options.demand not in ("households", "raster"):
+        raise ValueError(f"--engine dask reads demand 'households' or 'raster', not '{options.demand}' "
+                         "(settlement and village totals are district-size inputs: use the default engine)")
+    if options.demand == "raster":
+        if dataset is not None:
+            raise ValueError("a dataset folder brings its own demand (its footprints): drop --demand raster")
+        if options.raster is None or not Path(options.raster).exists():
+            raise ValueError(f"demand 'raster' needs a GeoTIFF: pass --raster FILE.tif "
+                             f"({options.raster or 'none given'} does not exist)")
     if options.nearest_k < 0:
         raise ValueError("nearest_k must be 0 or more")
     if cluster.level is not None and cluster.level not in LEVELS:
@@ -344,11 +371,13 @@ def _client(cluster: ClusterOptions):
 
 
 def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
-           report: Progress, work: Path) -> None:
-    """Households per unit as GeoParquet, read from PostGIS on the workers; facilities and edges
-    here. A dataset of footprints needs none: the reach step makes each unit's households."""
+           report: Progress, work: Path, unit_size: float, settings: Settings) -> list[str]:
+    """Households per unit as GeoParquet, read from PostGIS on the workers (for a raster, made
+    from its cells around the unit's villages); facilities and edges here. A dataset of
+    footprints needs none: the reach step makes each unit's households. Returns the demand's
+    notes, as one process would make them."""
     if dataset.source == "buildings":
-        return
+        return ["one household per building footprint; rungs unknown without a survey"]
     todo = []
     for i, p in enumerate(dataset.partitions):
         path = dataset.households_path(p)
@@ -364,14 +393,30 @@ def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataF
         raise ValueError(f"{dataset.root}: the households of {todo[0][1].name} are missing and there is no "
                          "database to stage them from")
     url = engine.url.render_as_string(hide_password=False) if todo else ""
-    calls = [(p.name, stage_households, (url, p.code, dataset.households_path(p), dataset.metric_crs, params))
-             for _, p in todo]
-    for (i, _), part in zip(todo, _run(client, "staging", calls, report, work)):
+    if options.demand == "raster":
+        bbox = tuple(settings.region_config().bbox)
+        calls = [(p.name, stage_raster, (url, p.code, i, (dataset.households_path(p), dataset.points_path(p)),
+                                         dataset.metric_crs, params, Path(options.raster), bbox, unit_size))
+                 for i, p in todo]
+        calls.append(("raster totals", raster_totals, (Path(options.raster), bbox)))
+    else:
+        calls = [(p.name, stage_households, (url, p.code, dataset.households_path(p), dataset.metric_crs, params))
+                 for _, p in todo]
+    staged = _run(client, "staging", calls, report, work)
+    for (i, _), part in zip(todo, staged):
         dataset.partitions[i] = part
     if options.method == "network" and not dataset.edges_path.exists():
         write_edges(net.load_edges(engine, metric_crs=dataset.metric_crs), dataset.edges_path, dataset.metric_crs)
     write_facilities(facilities, dataset.facilities_path, dataset.metric_crs)
     dataset.save()
+    if options.demand != "raster":
+        return []
+    cells, people = staged[-1]
+    for p in dataset.partitions:
+        if dataset.points_path(p).exists():
+            meta = geoparquet.metadata(dataset.points_path(p))
+            cells, people = cells - meta["cells"], people - meta["cell_people"]
+    return outside_note(cells, people)
 
 
 def _run(client, step: str, calls: list[tuple[str, Callable, tuple]], report: Progress, work: Path) -> list:
@@ -513,6 +558,34 @@ def _service_areas(work: Path, by_service: dict[str, pd.DataFrame], options, par
         parts.append(frame)
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _demand_points(data: Dataset, work: Path, options):
+    """(unit, its ``coverage_demand_point`` rows) for modelled demand, unit by unit: the points
+    numbered as a whole-region run numbers them (units in code order), households served per
+    point summed over the unit's passes, geometry in EPSG:4326 as one process converts it."""
+    if options.demand == "households":
+        return
+    offset = 0
+    for part in data.partitions:
+        path = data.points_path(part)
+        if not path.exists():
+            continue
+        points = pq.read_table(path).drop_columns(["geometry"]).to_pandas()
+        served = [pq.read_table(f).to_pandas() for f in (work / "results" / f"{part.name}.parquet",
+                                                         work / "results" / f"{part.name}-open.parquet") if f.exists()]
+        counts = pd.concat(served).groupby("point").sum() if served else pd.DataFrame()
+        rows = pd.DataFrame({"point_id": offset + np.arange(len(points)), "origin": points["origin"],
+                             "origin_ref": points["origin_ref"], "village_code": points["village_code"],
+                             "households": points["households"].astype(np.int64),
+                             "people": points["people"].astype(np.int64)})
+        for column in [f"{s}_served" for s in SERVICES] + ["any_served"]:
+            rows[column] = counts[column].reindex(np.arange(len(points)), fill_value=0).to_numpy(np.int64) \
+                if column in counts else 0
+        rows["geom"] = gpd.GeoSeries(shapely.points(points[["x", "y"]].to_numpy()), crs=data.metric_crs) \
+            .to_crs(4326).to_numpy()
+        offset += len(points)
+        yield part, rows
 
 
 def _read_results(path: Path) -> pd.DataFrame:

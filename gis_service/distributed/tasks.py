@@ -114,6 +114,7 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
     hh = _households(spec, part)
     n = len(hh) if hh is not None else 0
     hh_xy = hh[["x", "y"]].to_numpy() if hh is not None else np.empty((0, 2))
+    nearest_k = spec.options.nearest_k if spec.options.demand == "households" else 0  # as one process
     box = _box(part.bbox, [spec.facilities[s].iloc[i][["x", "y"]].to_numpy(float) for s, i in home.items() if i])
     edges = None
     if spec.options.method == "network" and box is not None:
@@ -128,13 +129,13 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
         local = np.flatnonzero(_within(fac_all, part.bbox, spec.margins.reach_m[service])) if n else \
             np.array([], np.int64)
         fac = fac_all.iloc[local].reset_index(drop=True)
-        if spec.options.nearest_k and n and not len(fac):  # the same columns in every unit's results
+        if nearest_k and n and not len(fac):  # the same columns in every unit's results
             none = pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.string())))
             near.update({f"{service}_near_ids": none, f"{service}_near_costs": none})
         if len(fac):
             pairs, limit = coverage._reach(service, fac, hh_xy, spec.options, spec.params, edges, graphs,
                                            spec.net_params, times_of)
-            if spec.options.nearest_k:
+            if nearest_k:
                 near.update(coverage._nearest_columns(service, fac, hh_xy, pairs, spec.options, spec.params,
                                                       spec.net_params, graphs, times_of))
             boundary = np.full(len(fac), service in spec.grouped)
@@ -274,18 +275,21 @@ def count_partition(spec: RunSpec, index: int) -> dict:
 
 def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.DataFrame) -> dict:
     """Households' results into ``results/<name>.parquet`` (GeoParquet points with the
-    columns of ``coverage_household``) and its counts: villages, households and people served per
-    facility, households within each desludging band."""
+    columns of ``coverage_household``; for modelled demand, households served per demand point)
+    and its counts: villages, households and people served per facility, households within each
+    desludging band."""
+    modelled = "point" in hh
     rows = {"household_id": pa.array(hh["id"].to_numpy())}
     served, served_count, served_people, bands = {}, {}, {}, None
     people = hh["people"].to_numpy()
     for service, fac in spec.facilities.items():
         served_by, nearest, cost = alloc[service]
         served[service] = served_by >= 0
-        fid = fac["id"].to_numpy(np.int64)
-        rows[f"{service}_facility_id"] = pa.array(fid[np.maximum(served_by, 0)], mask=served_by < 0)
-        rows[f"{service}_nearest_id"] = pa.array(fid[np.maximum(nearest, 0)], mask=nearest < 0)
-        rows[f"{service}_cost"] = pa.array(cost)
+        if not modelled:
+            fid = fac["id"].to_numpy(np.int64)
+            rows[f"{service}_facility_id"] = pa.array(fid[np.maximum(served_by, 0)], mask=served_by < 0)
+            rows[f"{service}_nearest_id"] = pa.array(fid[np.maximum(nearest, 0)], mask=nearest < 0)
+            rows[f"{service}_cost"] = pa.array(cost)
         mine = served_by >= 0
         served_count[service] = np.bincount(served_by[mine], minlength=len(fac)).tolist()
         served_people[service] = np.bincount(served_by[mine], weights=people[mine], minlength=len(fac)).tolist()
@@ -295,6 +299,16 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
     for column in near.columns:
         rows[column] = pa.array(near[column].array) if isinstance(near[column].dtype, pd.ArrowDtype) else \
             pa.array(near[column].to_numpy(dtype=object), pa.string(), from_pandas=True)
+    if modelled:
+        _write_table(_served_per_point(hh["point"].to_numpy(), served), spec.work_dir / "results" / f"{name}.parquet")
+    else:
+        _write_household_results(spec, name, hh, rows)
+    projected = project_rungs(hh["rung"].to_numpy(), hh["has_septic_tank"].to_numpy(), served)
+    return {"villages": village_counts(hh, served, projected), "served": served_count,
+            "served_people": served_people, "bands": bands}
+
+
+def _write_household_results(spec: RunSpec, name: str, hh: pd.DataFrame, rows: dict) -> None:
     if "lon" in hh:  # made from footprints in this task: the centroids' own lon/lat
         lon, lat = hh["lon"].to_numpy(), hh["lat"].to_numpy()
     else:
@@ -303,9 +317,19 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
     table = pa.table({**rows, "geometry": geoparquet.points(lon, lat)})
     geoparquet.write(table, spec.work_dir / "results" / f"{name}.parquet", encoding="point",
                      geometry_type="Point")
-    projected = project_rungs(hh["rung"].to_numpy(), hh["has_septic_tank"].to_numpy(), served)
-    return {"villages": village_counts(hh, served, projected), "served": served_count,
-            "served_people": served_people, "bands": bands}
+
+
+def _served_per_point(point: np.ndarray, served: dict[str, np.ndarray]) -> pa.Table:
+    """Households served per demand point (the unit's numbers) and service, as a whole-region run
+    stores them (``coverage._demand_point_rows``); a unit's two passes each count theirs."""
+    points, at = np.unique(point, return_inverse=True)
+    columns, any_served = {"point": pa.array(points.astype(np.int64))}, np.zeros(len(point), bool)
+    for service in SERVICES:
+        flag = served.get(service, np.zeros(len(point), bool))
+        any_served |= flag
+        columns[f"{service}_served"] = pa.array(np.bincount(at[flag], minlength=len(points)))
+    columns["any_served"] = pa.array(np.bincount(at[any_served], minlength=len(points)))
+    return pa.table(columns)
 
 
 def _save_counts(spec: RunSpec, name: str, counts: dict) -> None:
