@@ -190,21 +190,58 @@ def test_raster_demand_on_a_cluster_equals_one_process(district, tmp_path, metho
     assert dask.summary["engine"]["partitions"] >= 10
     assert "outside every stored village" in single.summary["demand"]["notes"][0]
     assert {k: v for k, v in dask.summary.items() if k != "engine"} == single.summary
+    assert_same_points(district, single.run_id, dask.run_id)
+
+
+@pytest.mark.parametrize("demand", ["settlements", "villages"])
+def test_settlement_and_village_demand_on_a_cluster_equals_one_process(district, demand):
+    """Settlement populations and village totals spread onto settlements, by district: the same
+    demand points, totals and summary (notes included) as one process - with a settlement outside
+    every village (its own unit, last, as one process orders its points) and a village total with
+    nowhere to place it."""
+    with district.begin() as conn:
+        source = conn.execute(text("SELECT source FROM settlement LIMIT 1")).scalar()
+        conn.execute(text("INSERT INTO settlement (source, source_id, name, population, geom) VALUES "
+                          "(:s, 'outside-1', 'Outside', 900, ST_SetSRID(ST_MakePoint(112.0, -3.4), 4326))"),
+                     {"s": source})
+        unplaced = conn.execute(text("INSERT INTO admin_area (code, level, name, parent_code, source) "
+                                     "SELECT parent_code || '.9999', level, 'No boundary', parent_code, source "
+                                     "FROM admin_area WHERE level = 'village' ORDER BY code LIMIT 1 "
+                                     "RETURNING code")).scalar()
+        conn.execute(text("INSERT INTO admin_population (admin_code, year, population, households, source) "
+                          "SELECT :c, year, 400, NULL, source FROM admin_population LIMIT 1"), {"c": unplaced})
+    try:
+        options = CoverageOptions(method="buffer", distance_m=3000, demand=demand, service_areas=False)
+        single = run_coverage(district, options)
+        dask = run_coverage_dask(district, options, cluster=ClusterOptions(workers=2))
+    finally:
+        with district.begin() as conn:
+            conn.execute(text("DELETE FROM settlement WHERE source_id = 'outside-1'"))
+            conn.execute(text("DELETE FROM admin_population WHERE admin_code = :c"), {"c": unplaced})
+            conn.execute(text("DELETE FROM admin_area WHERE code = :c"), {"c": unplaced})
+    if demand == "villages":
+        assert "no settlement or boundary" in single.summary["demand"]["notes"][0]
+    assert {k: v for k, v in dask.summary.items() if k != "engine"} == single.summary
+    assert_same_points(district, single.run_id, dask.run_id)
+    if demand == "settlements":
+        assert dask.summary["engine"]["partitions"] == 11  # ten districts and the settlement outside them
+
+
+def assert_same_points(engine, single: int, dask: int) -> None:
     for table in ("coverage_area", "coverage_facility", "coverage_gap"):
-        pd.testing.assert_frame_equal(_rows(district, table, single.run_id), _rows(district, table, dask.run_id),
-                                      obj=table)
-    with district.connect() as conn:
+        pd.testing.assert_frame_equal(_rows(engine, table, single), _rows(engine, table, dask), obj=table)
+    with engine.connect() as conn:
         points = [pd.read_sql(text("SELECT point_id, origin, origin_ref, village_code, households, people, "
                                    "lltt_served, offsite_served, mck_served, any_served, ST_AsText(geom) AS geom "
                                    "FROM coverage_demand_point WHERE run_id = :r ORDER BY point_id"),
-                              conn, params={"r": r}) for r in (single.run_id, dask.run_id)]
+                              conn, params={"r": r}) for r in (single, dask)]
         demand = conn.execute(text("SELECT demand FROM coverage_run WHERE id IN (:a, :b)"),
-                              {"a": single.run_id, "b": dask.run_id}).scalars().all()
+                              {"a": single, "b": dask}).scalars().all()
         stored = conn.execute(text("SELECT count(*) FROM coverage_household WHERE run_id = :r"),
-                              {"r": dask.run_id}).scalar()
-    assert len(points[0]) > 1000 and points[0]["lltt_served"].sum() > 0
+                              {"r": dask}).scalar()
+    assert len(points[0]) > 100 and points[0]["lltt_served"].sum() > 0
     pd.testing.assert_frame_equal(points[0], points[1])
-    assert demand == ["population raster pop.tif"] * 2 and stored == 0
+    assert demand[0] == demand[1] and stored == 0
 
 
 def test_cli_resumes_a_run_and_names_a_failing_unit(district):

@@ -86,46 +86,74 @@ def unit_size(surveyed: pd.DataFrame, household_size: float) -> float:
     return float(surveyed["people"].mean()) if len(surveyed) else household_size
 
 
-def region_unit_size(conn: Connection, params: dict) -> float:
-    """``unit_size`` of every household of the database, without reading them: the same mean
-    (members, missing ones the rounded parameter, as ``_households`` fills them)."""
+def region_demand(conn: Connection, mode: str, params: dict, *, raster: Path | None = None,
+                  year: int | None = None, bbox: tuple | None = None) -> tuple[str, list[str], float]:
+    """For a run in partitions (``area_demand`` per area): what ``load_demand`` says of the whole
+    region's modelled demand without reading its points - the description, the notes that need
+    no points (a raster's cells outside every village are counted apart, ``raster_totals``), and
+    the people per unit of a raster (``unit_size`` of every household, read as a mean)."""
+    if mode not in MODES or mode == "households":
+        raise ValueError(f"'{mode}' is not a modelled demand (settlements, villages, raster)")
     n, known, total = conn.execute(text("SELECT count(*), count(members), COALESCE(sum(members), 0) "
                                         "FROM household")).one()
     household_size = value(params, "household_size")
-    if not n:
-        return household_size
-    return float(int(total) + (n - known) * int(np.round(household_size))) / n
+    size = float(int(total) + (n - known) * int(np.round(household_size))) / n if n else household_size
+    if mode == "settlements":
+        return "settlement population", [], size
+    if mode == "raster":
+        if raster is None:
+            raise ValueError("demand 'raster' needs a GeoTIFF: pass --raster FILE.tif")
+        _region_window(Path(raster), bbox)  # a raster with a CRS over the region, before any worker starts
+        return f"population raster {Path(raster).name}", [], size
+    totals = _village_totals(conn, params, year)
+    placed = set(conn.execute(text(
+        "SELECT village_code FROM settlement WHERE village_code IS NOT NULL UNION "
+        "SELECT code FROM admin_area WHERE level = 'village' AND geom IS NOT NULL")).scalars())
+    return _village_description(totals), _unplaced_note(sorted(set(totals["village_code"]) - placed)), size
 
 
-def raster_area_demand(conn: Connection, path: Path, *, area: str, to_metric: Transformer, metric_crs: str,
-                       params: dict, bbox: tuple, size: float, as_of: date | None = None) -> Demand:
-    """The raster demand of one admin area (code prefix) exactly as a whole-region run makes it
-    (``load_demand(mode='raster')``) for a run in partitions: only the cells around the area's
-    villages are read, rows and columns and cell centres are those of the region's window, a
-    cell goes to the village a whole-region run gives it (the lowest code among those holding
-    it, any area's), and the units are rounded per village as there (``size``: the region's
-    ``unit_size``). Points keep their order within the area; their numbers are the area's."""
+def area_demand(conn: Connection, mode: str, *, area: str, to_metric: Transformer, metric_crs: str,
+                params: dict, size: float, raster: Path | None = None, year: int | None = None,
+                bbox: tuple | None = None, as_of: date | None = None) -> Demand:
+    """The modelled demand of one admin area (code prefix, or ``UNASSIGNED_AREA``) exactly as a
+    whole-region run makes it (``load_demand``), for a run in partitions. Everything that turns
+    points into household units is per village (the order, the rounding, the survey shares), so
+    an area's villages come out alone as they do in the whole region; ``size`` is the region's
+    ``unit_size`` (``region_demand``). A raster is read only around the area's villages: rows and
+    columns and cell centres are those of the region's window, and a cell goes to the village a
+    whole-region run gives it (the lowest code among those holding it, any area's). Points keep
+    their order within the area; their numbers are the area's."""
     surveyed = _households(conn, to_metric, params, as_of or date.today(), area)
-    within = conn.execute(text(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM admin_area "
-        "WHERE level = 'village' AND code LIKE :prefix) q"), {"prefix": area + ".%"}).one()
-    if within[0] is None:
-        return Demand(surveyed.iloc[:0], _raster_frame([], [], [], [], [], []), "", [])
-    points = _raster_points(conn, Path(path), metric_crs, bbox, [], within=tuple(within))
-    points = points[points["village_code"].str.startswith(area + ".")].reset_index(drop=True)
+    if mode == "settlements":
+        points = _settlement_points(conn, to_metric, params, area)
+    elif mode == "villages":
+        points = _village_points(conn, to_metric, params, year, [], area)[0]
+    else:
+        points = _raster_area_points(conn, Path(raster), area, metric_crs, bbox)
     source_people = float(points["people"].sum())
     points, units = _expand(points, surveyed, size)
-    return Demand(units, points, f"population raster {Path(path).name}", [], source_people)
+    return Demand(units, points, "", [], source_people)
 
 
-def raster_totals(path: Path, bbox: tuple, rows_per_read: int = 2048) -> tuple[int, float]:
+def _raster_area_points(conn: Connection, path: Path, area: str, metric_crs: str, bbox: tuple | None) -> pd.DataFrame:
+    within = conn.execute(text(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM admin_area "
+        f"WHERE level = 'village' AND {_area_condition(conn, area, 'code')}) q")).one()
+    if within[0] is None:
+        return _raster_frame([], [], [], [], [], [])
+    points = _raster_points(conn, path, metric_crs, bbox, [], within=tuple(within))
+    return points[points["village_code"].str.startswith(area + ".")].reset_index(drop=True)
+
+
+def raster_totals(path: Path, bbox: tuple, cells_per_read: int = 1 << 24) -> tuple[int, float]:
     """Populated cells and their people in the region's window of a raster, read a band of rows
-    at a time (memory bounded at national size): what the areas' cells leave over lies outside
-    every village, as ``load_demand`` notes it."""
+    at a time (about ``cells_per_read`` cells, 64 MB of float32: memory bounded at national size):
+    what the areas' cells leave over lies outside every village, as ``load_demand`` notes it."""
     import rasterio
     from rasterio.windows import Window
 
     window = _region_window(Path(path), bbox)
+    rows_per_read = max(1, cells_per_read // max(int(window.width), 1))
     cells, people = 0, 0.0
     with rasterio.open(path) as src:
         for row in range(0, int(window.height), rows_per_read):
@@ -192,22 +220,25 @@ def household_units(conn: Connection, to_metric: Transformer, params: dict, *, a
     return _households(conn, to_metric, params, as_of or date.today(), area)
 
 
-def _area_condition(conn: Connection, area: str | None) -> str:
-    """Condition on ``h.village_code`` for an area code prefix, as a range the index serves."""
+def _area_condition(conn: Connection, area: str | None, column: str = "h.village_code") -> str:
+    """Condition on a village code ``column`` for an area code prefix, as a range the index
+    serves."""
     if area is None:
         return "TRUE"
     if area == UNASSIGNED_AREA:
-        return "h.village_code IS NULL"
+        return f"{column} IS NULL"
     low, high = (psycopg.sql.Literal(v).as_string(conn.connection.driver_connection)
                  for v in (area + ".", area + "/"))  # '/' follows '.': every code under the area
-    return f"h.village_code >= {low} AND h.village_code < {high}"
+    return f"{column} >= {low} AND {column} < {high}"
 
 
-def _settlement_points(conn: Connection, to_metric: Transformer, params: dict) -> pd.DataFrame:
+def _settlement_points(conn: Connection, to_metric: Transformer, params: dict,
+                       area: str | None = None) -> pd.DataFrame:
     size = value(params, "household_size")
     rows = pd.read_sql(text(
         "SELECT id, village_code, population, households, ST_X(ST_PointOnSurface(geom)) AS lon, "
-        "ST_Y(ST_PointOnSurface(geom)) AS lat FROM settlement ORDER BY id"), conn)
+        f"ST_Y(ST_PointOnSurface(geom)) AS lat FROM settlement s WHERE {_area_condition(conn, area, 's.village_code')} "
+        "ORDER BY id"), conn)
     households = rows["households"].astype(float).fillna(rows["population"].astype(float) / size)
     people = rows["population"].astype(float).fillna(households * size)
     x, y = to_metric.transform(rows["lon"].to_numpy(), rows["lat"].to_numpy())
@@ -218,40 +249,56 @@ def _settlement_points(conn: Connection, to_metric: Transformer, params: dict) -
 
 
 def _village_points(conn: Connection, to_metric: Transformer, params: dict, year: int | None,
-                    notes: list[str]) -> tuple[pd.DataFrame, str]:
+                    notes: list[str], area: str | None = None) -> tuple[pd.DataFrame, str]:
     size = value(params, "household_size")
-    totals = pd.read_sql(text(
-        "SELECT DISTINCT ON (p.admin_code) p.admin_code AS village_code, p.year, p.population, p.households "
-        "FROM admin_population p JOIN admin_area a ON a.code = p.admin_code AND a.level = 'village' "
-        "WHERE CAST(:y AS integer) IS NULL OR p.year = :y ORDER BY p.admin_code, p.year DESC, p.source"),
-        conn, params={"y": year})
-    if totals.empty:
-        raise ValueError("no village population" + (f" for {year}" if year else "") +
-                         ": import it first (gis-service import population FILE --year YEAR)")
-    totals["households"] = totals["households"].astype(float).fillna(totals["population"].astype(float) / size)
-    totals["population"] = totals["population"].astype(float).fillna(totals["households"] * size)
+    totals = _village_totals(conn, params, year, area)
     anchors = pd.read_sql(text(
         "SELECT s.village_code, CAST(s.id AS text) AS origin_ref, "
         "COALESCE(s.population, s.households * :size, 1) AS weight, "
         "ST_X(ST_PointOnSurface(s.geom)) AS lon, ST_Y(ST_PointOnSurface(s.geom)) AS lat "
-        "FROM settlement s WHERE s.village_code IS NOT NULL "
+        f"FROM settlement s WHERE s.village_code IS NOT NULL AND {_area_condition(conn, area, 's.village_code')} "
         "UNION ALL SELECT a.code, a.code, 1, ST_X(ST_PointOnSurface(a.geom)), ST_Y(ST_PointOnSurface(a.geom)) "
         "FROM admin_area a WHERE a.level = 'village' AND a.geom IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM settlement s WHERE s.village_code = a.code) ORDER BY 1, 2"), conn, params={"size": size})
+        f"(SELECT 1 FROM settlement s WHERE s.village_code = a.code) AND {_area_condition(conn, area, 'a.code')} "
+        "ORDER BY 1, 2"), conn, params={"size": size})
     points = anchors.merge(totals, on="village_code", how="inner")
     share = points["weight"] / points.groupby("village_code")["weight"].transform("sum")
     x, y = to_metric.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
-    missing = sorted(set(totals["village_code"]) - set(anchors["village_code"]))
-    if missing:
-        notes.append(f"{len(missing)} villages have a population but no settlement or boundary to place "
-                     f"it on, e.g. {missing[0]}: left out")
-    years = sorted(totals["year"].unique())
+    notes.extend(_unplaced_note(sorted(set(totals["village_code"]) - set(anchors["village_code"]))))
     out = pd.DataFrame({"origin": np.where(points["origin_ref"] == points["village_code"], "village",
                                            "settlement"),
                         "origin_ref": points["origin_ref"], "village_code": points["village_code"],
                         "households": points["households"] * share, "people": points["population"] * share,
                         "x": x, "y": y})
-    return out, f"village population {', '.join(map(str, years))} spread onto settlements"
+    return out, _village_description(totals)
+
+
+def _village_totals(conn: Connection, params: dict, year: int | None, area: str | None = None) -> pd.DataFrame:
+    """Each village's latest (or ``year``'s) population and households, one filled from the other."""
+    size = value(params, "household_size")
+    totals = pd.read_sql(text(
+        "SELECT DISTINCT ON (p.admin_code) p.admin_code AS village_code, p.year, p.population, p.households "
+        "FROM admin_population p JOIN admin_area a ON a.code = p.admin_code AND a.level = 'village' "
+        f"WHERE (CAST(:y AS integer) IS NULL OR p.year = :y) AND {_area_condition(conn, area, 'p.admin_code')} "
+        "ORDER BY p.admin_code, p.year DESC, p.source"), conn, params={"y": year})
+    if totals.empty and area is None:
+        raise ValueError("no village population" + (f" for {year}" if year else "") +
+                         ": import it first (gis-service import population FILE --year YEAR)")
+    totals["households"] = totals["households"].astype(float).fillna(totals["population"].astype(float) / size)
+    totals["population"] = totals["population"].astype(float).fillna(totals["households"] * size)
+    return totals
+
+
+def _village_description(totals: pd.DataFrame) -> str:
+    years = sorted(totals["year"].unique())
+    return f"village population {', '.join(map(str, years))} spread onto settlements"
+
+
+def _unplaced_note(missing: list[str]) -> list[str]:
+    if not missing:
+        return []
+    return [f"{len(missing)} villages have a population but no settlement or boundary to place it on, "
+            f"e.g. {missing[0]}: left out"]
 
 
 def _raster_points(conn: Connection, path: Path, metric_crs: str, bbox: tuple | None,

@@ -39,7 +39,8 @@ def area_table(households: pd.DataFrame, served: dict[str, np.ndarray], projecte
     carries the ladder counts now and projected.
 
     Households are grouped once, by village; districts and the regency are sums of villages, so
-    the totals agree by construction."""
+    the totals agree by construction. Households outside every village are one 'unassigned' row
+    at the village level (no district holds them) and count in the regency."""
     return area_rows(village_counts(households, served, projected), list(served), region_code=region_code)
 
 
@@ -65,10 +66,9 @@ def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], proj
 
 def area_rows(village: pd.DataFrame, services: list[str], *, region_code: str) -> pd.DataFrame:
     """The long rows of ``area_table`` from the village counts (``village_counts``)."""
-    villages = village.index.to_numpy(dtype=object)
-    district_of = pd.Series(villages, index=villages).str.rsplit(".", n=1).str[0]
-    district_of[district_of.index == UNASSIGNED] = UNASSIGNED
-    levels = [("village", village), ("district", village.groupby(district_of.to_numpy()).sum()),
+    placed = village[village.index != UNASSIGNED]  # those outside every village: one row, as a village
+    district_of = placed.index.to_series().str.rsplit(".", n=1).str[0].to_numpy()
+    levels = [("village", village), ("district", placed.groupby(district_of).sum()),
               ("regency", village.sum().to_frame(region_code).T)]
     return pd.concat([_long(table, level, ["all", *services]) for level, table in levels], ignore_index=True)
 

@@ -6,16 +6,17 @@ Layout of a dataset folder::
     dataset.json                      metric CRS, region, partition level, partitions
     households/<area code>.parquet    one file per admin unit (GeoParquet points, EPSG:4326,
                                       with x, y in the metric CRS)
-    points/<area code>.parquet        modelled demand (a population raster): the unit's demand
-                                      points, which its household units stand on
+    points/<area code>.parquet        modelled demand (settlements, village totals, a raster):
+                                      the unit's demand points, its household units stand on
     facilities.parquet                the run's facilities (GeoParquet points)
     edges.parquet                     the network, sorted in space, with a bbox covering column
                                       by which readers skip row groups (GeoParquet 1.1)
 
-A dataset is written from PostGIS (``stage_households`` or, for a population raster,
-``stage_raster`` per partition on the workers; facilities and edges by the driver), or is a folder of building footprints (``buildings/<code>.parquet``
-with ``villages.parquet``, e.g. from ``gis_service.distributed.generate``) whose households each
-worker makes for its unit (``building_units``).
+A dataset is written from PostGIS (``stage_households``, or ``stage_demand`` for modelled demand,
+per partition on the workers; facilities and edges by the driver), or is a folder of building
+footprints (``buildings/<code>.parquet`` with ``villages.parquet``, e.g. from
+``gis_service.distributed.generate``) whose households each worker makes for its unit
+(``building_units``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pyproj import Transformer
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from gis_service.analysis.demand import UNASSIGNED_AREA, household_units, raster_area_demand
+from gis_service.analysis.demand import UNASSIGNED_AREA, area_demand, household_units
 from gis_service.analysis.parameters import value
 from gis_service.distributed import geoparquet
 
@@ -140,28 +141,33 @@ def count_partitions(conn: Connection, level: str) -> list[Partition]:
     return [Partition(code or UNASSIGNED_AREA, int(n)) for code, n in rows]  # all, as one process counts
 
 
-def count_areas(conn: Connection, level: str) -> list[Partition]:
-    """Admin units at ``level`` with mapped villages, for demand modelled on villages (a raster):
-    until staging counts their household units, ``households`` holds their number of villages."""
+def count_areas(conn: Connection, level: str, mode: str) -> list[Partition]:
+    """Admin units at ``level`` for modelled demand (settlements, villages, raster): those with
+    villages (a raster: mapped villages; settlements: with settlements, and '' last for those
+    outside every village, as one process orders their points). Until staging counts their
+    household units, ``households`` holds how many villages or settlements they have."""
+    source = {"settlements": "SELECT village_code AS code FROM settlement",
+              "villages": "SELECT code FROM admin_area WHERE level = 'village'",
+              "raster": "SELECT code FROM admin_area WHERE level = 'village' AND geom IS NOT NULL"}[mode]
     rows = conn.execute(text(
         "SELECT array_to_string((string_to_array(code, '.'))[1:CAST(:n AS int)], '.') AS unit, count(*) "
-        "FROM admin_area WHERE level = 'village' AND geom IS NOT NULL GROUP BY 1 ORDER BY 1"),
-        {"n": LEVELS[level]}).all()
-    return [Partition(code, int(n)) for code, n in rows]
+        f"FROM ({source}) q GROUP BY 1 ORDER BY 1 NULLS LAST"), {"n": LEVELS[level]}).all()
+    return [Partition(code or UNASSIGNED_AREA, int(n)) for code, n in rows]
 
 
-def stage_raster(database_url: str, area: str, rank: int, paths: tuple[Path, Path], metric_crs: str,
-                 params: dict, raster: Path, bbox: tuple, size: float) -> Partition:
-    """Write one admin unit's raster demand (a worker's task): its demand points to ``paths[1]``
-    (with the raw cells' count and people, which the driver's note on cells outside every
-    village needs) and its household units to ``paths[0]``, made as a whole-region run makes
-    them (``demand.raster_area_demand``); ``rank``: the partition's index (``UNIT_ID_BITS``)."""
+def stage_demand(database_url: str, mode: str, area: str, rank: int, paths: tuple[Path, Path], metric_crs: str,
+                 params: dict, size: float, source: dict) -> Partition:
+    """Write one admin unit's modelled demand (a worker's task): its demand points to
+    ``paths[1]`` (with the count and people of the source's points, which a raster's note on
+    cells outside every village needs) and its household units to ``paths[0]``, made as a
+    whole-region run makes them (``demand.area_demand``; ``source``: its raster, year, bbox);
+    ``rank``: the partition's index (``UNIT_ID_BITS``)."""
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
             to_metric = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True)
-            demand = raster_area_demand(conn, raster, area=area, to_metric=to_metric, metric_crs=metric_crs,
-                                        params=params, bbox=bbox, size=size)
+            demand = area_demand(conn, mode, area=area, to_metric=to_metric, metric_crs=metric_crs,
+                                 params=params, size=size, **source)
     finally:
         engine.dispose()
     points = demand.points
@@ -169,7 +175,8 @@ def stage_raster(database_url: str, area: str, rank: int, paths: tuple[Path, Pat
         points["x"].to_numpy(float), points["y"].to_numpy(float))
     table = pa.Table.from_pandas(points.astype({"households": np.int64, "people": np.int64}), preserve_index=False)
     geoparquet.write(table.append_column("geometry", geoparquet.points(lon, lat)), paths[1], encoding="point",
-                     geometry_type="Point", extra={"cells": len(points), "cell_people": demand.source_people})
+                     geometry_type="Point", extra={"source_points": len(points),
+                                                   "source_people": demand.source_people})
     units = demand.households.assign(id=(rank << UNIT_ID_BITS) + np.arange(len(demand.households), dtype=np.int64))
     write_households(units, paths[0], metric_crs)
     return Partition(area, len(units), _bbox(units))

@@ -5,8 +5,9 @@ process, e.g. a province or the whole country.
 The run is cut by administrative unit (one level below the region: a regency runs by district, a
 province or the nation by regency). Every step is a set of independent tasks on dask.distributed:
 
-1. staging (from PostGIS): each unit's households are read into GeoParquet by a worker; a dataset
-   of building footprints needs no staging;
+1. staging (from PostGIS): each unit's households are read into GeoParquet by a worker (modelled
+   demand - settlements, village totals, a population raster - is made there, per village as
+   one process makes it); a dataset of building footprints needs no staging;
 2. reach: each unit's households against the facilities within one reach of them, over the
    network cut to the unit's box grown by the same margin (``tasks.Margins``). Each household is in
    exactly one unit, so it is counted once, and facilities across a border still serve it. The
@@ -34,7 +35,7 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -53,7 +54,7 @@ from sqlalchemy import Engine, text
 from gis_service.analysis import coverage
 from gis_service.analysis import network as net
 from gis_service.analysis.allocation import facility_order
-from gis_service.analysis.demand import outside_note, raster_totals, region_unit_size
+from gis_service.analysis.demand import outside_note, raster_totals, region_demand
 from gis_service.analysis.ladder import area_rows, gaps
 from gis_service.analysis.parameters import (
     SERVICES,
@@ -71,8 +72,8 @@ from gis_service.distributed.dataset import (
     count_partitions,
     partition_level,
     read_facilities,
+    stage_demand,
     stage_households,
-    stage_raster,
     staged_partition,
     write_edges,
     write_facilities,
@@ -116,7 +117,8 @@ class _Inputs:
     scenario_id: int | None = None
     scenario_name: str = "existing and pilot facilities"
     description: str = "household points"  # the demand, as the run records it
-    unit_size: float = 0.0  # people per household unit of a raster (``demand.region_unit_size``)
+    notes: list[str] = field(default_factory=list)  # the demand's notes known before staging
+    unit_size: float = 0.0  # people per household unit of a raster (``demand.region_demand``)
 
 
 def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions | None = None, *,
@@ -156,8 +158,8 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     by_service = {s: facilities[facilities["service"] == s].reset_index(drop=True) for s in services}
     with _client(cluster) as client:
         workers = max(len(client.scheduler_info()["workers"]), 1)
-        notes = _stage(client, engine, data, facilities, options, params, report, work, inputs.unit_size,
-                       settings)
+        notes = inputs.notes + _stage(client, engine, data, facilities, options, params, report, work,
+                                      inputs.unit_size, settings)
         timer.lap("stage")
         margins = tasks.Margins.of(options, params, net_params, services, _edge_kmh(data, options))
         capacity = {s: _capacities(by_service[s], options, params) for s in services}
@@ -221,15 +223,17 @@ def _from_postgis(engine: Engine, options: coverage.CoverageOptions, settings: S
         params = load_parameter_values(conn, parameter_set_id=parameter_set_id, config_dir=settings.config_dir)
         to_metric = Transformer.from_crs("EPSG:4326", region.metric_crs, always_xy=True)
         facilities = coverage._facilities(conn, facility_ids, to_metric)
-        raster = options.demand == "raster"
-        partitions = count_areas(conn, level) if raster else count_partitions(conn, level)
-        size = region_unit_size(conn, params) if raster else 0.0
+        modelled = options.demand != "households"
+        partitions = count_areas(conn, level, options.demand) if modelled else count_partitions(conn, level)
+        description, notes, size = region_demand(conn, options.demand, params, raster=options.raster,
+                                                 year=options.population_year, bbox=tuple(region.bbox)) \
+            if modelled else ("household points", [], 0.0)
         illustrative = coverage.has_illustrative_data(conn)
         targets = pd.read_sql(text("SELECT id, indicator, year, value, scope_code FROM target "
                                    "ORDER BY year, indicator"), conn)
     dataset = Dataset(Path(), region.metric_crs, region.code, level, partitions)
-    description = f"population raster {Path(options.raster).name}" if raster else "household points"
-    return _Inputs(dataset, facilities, params, targets, illustrative, scenario_id, scenario_name, description, size)
+    return _Inputs(dataset, facilities, params, targets, illustrative, scenario_id, scenario_name, description,
+                   notes, size)
 
 
 def _from_dataset(root: Path, options: coverage.CoverageOptions, settings: Settings) -> _Inputs:
@@ -319,15 +323,8 @@ def _check(options: coverage.CoverageOptions, cluster: ClusterOptions, engine: E
     if options.method not in ("network", "buffer"):
         raise ValueError(f"--engine dask runs methods network and buffer, not '{options.method}' "
                          "(drawn service areas are a district-size input: use the default engine)")
-    if options.demand not in ("households", "raster"):
-        raise ValueError(f"--engine dask reads demand 'households' or 'raster', not '{options.demand}' "
-                         "(settlement and village totals are district-size inputs: use the default engine)")
-    if options.demand == "raster":
-        if dataset is not None:
-            raise ValueError("a dataset folder brings its own demand (its footprints): drop --demand raster")
-        if options.raster is None or not Path(options.raster).exists():
-            raise ValueError(f"demand 'raster' needs a GeoTIFF: pass --raster FILE.tif "
-                             f"({options.raster or 'none given'} does not exist)")
+    if dataset is not None and options.demand != "households":
+        raise ValueError(f"a dataset folder brings its own demand (its footprints): drop --demand {options.demand}")
     if options.nearest_k < 0:
         raise ValueError("nearest_k must be 0 or more")
     if cluster.level is not None and cluster.level not in LEVELS:
@@ -372,8 +369,8 @@ def _client(cluster: ClusterOptions):
 
 def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
            report: Progress, work: Path, unit_size: float, settings: Settings) -> list[str]:
-    """Households per unit as GeoParquet, read from PostGIS on the workers (for a raster, made
-    from its cells around the unit's villages); facilities and edges here. A dataset of
+    """Households per unit as GeoParquet, read from PostGIS on the workers (modelled demand: made
+    there from the unit's settlements, village totals or raster cells); facilities and edges here. A dataset of
     footprints needs none: the reach step makes each unit's households. Returns the demand's
     notes, as one process would make them."""
     if dataset.source == "buildings":
@@ -393,15 +390,17 @@ def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataF
         raise ValueError(f"{dataset.root}: the households of {todo[0][1].name} are missing and there is no "
                          "database to stage them from")
     url = engine.url.render_as_string(hide_password=False) if todo else ""
-    if options.demand == "raster":
-        bbox = tuple(settings.region_config().bbox)
-        calls = [(p.name, stage_raster, (url, p.code, i, (dataset.households_path(p), dataset.points_path(p)),
-                                         dataset.metric_crs, params, Path(options.raster), bbox, unit_size))
-                 for i, p in todo]
-        calls.append(("raster totals", raster_totals, (Path(options.raster), bbox)))
-    else:
+    bbox = tuple(settings.region_config().bbox)
+    if options.demand == "households":
         calls = [(p.name, stage_households, (url, p.code, dataset.households_path(p), dataset.metric_crs, params))
                  for _, p in todo]
+    else:
+        source = {"raster": options.raster, "year": options.population_year, "bbox": bbox}
+        calls = [(p.name, stage_demand, (url, options.demand, p.code, i, (dataset.households_path(p),
+                                                                           dataset.points_path(p)),
+                                         dataset.metric_crs, params, unit_size, source)) for i, p in todo]
+    if options.demand == "raster":
+        calls.append(("raster totals", raster_totals, (Path(options.raster), bbox)))
     staged = _run(client, "staging", calls, report, work)
     for (i, _), part in zip(todo, staged):
         dataset.partitions[i] = part
@@ -409,14 +408,18 @@ def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataF
         write_edges(net.load_edges(engine, metric_crs=dataset.metric_crs), dataset.edges_path, dataset.metric_crs)
     write_facilities(facilities, dataset.facilities_path, dataset.metric_crs)
     dataset.save()
+    if options.demand == "households":
+        return []
+    sources = [geoparquet.metadata(dataset.points_path(p)) for p in dataset.partitions
+               if dataset.points_path(p).exists()]
+    if not sum(m["source_points"] for m in sources):
+        raise ValueError(f"no demand: the {options.demand} source has no populated points "
+                         f"({'import settlements first' if options.demand != 'raster' else 'check the raster'})")
     if options.demand != "raster":
         return []
     cells, people = staged[-1]
-    for p in dataset.partitions:
-        if dataset.points_path(p).exists():
-            meta = geoparquet.metadata(dataset.points_path(p))
-            cells, people = cells - meta["cells"], people - meta["cell_people"]
-    return outside_note(cells, people)
+    return outside_note(cells - sum(m["source_points"] for m in sources),
+                        people - sum(m["source_people"] for m in sources))
 
 
 def _run(client, step: str, calls: list[tuple[str, Callable, tuple]], report: Progress, work: Path) -> list:
