@@ -194,7 +194,7 @@ def test_raster_demand_on_a_cluster_equals_one_process(district, tmp_path, metho
 
 
 @pytest.mark.parametrize("demand", ["settlements", "villages"])
-def test_settlement_and_village_demand_on_a_cluster_equals_one_process(district, demand):
+def test_settlement_and_village_demand_on_a_cluster_equals_one_process(district, demand, tmp_path):
     """Settlement populations and village totals spread onto settlements, by district: the same
     demand points, totals and summary (notes included) as one process - with a settlement outside
     every village (its own unit, last, as one process orders its points) and a village total with
@@ -214,6 +214,7 @@ def test_settlement_and_village_demand_on_a_cluster_equals_one_process(district,
         options = CoverageOptions(method="buffer", distance_m=3000, demand=demand, service_areas=False)
         single = run_coverage(district, options)
         dask = run_coverage_dask(district, options, cluster=ClusterOptions(workers=2))
+        files = run_coverage_dask(district, options, cluster=ClusterOptions(workers=2), output=tmp_path / "out")
     finally:
         with district.begin() as conn:
             conn.execute(text("DELETE FROM settlement WHERE source_id = 'outside-1'"))
@@ -225,6 +226,16 @@ def test_settlement_and_village_demand_on_a_cluster_equals_one_process(district,
     assert_same_points(district, single.run_id, dask.run_id)
     if demand == "settlements":
         assert dask.summary["engine"]["partitions"] == 11  # ten districts and the settlement outside them
+    # the same points as files (one per unit), for runs too large to store
+    assert files.run_id is None and files.summary == dask.summary
+    written = pd.concat([gpd.read_parquet(f) for f in sorted((tmp_path / "out" / "demand_points").glob("*.parquet"))],
+                        ignore_index=True)
+    with district.connect() as conn:
+        stored = gpd.read_postgis(text("SELECT * FROM coverage_demand_point WHERE run_id = :r ORDER BY point_id"),
+                                  conn, geom_col="geom", params={"r": dask.run_id})
+    assert written["point_id"].tolist() == stored["point_id"].tolist()
+    assert written["any_served"].tolist() == stored["any_served"].tolist()
+    assert written.geometry.geom_equals_exact(stored.geometry, 1e-9).all()
 
 
 def assert_same_points(engine, single: int, dask: int) -> None:

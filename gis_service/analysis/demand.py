@@ -50,7 +50,7 @@ class Demand:
     """origin, origin_ref, village_code, households, people, x, y; None for household demand."""
     description: str
     notes: list[str]
-    source_people: float = 0.0  # people of the source points before rounding (an area's raster cells)
+    source_people: float = 0.0  # people of the source points before rounding (an area's, added up by the driver)
 
 
 def load_demand(conn: Connection, mode: str, *, to_metric: Transformer, metric_crs: str, params: dict,

@@ -284,10 +284,11 @@ def write_folder(out: Path, data: Dataset, work: Path, summary: dict, params: di
         (out / "households").mkdir(exist_ok=True)
         for path in sorted((work / "results").glob("*.parquet")):
             shutil.copyfile(path, out / "households" / path.name)
-    for part, frame in _demand_points(data, work, options):
+    else:
         (out / "demand_points").mkdir(exist_ok=True)
-        gpd.GeoDataFrame(frame, geometry="geom", crs=4326).to_parquet(out / "demand_points" / f"{part.name}.parquet",
-                                                                      index=False)
+        for part, frame in _demand_points(data, work, options):
+            gpd.GeoDataFrame(frame, geometry="geom", crs=4326).to_parquet(
+                out / "demand_points" / f"{part.name}.parquet", index=False)
     flat = areas.copy()
     for column in ("ladder", "ladder_projected"):
         flat[column] = [None if v is None else json.dumps(v) for v in flat[column]]
@@ -370,9 +371,9 @@ def _client(cluster: ClusterOptions):
 def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
            report: Progress, work: Path, unit_size: float, settings: Settings) -> list[str]:
     """Households per unit as GeoParquet, read from PostGIS on the workers (modelled demand: made
-    there from the unit's settlements, village totals or raster cells); facilities and edges here. A dataset of
-    footprints needs none: the reach step makes each unit's households. Returns the demand's
-    notes, as one process would make them."""
+    there from the unit's settlements, village totals or raster cells); facilities and edges
+    here. A dataset of footprints needs none: the reach step makes each unit's households.
+    Returns the demand's notes, as one process would make them."""
     if dataset.source == "buildings":
         return ["one household per building footprint; rungs unknown without a survey"]
     todo = []
