@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -130,6 +132,22 @@ def test_nearest_k_facilities_per_household_match_brute_force(admin_loaded, tmp_
 def test_a_household_on_the_facility_is_in_its_buffer():
     f, h, d = buffer_pairs(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0], [100.0, 0.0], [100.0001, 0]]), 100.0)
     assert sorted(h.tolist()) == [0, 1] and sorted(d.tolist()) == [0.0, 100.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 400), st.floats(50, 20_000), st.floats(100, 50_000), st.integers(0, 2**32 - 1))
+def test_buffer_pairs_are_every_pair_within_the_radius(n_fac, n_hh, radius, span, seed):
+    """The grid (sparse facilities) and the tree traversal (dense ones) both give exactly the
+    pairs a brute-force distance matrix gives, with its distances; facilities far outside too."""
+    rng = np.random.default_rng(seed)
+    fac = rng.uniform(-0.2 * span, 1.2 * span, (n_fac, 2)) + 700_000
+    hh = np.vstack([rng.uniform(0, span, (n_hh, 2)) + 700_000, fac[:1]])  # one on a facility
+    f, h, d = buffer_pairs(fac, hh, radius)
+    dist = np.sqrt(((hh[None, :, :] - fac[:, None, :]) ** 2).sum(axis=2))
+    want_f, want_h = np.nonzero(dist <= radius + 1e-6)
+    got = np.lexsort((h, f))
+    assert np.array_equal(f[got], want_f) and np.array_equal(h[got], want_h)
+    assert np.allclose(d[got], dist[want_f, want_h], rtol=0, atol=1e-6)
 
 
 def test_rungs_from_toilet_type_and_disposal_follow_the_urban_rural_pit_rule(admin_loaded, tmp_path):
