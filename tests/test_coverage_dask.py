@@ -141,6 +141,30 @@ def test_district_run_on_a_cluster_equals_one_process(district, method):
     assert_same_run(district, single.run_id, dask.run_id)
 
 
+def test_drawn_service_areas_on_a_cluster_equal_one_process(district):
+    """--method polygon: a unit meets the facilities whose drawn area's box meets its own, so a
+    household is served inside the area as in one process, with the k nearest by distance."""
+    with district.begin() as conn:  # the depot's area reaches a far district too; the toilets' are small
+        conn.execute(text(
+            "INSERT INTO service_area (source, source_id, facility_id, geom) SELECT a.source, 'test-' || f.id, f.id, "
+            "ST_Multi(ST_Transform(CASE WHEN f.type = 'mck' THEN ST_Buffer(ST_Transform(f.geom, 32749), 2000) "
+            "ELSE ST_Union(ST_Buffer(ST_Transform(f.geom, 32749), 8000), ST_Buffer(ST_Transform(ST_Centroid(d.geom), "
+            "32749), 15000)) END, 4326)) FROM facility f, (SELECT source FROM service_area LIMIT 1) a, "
+            "(SELECT geom FROM admin_area WHERE level = 'district' ORDER BY code DESC LIMIT 1) d "
+            "WHERE f.type IN ('desludging_depot', 'mck') AND f.status IN ('existing', 'pilot')"))
+    try:
+        options = CoverageOptions(method="polygon", nearest_k=2)
+        single = run_coverage(district, options)
+        dask = run_coverage_dask(district, options, cluster=ClusterOptions(workers=2))
+    finally:
+        with district.begin() as conn:
+            conn.execute(text("DELETE FROM service_area WHERE source_id LIKE 'test-%'"))
+    assert single.summary["served_lltt_households"] > 0 and "lltt_bands" not in single.summary
+    assert dask.summary["engine"]["units_counted_in_one_pass"] < dask.summary["engine"]["partitions"]
+    assert {k: v for k, v in dask.summary.items() if k != "engine"} == single.summary
+    assert_same_run(district, single.run_id, dask.run_id)
+
+
 @pytest.mark.parametrize("level", ["regency", "district"])
 def test_two_regency_run_on_a_cluster_equals_one_process(province, level):
     options = CoverageOptions(method="network", thresholds_min=[30, 60])

@@ -8,8 +8,9 @@ province or the nation by regency). Every step is a set of independent tasks on 
 1. staging (from PostGIS): each unit's households are read into GeoParquet by a worker (modelled
    demand - settlements, village totals, a population raster - is made there, per village as
    one process makes it); a dataset of building footprints needs no staging;
-2. reach: each unit's households against the facilities within one reach of them, over the
-   network cut to the unit's box grown by the same margin (``tasks.Margins``). Each household is in
+2. reach: each unit's households against the facilities within one reach of them (or, with
+   drawn service areas, whose area's box meets theirs), over the network cut to the unit's box
+   grown by the same margin (``tasks.Margins``). Each household is in
    exactly one unit, so it is counted once, and facilities across a border still serve it. The
    facility groups that only this unit's households can meet (``analysis.partition``) are
    allocated right there, and a unit with no group shared across a border is counted too;
@@ -119,6 +120,7 @@ class _Inputs:
     description: str = "household points"  # the demand, as the run records it
     notes: list[str] = field(default_factory=list)  # the demand's notes known before staging
     unit_size: float = 0.0  # people per household unit of a raster (``demand.region_demand``)
+    drawn: gpd.GeoDataFrame | None = None  # --method polygon: drawn service areas (metric CRS)
 
 
 def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions | None = None, *,
@@ -164,7 +166,8 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
         margins = tasks.Margins.of(options, params, net_params, services, _edge_kmh(data, options))
         capacity = {s: _capacities(by_service[s], options, params) for s in services}
         grouped = {s for s in services if coverage._plant_groups(by_service[s], capacity[s])[0] is not None}
-        spec = tasks.RunSpec(data, work, options, params, net_params, by_service, margins, capacity, grouped)
+        spec = tasks.RunSpec(data, work, options, params, net_params, by_service, margins, capacity, grouped,
+                             inputs.drawn, _drawn_boxes(inputs.drawn, by_service))
         shared = client.scatter(spec, broadcast=True)
         homes = _homes(data, by_service, options)
         reach = _run(client, "reach", [(p.name, tasks.reach_partition, (shared, i, homes[i]))
@@ -194,8 +197,11 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     if cluster.keep:
         summary["engine"]["work_dir"] = str(work)
     per_facility = [_facility_rows(s, by_service[s], capacity[s], in_reach[s], counts) for s in services]
-    polygons = _service_areas(work, by_service, options, params, net_params) if options.service_areas \
-        else pd.DataFrame()
+    if inputs.drawn is not None:
+        without = sorted(set(facilities["id"]) - set(inputs.drawn["facility_id"]))
+        summary["facilities_without_drawn_area"] = [int(i) for i in without]
+    polygons = _service_areas(work, by_service, options, params, net_params, inputs.drawn) \
+        if options.service_areas else pd.DataFrame()
     report("writing results", 0, 1)
     tables = {"per_facility": per_facility, "areas": areas, "polygons": polygons, "gap_rows": gap_rows}
     if output is not None:
@@ -228,12 +234,14 @@ def _from_postgis(engine: Engine, options: coverage.CoverageOptions, settings: S
         description, notes, size = region_demand(conn, options.demand, params, raster=options.raster,
                                                  year=options.population_year, bbox=tuple(region.bbox)) \
             if modelled else ("household points", [], 0.0)
+        drawn = coverage._drawn_areas(conn, facilities["id"].to_list(), region.metric_crs) \
+            if options.method == "polygon" else None
         illustrative = coverage.has_illustrative_data(conn)
         targets = pd.read_sql(text("SELECT id, indicator, year, value, scope_code FROM target "
                                    "ORDER BY year, indicator"), conn)
     dataset = Dataset(Path(), region.metric_crs, region.code, level, partitions)
     return _Inputs(dataset, facilities, params, targets, illustrative, scenario_id, scenario_name, description,
-                   notes, size)
+                   notes, size, drawn)
 
 
 def _from_dataset(root: Path, options: coverage.CoverageOptions, settings: Settings) -> _Inputs:
@@ -321,9 +329,11 @@ def _check(options: coverage.CoverageOptions, cluster: ClusterOptions, engine: E
         raise ValueError("no input: a database engine or a dataset folder")
     if dataset is not None and cluster.level is not None:
         raise ValueError("a dataset folder is already cut into units (see its dataset.json); drop --level")
-    if options.method not in ("network", "buffer"):
-        raise ValueError(f"--engine dask runs methods network and buffer, not '{options.method}' "
-                         "(drawn service areas are a district-size input: use the default engine)")
+    if options.method not in coverage.METHODS:
+        raise ValueError(f"unknown method '{options.method}' ({', '.join(coverage.METHODS)})")
+    if dataset is not None and options.method == "polygon":
+        raise ValueError("a dataset folder has no drawn service areas (they live in the database): "
+                         "use --method buffer or network")
     if dataset is not None and options.demand != "households":
         raise ValueError(f"a dataset folder brings its own demand (its footprints): drop --demand {options.demand}")
     if options.nearest_k < 0:
@@ -472,6 +482,8 @@ def _capacities(fac: pd.DataFrame, options, params: dict) -> np.ndarray:
 
 
 def _limit(service: str, options, params: dict, net_params: net.NetworkParams) -> float:
+    if options.method == "polygon":  # inside the drawn area, at any distance
+        return np.inf
     if service == "offsite" or options.method == "buffer":
         return coverage._radius(service, options, params, net_params)
     return max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
@@ -552,16 +564,28 @@ def _facility_rows(service: str, fac: pd.DataFrame, capacity: np.ndarray, in_rea
 
 
 def _service_areas(work: Path, by_service: dict[str, pd.DataFrame], options, params: dict,
-                   net_params: net.NetworkParams) -> pd.DataFrame:
-    """Radius discs (drawn here: they need no data) and the network polygons the units drew."""
-    parts = [coverage._service_areas(s, fac, options, params, {}, net_params, {})
-             for s, fac in by_service.items() if s == "offsite" or options.method == "buffer"]
+                   net_params: net.NetworkParams, drawn: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """The drawn areas (--method polygon), radius discs (drawn here: they need no data) and the
+    network polygons the units drew."""
+    if drawn is not None:
+        parts = [coverage._drawn_polygons(s, fac, drawn) for s, fac in by_service.items()]
+    else:
+        parts = [coverage._service_areas(s, fac, options, params, {}, net_params, {})
+                 for s, fac in by_service.items() if s == "offsite" or options.method == "buffer"]
     for path in sorted((work / "areas").glob("*.parquet")):
         frame = pq.read_table(path).to_pandas()
         frame["geom"] = shapely.from_wkb(frame["geom"].to_numpy())
         parts.append(frame)
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _drawn_boxes(drawn: gpd.GeoDataFrame | None, by_service: dict[str, pd.DataFrame]) -> dict | None:
+    """Per service, the box of each facility's drawn area (NaN without one: it serves nobody)."""
+    if drawn is None:
+        return None
+    boxes = pd.DataFrame(shapely.bounds(drawn.geometry.to_numpy()), index=drawn["facility_id"].to_numpy())
+    return {s: boxes.reindex(fac["id"].to_numpy()).to_numpy(float) for s, fac in by_service.items()}
 
 
 def _demand_points(data: Dataset, work: Path, options):

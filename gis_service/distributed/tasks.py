@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -92,6 +93,8 @@ class RunSpec:
     margins: Margins
     capacity: dict[str, np.ndarray]  # households per facility (inf: no limit), per service
     grouped: set[str]  # services whose facilities share a plant's capacity: allocated as a whole
+    drawn: gpd.GeoDataFrame | None = None  # --method polygon: the drawn areas (facility_id, metric geom)
+    drawn_boxes: dict[str, np.ndarray] | None = None  # their boxes per service facility (NaN: none)
 
 
 def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> dict:
@@ -126,21 +129,24 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
         if fac_all is None or fac_all.empty:
             continue
         alloc[service] = (np.full(n, -1, np.int64), np.full(n, -1, np.int64), np.full(n, np.nan))
-        local = np.flatnonzero(_within(fac_all, part.bbox, spec.margins.reach_m[service])) if n else \
+        local = np.flatnonzero(_reaches(spec, service, np.arange(len(fac_all)), part.bbox)) if n else \
             np.array([], np.int64)
         fac = fac_all.iloc[local].reset_index(drop=True)
         if nearest_k and n and not len(fac):  # the same columns in every unit's results
             none = pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.string())))
             near.update({f"{service}_near_ids": none, f"{service}_near_costs": none})
         if len(fac):
-            pairs, limit = coverage._reach(service, fac, hh_xy, spec.options, spec.params, edges, graphs,
-                                           spec.net_params, times_of)
+            if spec.drawn is not None:
+                pairs, limit = coverage._drawn_pairs(fac, hh, spec.drawn), np.inf
+            else:
+                pairs, limit = coverage._reach(service, fac, hh_xy, spec.options, spec.params, edges, graphs,
+                                               spec.net_params, times_of)
             if nearest_k:
                 near.update(coverage._nearest_columns(service, fac, hh_xy, pairs, spec.options, spec.params,
                                                       spec.net_params, graphs, times_of))
             boundary = np.full(len(fac), service in spec.grouped)
             for other in others:
-                boundary |= _within(fac, other, spec.margins.reach_m[service])
+                boundary |= _reaches(spec, service, local, other)
             comp = reach_components(pairs[0], pairs[1], n_facilities=len(fac), n_households=n)[0] \
                 if boundary.any() else np.arange(len(fac))  # no facility near a border: all closed
             open_fac = np.isin(comp, comp[boundary])
@@ -293,7 +299,7 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
         mine = served_by >= 0
         served_count[service] = np.bincount(served_by[mine], minlength=len(fac)).tolist()
         served_people[service] = np.bincount(served_by[mine], weights=people[mine], minlength=len(fac)).tolist()
-        if service == "lltt":
+        if service == "lltt" and spec.drawn is None:  # drawn areas have no bands, as in one process
             bands = {f"within_{t:g}": int((np.nan_to_num(cost, nan=np.inf) <= t + 1e-9).sum())
                      for t in coverage._bands(spec.options)}
     for column in near.columns:
@@ -387,6 +393,17 @@ def _home_areas(spec: RunSpec, service: str, fac: pd.DataFrame, edges, graphs: d
         if modes not in graphs:
             graphs[modes] = net.build_graph(edges, modes=set(modes), params=spec.net_params)
     return coverage._service_areas(service, fac, spec.options, spec.params, graphs, spec.net_params, {})
+
+
+def _reaches(spec: RunSpec, service: str, rows: np.ndarray, bbox: list[float] | None) -> np.ndarray:
+    """Which of the service's facilities ``rows`` could serve a household in a box: within one
+    reach of it, or with a drawn area whose box meets it (a household is served inside the area)."""
+    if spec.drawn_boxes is None:
+        return _within(spec.facilities[service].iloc[rows], bbox, spec.margins.reach_m[service])
+    if bbox is None:
+        return np.zeros(len(rows), bool)
+    box = spec.drawn_boxes[service][rows]
+    return (box[:, 0] <= bbox[2]) & (box[:, 2] >= bbox[0]) & (box[:, 1] <= bbox[3]) & (box[:, 3] >= bbox[1])
 
 
 def _within(fac: pd.DataFrame, bbox: list[float] | None, distance: float) -> np.ndarray:
