@@ -132,6 +132,8 @@ def test_nearest_k_facilities_per_household_match_brute_force(admin_loaded, tmp_
 def test_a_household_on_the_facility_is_in_its_buffer():
     f, h, d = buffer_pairs(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0], [100.0, 0.0], [100.0001, 0]]), 100.0)
     assert sorted(h.tolist()) == [0, 1] and sorted(d.tolist()) == [0.0, 100.0]
+    with pytest.raises(ValueError, match="finite"):
+        buffer_pairs(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0], [np.nan, np.nan]]), 100.0)
 
 
 @settings(max_examples=60, deadline=None)

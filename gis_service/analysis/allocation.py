@@ -81,9 +81,10 @@ def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities:
 
 def _by_facility(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, n_facilities: int,
                  n_households: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs grouped by facility: (pointer per facility, households, costs), households ascending
-    within a facility. Pairs sorted by household (network reach) are a CSR matrix whose transpose
-    scipy builds in one counting pass in C++; other orders take a radix sort and two gathers."""
+    """Pairs grouped by facility: (pointer per facility, households, costs). Pairs sorted by
+    household (network reach) are a CSR matrix whose transpose scipy builds in one counting pass
+    in C++ (households ascending within a facility); other orders take a stable radix sort by
+    facility and two gathers (households in pair order within a facility; ``_take`` orders them)."""
     if len(hh) > 1 and (hh[1:] >= hh[:-1]).all():
         indptr = np.zeros(n_households + 1, np.int64)
         np.cumsum(np.bincount(hh, minlength=n_households), out=indptr[1:])

@@ -470,9 +470,10 @@ def buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
     nearest of a KD-tree (shared/PERFORMANCE.md's floor) where facilities are sparse. Where they
     are dense (``GRID_CANDIDATES_PER_HOUSEHOLD``), one dual-tree traversal in C
     (``sparse_distance_matrix`` of a facility tree against a household tree) instead."""
-    empty = np.array([], np.int64), np.array([], np.int64), np.array([])
     if not len(hh_xy) or not len(fac_xy):
-        return empty
+        return np.array([], np.int64), np.array([], np.int64), np.array([])
+    if not (np.isfinite(hh_xy).all() and np.isfinite(fac_xy).all()):
+        raise ValueError("buffer pairs need finite coordinates (a household or facility without a location?)")
     bound = radius + 1e-6
     cell = bound * (1 + 1e-9) + 1e-9  # a pair is never two cells apart, rounding included
     origin = hh_xy.min(axis=0)

@@ -94,22 +94,22 @@ def region_demand(conn: Connection, mode: str, params: dict, *, raster: Path | N
     the people per unit of a raster (``unit_size`` of every household, read as a mean)."""
     if mode not in MODES or mode == "households":
         raise ValueError(f"'{mode}' is not a modelled demand (settlements, villages, raster)")
+    if mode == "settlements":
+        return "settlement population", [], 0.0
+    if mode == "villages":
+        totals = _village_totals(conn, params, year)
+        placed = set(conn.execute(text(
+            "SELECT village_code FROM settlement WHERE village_code IS NOT NULL UNION "
+            "SELECT code FROM admin_area WHERE level = 'village' AND geom IS NOT NULL")).scalars())
+        return _village_description(totals), _unplaced_note(sorted(set(totals["village_code"]) - placed)), 0.0
+    if raster is None:
+        raise ValueError("demand 'raster' needs a GeoTIFF: pass --raster FILE.tif")
+    _region_window(Path(raster), bbox)  # a raster with a CRS over the region, before any worker starts
     n, known, total = conn.execute(text("SELECT count(*), count(members), COALESCE(sum(members), 0) "
                                         "FROM household")).one()
     household_size = value(params, "household_size")
     size = float(int(total) + (n - known) * int(np.round(household_size))) / n if n else household_size
-    if mode == "settlements":
-        return "settlement population", [], size
-    if mode == "raster":
-        if raster is None:
-            raise ValueError("demand 'raster' needs a GeoTIFF: pass --raster FILE.tif")
-        _region_window(Path(raster), bbox)  # a raster with a CRS over the region, before any worker starts
-        return f"population raster {Path(raster).name}", [], size
-    totals = _village_totals(conn, params, year)
-    placed = set(conn.execute(text(
-        "SELECT village_code FROM settlement WHERE village_code IS NOT NULL UNION "
-        "SELECT code FROM admin_area WHERE level = 'village' AND geom IS NOT NULL")).scalars())
-    return _village_description(totals), _unplaced_note(sorted(set(totals["village_code"]) - placed)), size
+    return f"population raster {Path(raster).name}", [], size
 
 
 def area_demand(conn: Connection, mode: str, *, area: str, to_metric: Transformer, metric_crs: str,
@@ -373,7 +373,7 @@ def _villages_of(conn: Connection, xy: np.ndarray, metric_crs: str, within: tupl
     import geopandas as gpd
 
     box = "" if within is None else " AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
-    pad = 1e-6  # degrees: the box is exact; a village touching a point on its edge is still read
+    pad = 1e-3  # degrees (~110 m): more than a projected box edge bends between its sampled points
     bounds = {} if within is None else dict(zip(("x0", "y0", "x1", "y1"), (within[0] - pad, within[1] - pad,
                                                                             within[2] + pad, within[3] + pad)))
     villages = gpd.read_postgis(text("SELECT code, geom FROM admin_area WHERE level = 'village' "

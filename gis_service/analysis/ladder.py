@@ -59,8 +59,12 @@ def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], proj
         wide[f"{service}|served_households"] = np.bincount(codes[flag], minlength=n)
         wide[f"{service}|served_people"] = np.bincount(codes[flag], people[flag], n)
     for label, rungs in (("now", households["rung"].to_numpy()), ("projected", projected)):
-        for rung in RUNGS:
-            wide[f"{label}|{rung}"] = np.bincount(codes[rungs == rung], minlength=n)
+        found, names = pd.factorize(np.asarray(rungs, dtype=object))  # one hashing pass, not a compare per rung
+        rung = np.append([RUNGS.index(r) if r in RUNGS else -1 for r in names], -1)[found]  # -1: none
+        known = rung >= 0
+        table = np.bincount(codes[known] * len(RUNGS) + rung[known], minlength=n * len(RUNGS)).reshape(n, len(RUNGS))
+        for k, name in enumerate(RUNGS):
+            wide[f"{label}|{name}"] = table[:, k]
     return pd.DataFrame(wide, index=pd.Index(villages, name="area_code")).astype("int64")
 
 

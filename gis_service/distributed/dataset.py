@@ -74,6 +74,7 @@ class Dataset:
     partitions: list[Partition] = field(default_factory=list)
     source: str = "postgis"  # postgis (staged households) or buildings (footprints, villages.parquet)
     illustrative: bool = False  # generated data: runs on it say so
+    demand: str = "households"  # what its units are: household points, or modelled (raster, ...)
     households_dir: Path | None = None  # where staged households go (default: root/households)
 
     def households_path(self, partition: Partition) -> Path:
@@ -173,7 +174,13 @@ def stage_demand(database_url: str, mode: str, area: str, rank: int, paths: tupl
     points = demand.points
     lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
         points["x"].to_numpy(float), points["y"].to_numpy(float))
-    table = pa.Table.from_pandas(points.astype({"households": np.int64, "people": np.int64}), preserve_index=False)
+    table = pa.table({  # typed, so every unit's file has one schema (empty and all-NULL columns too)
+        "origin": pa.array(points["origin"].to_numpy(dtype=object), pa.string()),
+        "origin_ref": pa.array(points["origin_ref"].to_numpy(dtype=object), pa.string()),
+        "village_code": pa.array(points["village_code"].to_numpy(dtype=object), pa.string(), from_pandas=True),
+        "households": pa.array(points["households"].to_numpy(np.int64)),
+        "people": pa.array(points["people"].to_numpy(np.int64)),
+        "x": pa.array(points["x"].to_numpy(float)), "y": pa.array(points["y"].to_numpy(float))})
     geoparquet.write(table.append_column("geometry", geoparquet.points(lon, lat)), paths[1], encoding="point",
                      geometry_type="Point", extra={"source_points": len(points),
                                                    "source_people": demand.source_people})
@@ -231,17 +238,17 @@ def villages_of(xy: np.ndarray, codes: np.ndarray, polygons: np.ndarray) -> np.n
     """The code of the polygon holding each point (the first, on a shared edge; None: none).
     Points stay coordinates: per polygon, those inside its box (found by a sort on x) are tested
     with ``shapely.contains_xy``, which is faster than making a million point geometries."""
-    out = np.full(len(xy), None, dtype=object)
+    found = np.full(len(xy), -1, dtype=np.int64)
     order = np.argsort(xy[:, 0], kind="stable")
     x_sorted = xy[order, 0]
-    for code, polygon, (x0, y0, x1, y1) in zip(codes, polygons, shapely.bounds(polygons)):
+    for k, (polygon, (x0, y0, x1, y1)) in enumerate(zip(polygons, shapely.bounds(polygons))):
         lo, hi = np.searchsorted(x_sorted, x0, side="left"), np.searchsorted(x_sorted, x1, side="right")
         candidates = order[lo:hi]
         y = xy[candidates, 1]
-        candidates = candidates[(y >= y0) & (y <= y1)]
-        candidates = candidates[pd.isna(out[candidates])]
-        inside = shapely.intersects_xy(polygon, xy[candidates, 0], xy[candidates, 1])
-        out[candidates[inside]] = code
+        candidates = candidates[(y >= y0) & (y <= y1) & (found[candidates] < 0)]
+        found[candidates[shapely.intersects_xy(polygon, xy[candidates, 0], xy[candidates, 1])]] = k
+    out = np.full(len(xy), None, dtype=object)
+    out[found >= 0] = np.asarray(codes, dtype=object)[found[found >= 0]]
     return out
 
 

@@ -36,7 +36,7 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -55,7 +55,7 @@ from sqlalchemy import Engine, text
 from gis_service.analysis import coverage
 from gis_service.analysis import network as net
 from gis_service.analysis.allocation import facility_order
-from gis_service.analysis.demand import outside_note, raster_totals, region_demand
+from gis_service.analysis.demand import MODES, outside_note, raster_totals, region_demand
 from gis_service.analysis.ladder import area_rows, gaps
 from gis_service.analysis.parameters import (
     SERVICES,
@@ -132,6 +132,8 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     stored run in PostGIS, or a folder of GeoParquet files (``output``; needed for a dataset,
     whose households are not in the database). Returns the run (run_id None for a folder)."""
     options = options or coverage.CoverageOptions()
+    if options.raster is not None:  # workers on other hosts open it from their own working folders
+        options = replace(options, raster=Path(options.raster).resolve())
     cluster = cluster or ClusterOptions()
     settings = settings or get_settings()
     _check(options, cluster, engine, dataset, output)
@@ -144,14 +146,14 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     manifest = {"options": _plain(asdict(options)), "facilities": inputs.facilities["id"].tolist(), "level": level,
                 "params": inputs.params, "network": network, "input": str(dataset or "postgis"),
                 "partitions": [[p.code, p.households] for p in inputs.dataset.partitions]}
-    if options.raster is not None:  # a raster replaced in place is another run
+    if options.demand == "raster":  # a raster replaced in place is another run
         stat = Path(options.raster).stat()
         manifest["raster"] = [stat.st_size, stat.st_mtime_ns, inputs.unit_size]
     work = _work_dir(cluster, settings, manifest)
     data = inputs.dataset
     if dataset is None:
         data = Dataset.load(work / "dataset") if (work / "dataset" / "dataset.json").exists() else \
-            Dataset(work / "dataset", data.metric_crs, data.region_code, level, data.partitions)
+            Dataset(work / "dataset", data.metric_crs, data.region_code, level, data.partitions, demand=options.demand)
     elif data.source == "buildings":
         data.households_dir = work / "households"  # only households of groups across borders
     facilities, params = inputs.facilities, inputs.params
@@ -249,6 +251,9 @@ def _from_dataset(root: Path, options: coverage.CoverageOptions, settings: Setti
     if options.scenario is not None:
         raise ValueError("--dataset runs the dataset's own facilities; a scenario lives in the database")
     dataset = Dataset.load(root)
+    if dataset.demand != "households":
+        raise ValueError(f"{root} holds units of {dataset.demand} demand (staged for another run), not households "
+                         "or footprints: run that demand from the database")
     if options.method == "network" and not dataset.edges_path.exists():
         raise ValueError(f"{root} has no network (edges.parquet): use --method buffer")
     with open(settings.config_dir / "targets.yml", encoding="utf-8") as fh:
@@ -334,8 +339,11 @@ def _check(options: coverage.CoverageOptions, cluster: ClusterOptions, engine: E
     if dataset is not None and options.method == "polygon":
         raise ValueError("a dataset folder has no drawn service areas (they live in the database): "
                          "use --method buffer or network")
+    if options.demand not in MODES:
+        raise ValueError(f"unknown demand '{options.demand}' (one of {', '.join(MODES)})")
     if dataset is not None and options.demand != "households":
-        raise ValueError(f"a dataset folder brings its own demand (its footprints): drop --demand {options.demand}")
+        raise ValueError(f"a dataset folder brings its own demand (its households or footprints): drop "
+                         f"--demand {options.demand}")
     if options.nearest_k < 0:
         raise ValueError("nearest_k must be 0 or more")
     if cluster.level is not None and cluster.level not in LEVELS:

@@ -284,7 +284,7 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
     columns of ``coverage_household``; for modelled demand, households served per demand point)
     and its counts: villages, households and people served per facility, households within each
     desludging band."""
-    modelled = "point" in hh
+    modelled = spec.options.demand != "households"
     rows = {"household_id": pa.array(hh["id"].to_numpy())}
     served, served_count, served_people, bands = {}, {}, {}, None
     people = hh["people"].to_numpy()
