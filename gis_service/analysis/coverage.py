@@ -455,6 +455,8 @@ def _modes(service: str, fac: pd.DataFrame) -> list[frozenset]:
     return [frozenset(m) if m else frozenset(DEFAULT_MODES[service]) for m in fac["service_modes"]]
 
 
+GRID_CHUNK = 1 << 22
+"""Candidates (facility, household) a grid pass holds at once: about 200 MB."""
 GRID_CANDIDATES_PER_HOUSEHOLD = 12
 """Above this many candidates per household (pairs are about a third of them), facilities are
 dense and one dual-tree traversal is the faster way to every pair (measured: 3.3 pairs per
@@ -467,9 +469,10 @@ def buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
     Households are sorted into square cells one radius wide; every household within reach of a
     facility is in the 3 x 3 cells around the facility's, three runs of the sorted order, so the
     candidates are index ranges and their distances one vectorised pass: as fast as the single
-    nearest of a KD-tree (shared/PERFORMANCE.md's floor) where facilities are sparse. Where they
-    are dense (``GRID_CANDIDATES_PER_HOUSEHOLD``), one dual-tree traversal in C
-    (``sparse_distance_matrix`` of a facility tree against a household tree) instead."""
+    nearest of a KD-tree (shared/PERFORMANCE.md's floor) where facilities are sparse, done for
+    slices of facilities so memory stays bounded (``GRID_CHUNK``). Where they are dense
+    (``GRID_CANDIDATES_PER_HOUSEHOLD``), one dual-tree traversal in C (``sparse_distance_matrix``
+    of a facility tree against a household tree) instead."""
     if not len(hh_xy) or not len(fac_xy):
         return np.array([], np.int64), np.array([], np.int64), np.array([])
     if not (np.isfinite(hh_xy).all() and np.isfinite(fac_xy).all()):
@@ -491,12 +494,17 @@ def buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
     if length.sum() > GRID_CANDIDATES_PER_HOUSEHOLD * len(hh_xy):
         near = cKDTree(fac_xy).sparse_distance_matrix(cKDTree(hh_xy), bound, output_type="ndarray")
         return near["i"].astype(np.int64), near["j"].astype(np.int64), near["v"]
-    fac_of = np.repeat(np.repeat(fac, 3), length)
-    hh = order[np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length - start, length)]
-    dx, dy = hh_xy[hh, 0] - fac_xy[fac_of, 0], hh_xy[hh, 1] - fac_xy[fac_of, 1]
-    distance = np.sqrt(dx * dx + dy * dy)
-    keep = distance <= bound
-    return fac_of[keep], hh[keep], distance[keep]
+    out = []  # facilities in slices of about GRID_CHUNK candidates: memory bounded by the slice
+    cut = np.flatnonzero(np.diff(np.cumsum(length.reshape(-1, 3).sum(axis=1)) // GRID_CHUNK)) + 1
+    for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(fac)]):
+        runs, starts = length[3 * lo:3 * hi], start[3 * lo:3 * hi]
+        fac_of = np.repeat(np.repeat(fac[lo:hi], 3), runs)
+        hh = order[np.arange(int(runs.sum())) - np.repeat(np.cumsum(runs) - runs - starts, runs)]
+        dx, dy = hh_xy[hh, 0] - fac_xy[fac_of, 0], hh_xy[hh, 1] - fac_xy[fac_of, 1]
+        distance = np.sqrt(dx * dx + dy * dy)
+        keep = distance <= bound
+        out.append((fac_of[keep], hh[keep], distance[keep]))
+    return tuple(np.concatenate(column) for column in zip(*out))
 
 
 def _summary(areas: pd.DataFrame, region_code: str, bands: dict | None) -> dict:
