@@ -191,12 +191,19 @@ def import_cmd(
     dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Import a file of KIND into the database, in one transaction."""
+    """Import a file of KIND into the database, in one transaction.
+
+    Exit 0: written (or checked, with --dry-run). Exit 2: the input is refused; the report names each
+    record, what is wrong and the fix; nothing is written. Exit 1: the environment failed (database
+    unreachable, connection lost); nothing is written and the same command can be run again."""
     from gis_service.db.engine import make_engine
     from gis_service.ingest.context import ImportOptions
     from gis_service.ingest.importer import import_file
-    from gis_service.ingest.report import ImportRejected
+    from gis_service.ingest.kinds import KINDS
+    from gis_service.ingest.report import ImportEnvironmentError, ImportRejected
 
+    if kind not in KINDS:
+        _fail(f"unknown import kind '{kind}'; choose one of {', '.join(KINDS)}", 2)
     options = ImportOptions(source=source, title=title, crs=crs, layer=layer, fields=_parse_fields(field),
                             skip_bad=skip_bad, swap_xy=swap_xy, region_check=region_check,
                             plain_codes=plain_codes, year=year, dry_run=dry_run)
@@ -206,8 +213,15 @@ def import_cmd(
         code = 0
     except ImportRejected as exc:
         report, code = exc.report, 2
-    except (ValueError, ClusterError) as exc:
-        _fail(str(exc))
+    except (ImportEnvironmentError, ClusterError) as exc:
+        _environment_failure(str(exc), as_json)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line, never a traceback
+        if os.environ.get("GIS_SERVICE_DEBUG"):
+            raise
+        _environment_failure(f"the importer failed unexpectedly ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}); nothing was written. This "
+                             "is a bug: please report it with the file (GIS_SERVICE_DEBUG=1 shows the "
+                             "traceback)", as_json)
     if as_json:
         print(json.dumps(report.to_dict(), default=str, ensure_ascii=False, indent=2))
     else:
@@ -218,6 +232,15 @@ def import_cmd(
             err.print("[bold red]nothing was written[/]: fix the records above, or pass --skip-bad to "
                       "write the good ones")
     raise typer.Exit(code)
+
+
+def _environment_failure(message: str, as_json: bool) -> None:
+    """Exit 1 with one line (or one JSON object): the environment failed, not the input."""
+    if as_json:
+        print(json.dumps({"written": False, "error": message}, ensure_ascii=False))
+        raise typer.Exit(1)
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 # ---- demo and summary --------------------------------------------------------------------------

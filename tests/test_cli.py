@@ -38,7 +38,7 @@ def test_import_json_report_and_exit_codes(admin_loaded, tmp_path):
 def test_unknown_kind_is_a_clear_error(db_url, tmp_path):
     path = write_csv(tmp_path / "x.csv", [{"a": "1"}])
     result = runner.invoke(app, ["import", "roads", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, as click's own
     assert "unknown import kind 'roads'" in result.output
 
 

@@ -134,14 +134,28 @@ def test_building_footprints_become_points(admin_loaded, tmp_path):
     assert report.inserted == 1 and any("footprints" in n for n in report.notes)
 
 
-def test_bowtie_polygon_is_repaired_and_reported(admin_loaded, tmp_path):
-    bowtie = shapely.Polygon([(112.05, -2.95), (112.1, -2.9), (112.1, -2.95), (112.05, -2.9), (112.05, -2.95)])
-    frame = gpd.GeoDataFrame({"kode": ["62.07.01.2003"], "nama": ["Desa Kupu"]}, geometry=[bowtie], crs="EPSG:4326")
+def test_spike_is_repaired_and_reported_but_a_bowtie_is_refused(admin_loaded, tmp_path):
+    """The safe-repair rule: make_valid may drop a spike (same parts, same area) but not split a
+    bow-tie into two triangles (one part drawn, two made)."""
+    spike = shapely.Polygon([(112.05, -2.95), (112.1, -2.95), (112.1, -2.9), (112.08, -2.9), (112.08, -2.88),
+                             (112.08, -2.9), (112.05, -2.9), (112.05, -2.95)])
+    frame = gpd.GeoDataFrame({"kode": ["62.07.01.2003"], "nama": ["Desa Duri"]}, geometry=[spike], crs="EPSG:4326")
     frame.to_file(tmp_path / "v.gpkg")
     report = import_file(admin_loaded, "admin", tmp_path / "v.gpkg")
     assert report.inserted == 1 and len(report.repaired) == 1
-    assert "Self-intersection" in report.repaired[0].reason
-    assert _scalar(admin_loaded, "SELECT ST_IsValid(geom) FROM admin_area WHERE code = '62.07.01.2003'")
+    assert "Self-intersection" in report.repaired[0].reason and "1 part(s)" in report.repaired[0].reason
+    assert _scalar(admin_loaded, "SELECT ST_IsValid(geom) AND ST_NumGeometries(geom) = 1 "
+                                 "FROM admin_area WHERE code = '62.07.01.2003'")
+    area = _scalar(admin_loaded, "SELECT ST_Area(geom) FROM admin_area WHERE code = '62.07.01.2003'")
+    assert area == pytest.approx(0.05 * 0.05, rel=1e-9)  # the square; the spike had no area
+    bowtie = shapely.Polygon([(112.05, -2.95), (112.1, -2.9), (112.1, -2.95), (112.05, -2.9), (112.05, -2.95)])
+    frame = gpd.GeoDataFrame({"kode": ["62.07.01.2004"], "nama": ["Desa Kupu"]}, geometry=[bowtie], crs="EPSG:4326")
+    frame.to_file(tmp_path / "b.gpkg")
+    before = snapshot(admin_loaded)
+    with pytest.raises(ImportRejected) as info:
+        import_file(admin_loaded, "admin", tmp_path / "b.gpkg")
+    assert "makes 2 polygon part(s) of a shape drawn as 1" in info.value.report.rejected[0].reason
+    assert snapshot(admin_loaded) == before
 
 
 def test_unclosed_ring_is_closed_and_reported(admin_loaded, tmp_path):
@@ -156,8 +170,19 @@ def test_unclosed_ring_is_closed_and_reported(admin_loaded, tmp_path):
 def test_latin1_csv_is_decoded(admin_loaded, tmp_path):
     rows = [{"kode": "62.07.01.2001", "nama": "Désa Barat Ñ"}]
     report = import_file(admin_loaded, "admin", write_csv(tmp_path / "a.csv", rows, encoding="latin-1"))
-    assert any("Latin-1" in n for n in report.notes)
+    assert "encoding: Windows-1252 (not UTF-8: the first non-UTF-8 byte is on line 2)" in report.notes
     assert _scalar(admin_loaded, "SELECT name FROM admin_area WHERE code = '62.07.01.2001'") == "Désa Barat Ñ"
+    rows = [{"kode": "62.07.01.2001", "nama": "Desa \x81 Barat"}]  # 0x81 is undefined in Windows-1252
+    report = import_file(admin_loaded, "admin", write_csv(tmp_path / "b.csv", rows, encoding="latin-1"))
+    assert any(n.startswith("encoding: Latin-1") for n in report.notes)
+    assert _scalar(admin_loaded, "SELECT name FROM admin_area WHERE code = '62.07.01.2001'") == "Desa \x81 Barat"
+    for bom, encoding, note in ((b"\xef\xbb\xbf", "utf-8", "encoding: UTF-8 with a byte-order mark"),
+                                (b"", "utf-16", "encoding: UTF-16 (with a byte-order mark)")):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(bom + "kode,nama\n62.07.01.2001,Désa Barat Ñ\n".encode(encoding))
+        report = import_file(admin_loaded, "admin", path)
+        assert note in report.notes and report.columns == {"code": "kode", "name": "nama"}
+        assert _scalar(admin_loaded, "SELECT name FROM admin_area WHERE code = '62.07.01.2001'") == "Désa Barat Ñ"
 
 
 def test_population_by_bps_code_through_crosswalk(admin_loaded, tmp_path):

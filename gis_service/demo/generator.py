@@ -878,8 +878,9 @@ def _to_output(frame: pd.DataFrame, geometry: Sequence) -> gpd.GeoDataFrame:
 
 def _admin_frame(land: _Land, villages: pd.DataFrame) -> gpd.GeoDataFrame:
     regency = _multipolygon(shapely.union_all(land.districts))
-    rows = [("62", "Kalimantan Tengah", "province", None, None, "62", None),
-            ("62.07", "Kabupaten Seruyan", "regency", None, None, "6208", regency)]
+    # the province (62, Kalimantan Tengah) has no outline here: the importer adds it from its built-in
+    # list of Kemendagri province codes, as for a real regency file
+    rows = [("62.07", "Kabupaten Seruyan", "regency", None, None, "6208", regency)]
     rows += [(d.code, d.name, "district", None, None, d.bps_code, g)
              for d, g in zip(DISTRICTS, land.districts, strict=True)]
     rows += [(v.code, v.name, "village", "kelurahan" if v.kelurahan else "desa",

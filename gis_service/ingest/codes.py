@@ -10,6 +10,7 @@ import re
 from gis_service.vocabulary import AdminLevel
 
 DOTTED = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+SEPARATED = re.compile(r"^\d{2}([-/_ ]\d{2}([-/_ ]\d{2}([-/_ ]\d{4})?)?)?$")  # 62-07-01-2005
 PLAIN = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{10})$")
 LEVELS = {1: AdminLevel.province, 2: AdminLevel.regency, 3: AdminLevel.district, 4: AdminLevel.village}
 
@@ -19,8 +20,13 @@ class CodeError(ValueError):
 
 
 def normalise_code(value: object, *, plain_codes: bool = False) -> str:
-    """Return the dotted Kemendagri code or raise CodeError with the fix."""
-    s = re.sub(r"\s+", "", str(value))
+    """Return the dotted Kemendagri code or raise CodeError with the fix. Dashes, slashes or
+    underscores in place of the dots (62-07-01-2005) are read as dots: the segment lengths make
+    the code unambiguous."""
+    raw = str(value).strip()
+    if SEPARATED.match(raw):
+        return re.sub(r"[-/_ ]", ".", raw)
+    s = re.sub(r"\s+", "", raw)
     if s.endswith(".0") and s[:-2].isdigit():  # a code read as a number by a spreadsheet
         s = s[:-2]
     if DOTTED.match(s):

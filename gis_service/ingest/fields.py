@@ -25,6 +25,18 @@ class Field:
     aliases: tuple[str, ...] = ()
     vocab: type[StrEnum] | None = None
     required: bool = False
+    minimum: float | None = None  # the smallest value the table accepts (counts: 0)
+    above: bool = False  # the value must be strictly above ``minimum`` (speeds, household sizes)
+    maximum: float | None = None  # default for whole numbers: the largest PostgreSQL integer
+    fallback: str | None = None  # a field whose value stands in when this one is missing
+
+    def bounds(self) -> tuple[float | None, bool, float | None]:
+        top = self.maximum if self.maximum is not None else (INT_MAX if self.kind == "int" else None)
+        return self.minimum, self.above, top
+
+
+INT_MAX = 2_147_483_647  # PostgreSQL integer
+GROUPED = re.compile(r"^-?\d{1,3}(\.\d{3})+$")  # 12.345 in an id-ID export: twelve thousand ...
 
 
 def _normal(name: str) -> str:
@@ -63,9 +75,11 @@ TRUE = {"1", "true", "t", "yes", "y", "ya", "ada", "punya", "iya"}
 FALSE = {"0", "false", "f", "no", "n", "tidak", "tidakada", "tdk", "belum"}
 
 
-def convert(series: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
+def convert(series: pd.Series, f: Field, *, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
     """Convert one column. Returns (values, bad) where ``bad`` marks values that could not be read
-    (missing values are not bad; they become None). Work is done once per distinct value."""
+    (missing values are not bad; they become None). Work is done once per distinct value.
+    ``decimal`` is the file's decimal mark: with "," (an Excel export in the id-ID locale) a dot
+    groups thousands, so 12.345 is twelve thousand three hundred and forty-five."""
     if f.kind == "list":  # lists are unhashable; list columns are short (facilities, pilots)
         out = np.empty(len(series), dtype=object)
         for i, v in enumerate(series):
@@ -78,10 +92,33 @@ def convert(series: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
     converted = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing values
     wrong = np.zeros(len(uniques) + 1, dtype=bool)
     for k, value in enumerate(uniques):
+        if decimal == "," and f.kind in ("int", "float") and isinstance(value, str):
+            value = _id_number(value)
         converted[k], wrong[k] = one(value, f)
     idx = np.where(codes >= 0, codes, len(uniques))
     return (pd.Series(converted[idx], index=series.index, dtype=object),
             pd.Series(wrong[idx], index=series.index, dtype=bool))
+
+
+def _id_number(value: str) -> str:
+    """An id-ID number written with grouping dots and a decimal comma, as a plain number."""
+    s = value.strip()
+    if "," in s or GROUPED.match(s):
+        return s.replace(".", "").replace(",", ".")
+    return s
+
+
+def out_of_bounds(value, f: Field) -> str | None:
+    """Why a converted number breaks the field's bounds, or None."""
+    low, above, top = f.bounds()
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if low is not None and (value <= low if above else value < low):
+        return f"{'at or below' if above else 'below'} {low:g}" if low else (
+            "zero or negative" if above else "negative")
+    if top is not None and value > top:
+        return f"above {top:g}"
+    return None
 
 
 def _text_column(series: pd.Series) -> pd.Series:
@@ -90,7 +127,7 @@ def _text_column(series: pd.Series) -> pd.Series:
         series = series.astype("Int64")  # ids or codes stored as numbers
     if not pd.api.types.is_string_dtype(series) or series.dtype == object:
         series = series.astype("string")
-    text = series.str.strip()
+    text = series.str.replace("\x00", "", regex=False).str.strip()
     text = text.mask(text == "")
     return pd.Series(text.to_numpy(dtype=object, na_value=None), index=series.index, dtype=object)
 
@@ -98,7 +135,7 @@ def _text_column(series: pd.Series) -> pd.Series:
 def _text(v) -> str | None:
     if isinstance(v, float) and v.is_integer():
         v = int(v)  # an id or code stored as a number
-    s = str(v).strip()
+    s = str(v).replace("\x00", "").strip()
     return s or None
 
 

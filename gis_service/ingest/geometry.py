@@ -1,5 +1,12 @@
 """Geometry checks shared by all importers: CRS present and plausible, axes not swapped, inside the
-region, of the right type, valid (repaired with ``make_valid`` where that keeps the geometry's kind).
+region, of the right type, valid. One policy for every kind (docs/import-rules.md):
+
+- a record without a geometry (null or empty) is refused when the file carries geometry;
+- Z and M values are dropped, with a note;
+- an invalid geometry is repaired with ``make_valid`` only when the repair is safe: a polygon keeps
+  its number of parts (slivers under ``SLIVER`` of the area aside) and its area stays within
+  ``AREA_TOLERANCE`` of the area as drawn (each shell's |signed area| less its holes'); otherwise the
+  record is refused, naming what the repair would have changed.
 
 Everything is vectorised over shapely 2 arrays. Output is EPSG:4326.
 """
@@ -14,6 +21,9 @@ import shapely
 
 from gis_service.ingest.report import ImportReport, Problem
 from gis_service.settings import Region
+
+SLIVER = 0.001  # a part of a repaired polygon smaller than this share of its area is a sliver
+AREA_TOLERANCE = 0.001  # a repair may change the drawn area by this share at most
 
 FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
           "Polygon": "polygon", "MultiPolygon": "polygon"}
@@ -42,8 +52,12 @@ def check_geometries(frame: gpd.GeoDataFrame, rule: GeomRule, *, region: Region 
     geoms = np.array(frame.geometry.array, dtype=object) if n else np.array([], dtype=object)
     bad = np.zeros(n, dtype=bool)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.all() and not rule.required:
+    if missing.all() and not rule.required:  # a file without geometry: codes and names only
+        if n and frame.attrs.get("geometry_in_file"):
+            report.notes.append("no record has a geometry: codes and attributes only (stored "
+                                "boundaries are kept)")
         return np.full(n, None, dtype=object), bad
+    geoms = _drop_zm(geoms, ~missing, report)
     if frame.crs is None:
         raise FileProblem("the file has no coordinate reference system (a Shapefile without .prj, or "
                           "a GeoPackage layer with an undefined SRS)", "pass --crs, e.g. --crs EPSG:4326 "
@@ -51,14 +65,13 @@ def check_geometries(frame: gpd.GeoDataFrame, rule: GeomRule, *, region: Region 
     _check_crs_plausible(geoms[~missing], frame.crs)
     if swap_xy:
         geoms = shapely.transform(geoms, lambda c: c[:, ::-1])
-    if not frame.crs.equals("EPSG:4326"):
+    if not (frame.crs.equals("EPSG:4326") or frame.crs.to_2d().equals("EPSG:4326")):  # 4979: 3D lon/lat
         geoms = np.array(gpd.GeoSeries(geoms, crs=frame.crs).to_crs("EPSG:4326").array, dtype=object)
         report.notes.append(f"reprojected from {frame.crs.to_string()} to EPSG:4326")
     for i in np.flatnonzero(missing):
-        if rule.required:
-            report.reject(rows[i], ids[i], "no geometry (empty, or unreadable WKT/coordinates)",
-                          "give the record a location or remove it")
-    bad |= missing & rule.required
+        report.reject(rows[i], ids[i], "no geometry (null, empty, or unreadable WKT/coordinates)",
+                      "give the record a location or remove it")
+    bad |= missing
     present = ~missing
     coords_ok = _finite(geoms)
     for i in np.flatnonzero(present & ~coords_ok):
@@ -74,6 +87,22 @@ def check_geometries(frame: gpd.GeoDataFrame, rule: GeomRule, *, region: Region 
     if region is not None:
         bad |= _check_region(geoms, todo, region, report, rows, ids)
     return geoms, bad
+
+
+def _drop_zm(geoms: np.ndarray, present: np.ndarray, report: ImportReport) -> np.ndarray:
+    """Heights (Z) and measures (M) are not used by any analysis: stored as 2D, with a note."""
+    zm = present & (shapely.has_z(geoms) | _has_m(geoms))
+    if zm.any():
+        geoms = geoms.copy()
+        geoms[zm] = shapely.force_2d(geoms[zm])
+        report.notes.append(f"{int(zm.sum())} record(s) had Z (height) or M values: dropped, stored "
+                            "as 2D")
+    return geoms
+
+
+def _has_m(geoms: np.ndarray) -> np.ndarray:
+    has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1 with GEOS >= 3.12
+    return has_m(geoms) if has_m is not None else np.zeros(len(geoms), dtype=bool)
 
 
 def _finite(geoms: np.ndarray) -> np.ndarray:
@@ -143,19 +172,49 @@ def _repair(geoms, todo, rule: GeomRule, report, rows, ids):
     invalid = todo & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
-        fixed = shapely.make_valid(geoms[i])
-        keep = _keep_family(fixed, FAMILY.get(geoms[i].geom_type, ""))
-        if keep is None or keep.is_empty or not keep.is_valid:
-            report.reject(rows[i], ids[i], f"invalid geometry that cannot be repaired safely ({reason})",
-                          "fix the geometry in QGIS (Vector > Geometry Tools > Fix Geometries)")
+        keep, refusal = safe_repair(geoms[i])
+        if keep is None:
+            report.reject(rows[i], ids[i], f"invalid geometry ({reason}) that cannot be repaired "
+                          f"safely: {refusal}", "fix the geometry in QGIS (Vector > Geometry Tools > "
+                          "Check Validity, then edit the ring) and export again")
             bad[i] = True
             continue
         if rule.family == "polygon" and keep.geom_type == "Polygon":
             keep = shapely.MultiPolygon([keep])
         geoms[i] = keep
-        report.repaired.append(Problem(rows[i], None if ids[i] is None else str(ids[i]), f"{reason}; repaired with make_valid into a "
-                                        f"{keep.geom_type} of {shapely.get_num_geometries(keep)} part(s)"))
+        record = None if ids[i] is None else str(ids[i])
+        report.repaired.append(Problem(rows[i], record, f"{reason}; repaired with make_valid into a "
+                                       f"{keep.geom_type} of {shapely.get_num_geometries(keep)} part(s)"))
     return geoms, bad
+
+
+def safe_repair(geom) -> tuple[object | None, str]:
+    """``make_valid`` when it is safe, else (None, what the repair would have changed).
+
+    Polygons: the repair keeps the number of parts (new parts under ``SLIVER`` of the area are
+    slivers and are dropped) and the area as drawn (GEOS's area of an invalid polygon is each
+    shell's |signed area| less its holes') within ``AREA_TOLERANCE``. A ring that crosses itself
+    (a bow-tie) or a hole outside its shell fails one of the two: the drawn shape is ambiguous."""
+    family = FAMILY.get(geom.geom_type, "")
+    fixed = _keep_family(shapely.make_valid(geom), family)
+    if fixed is None or fixed.is_empty or not fixed.is_valid:
+        return None, f"make_valid leaves no {family or 'usable'} geometry"
+    if family != "polygon":
+        return fixed, ""
+    drawn = float(shapely.area(geom))
+    parts = [p for p in shapely.get_parts(fixed)]
+    total = sum(p.area for p in parts)
+    kept = [p for p in parts if p.area >= SLIVER * total]
+    drawn_parts = int(shapely.get_num_geometries(geom))
+    if len(kept) != drawn_parts:
+        return None, (f"the repair makes {len(kept)} polygon part(s) of a shape drawn as "
+                      f"{drawn_parts} (a ring crossing itself, or a hole outside its shell)")
+    repaired = kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
+    if drawn <= 0 or abs(repaired.area - drawn) > AREA_TOLERANCE * drawn:
+        change = "the drawn area is zero" if drawn <= 0 else \
+            f"the area changes by {100 * (repaired.area - drawn) / drawn:+.2f} %"
+        return None, f"{change} (at most {100 * AREA_TOLERANCE:g} % is allowed)"
+    return repaired, ""
 
 
 def _keep_family(geom, family: str):

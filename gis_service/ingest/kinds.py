@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,12 +14,14 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
-from gis_service.ingest.arrays import first_occurrence
+from gis_service.ingest.checks import (
+    base_columns, check_village_codes, codes_in_db, metric_measure, normalise_codes, record_ids,
+    reject_duplicates, source_ids,
+)
 from gis_service.ingest.codes import CodeError, level_of, normalise_code, parent_of
 from gis_service.ingest.context import Context
 from gis_service.ingest.fields import Field
 from gis_service.ingest.geometry import GeomRule
-from gis_service.ingest.report import Problem
 from gis_service.ingest.writer import upsert
 from gis_service.vocabulary import (
     AdminLevel, CapacityUnit, Disposal, FacilityStatus, FacilityType, InstitutionType, LadderRung,
@@ -42,132 +43,6 @@ class Kind:
     write: Callable[[Context], tuple[int, int]]
 
 
-# ---- shared checks ------------------------------------------------------------------------------
-
-def _codes_in_db(ctx: Context, level: str | None = None) -> set[str]:
-    sql = "SELECT code FROM admin_area" + (" WHERE level = :level" if level else "")
-    return set(ctx.conn.execute(text(sql), {"level": level}).scalars())
-
-
-def _normalise_codes(ctx: Context, column: str, required: bool) -> None:
-    """Dotted Kemendagri codes, checked once per distinct value; bad ones reject their rows."""
-    f = ctx.frame
-    codes, uniques = pd.factorize(f[column], use_na_sentinel=True)
-    normal = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing
-    errors: dict[int, CodeError] = {}
-    for k, value in enumerate(uniques):
-        try:
-            normal[k] = normalise_code(value, plain_codes=ctx.options.plain_codes)
-        except CodeError as exc:
-            errors[k] = exc
-    if errors:
-        for i in np.flatnonzero(np.isin(codes, list(errors))):
-            exc = errors[codes[i]]
-            ctx.reject(i, uniques[codes[i]], exc.args[0], exc.args[1])
-    if required:
-        for i in np.flatnonzero((codes < 0) & ~ctx.bad):
-            ctx.reject(i, None, f"no {column}", f"give every record a {column}")
-    f[column] = normal[np.where(codes >= 0, codes, len(uniques))]
-
-
-def _check_village_codes(ctx: Context) -> None:
-    """Known village codes pass; unknown ones are rejected; missing ones are filled from location."""
-    if "village_code" not in ctx.frame:
-        ctx.frame["village_code"] = None
-    _normalise_codes(ctx, "village_code", required=False)
-    codes = ctx.frame["village_code"].to_numpy(dtype=object)
-    given = ~pd.isna(codes) & ~ctx.bad
-    unknown = given & ~pd.Series(codes).isin(_codes_in_db(ctx, "village")).to_numpy()
-    ids = _ids(ctx)
-    for i in np.flatnonzero(unknown):
-        ctx.reject(i, ids[i], f"unknown village code {codes[i]}",
-                   "import the village boundaries first (import admin ...) or correct the code")
-    _assign_villages(ctx)
-
-
-def _assign_villages(ctx: Context) -> None:
-    """Fill missing village codes by point-in-polygon against the stored villages (prepared
-    polygons queried against a tree of the points, the fast direction)."""
-    f = ctx.frame
-    todo = np.flatnonzero(f["village_code"].isna().to_numpy() & ~ctx.bad)
-    if not len(todo):
-        return
-    rows = ctx.conn.execute(text(
-        "SELECT code, ST_AsBinary(geom) FROM admin_area WHERE level = 'village' AND geom IS NOT NULL"
-    )).all()
-    if not rows:
-        ctx.report.warnings.append(_warn("no village boundaries stored: village codes left empty"))
-        return
-    codes = np.array([r[0] for r in rows], dtype=object)
-    polys = shapely.from_wkb([bytes(r[1]) for r in rows])
-    pts = np.asarray(f.geometry.array, dtype=object)[todo]
-    pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
-    tree = shapely.STRtree(pts)
-    poly_idx, pt_idx = tree.query(polys, predicate="intersects")
-    assigned = np.full(len(todo), None, dtype=object)
-    assigned[pt_idx[::-1]] = codes[poly_idx[::-1]]  # first polygon wins on shared edges
-    col = f["village_code"].to_numpy(dtype=object).copy()
-    col[todo] = assigned
-    f["village_code"] = col
-    outside = int(pd.isna(assigned).sum())
-    ctx.report.notes.append(f"village code assigned from location for {len(todo) - outside} records")
-    if outside:
-        ctx.report.warnings.append(_warn(f"{outside} records lie outside every stored village polygon; "
-                                         "their village code stays empty"))
-
-
-def _warn(reason: str) -> Problem:
-    return Problem(None, None, reason)
-
-
-def _ids(ctx: Context) -> np.ndarray:
-    return ctx.frame["_id"].to_numpy(dtype=object)
-
-
-def _source_ids(ctx: Context) -> None:
-    """Records without an id are keyed by their location, so a re-import updates them."""
-    f = ctx.frame
-    if "source_id" not in f or f["source_id"].isna().all():
-        wkb = shapely.to_wkb(shapely.set_precision(np.asarray(f.geometry.array, dtype=object), 1e-7))
-        f["source_id"] = ["g" + hashlib.sha1(b).hexdigest()[:16] if b is not None else None for b in wkb]
-        ctx.report.notes.append("no id column: records are keyed by their location "
-                                "(map an id with --field source_id=COLUMN)")
-    f["_id"] = f["source_id"]
-    missing = f["source_id"].isna().to_numpy()
-    for i in np.flatnonzero(missing & ~ctx.bad):
-        ctx.reject(i, None, "no id", "give every record an id, or map one with --field source_id=COLUMN")
-    _reject_duplicates(ctx, "source_id")
-
-
-def _reject_duplicates(ctx: Context, column: str) -> None:
-    values_ = ctx.frame[column].to_numpy(dtype=object)
-    live = np.flatnonzero(~pd.isna(values_) & ~ctx.bad) if values_.dtype == object else np.array([])
-    if not len(live):
-        return
-    first = first_occurrence(values_[live])
-    for k in np.flatnonzero(first != np.arange(len(live))):
-        i, v = live[k], values_[live[k]]
-        ctx.reject(i, v, f"duplicate {column} {v} (first on row {ctx.rows[live[first[k]]]})",
-                   "remove the duplicate or give it its own id")
-
-
-def _metric_measure(ctx: Context, geoms: np.ndarray, how: str) -> np.ndarray:
-    """Area (km²) or length (m) in the region's metric CRS."""
-    out = np.full(len(geoms), np.nan)
-    present = ~shapely.is_missing(geoms)
-    if present.any():
-        metric = gpd.GeoSeries(geoms[present], crs="EPSG:4326").to_crs(ctx.region.metric_crs)
-        out[present] = metric.area / 1e6 if how == "area" else metric.length
-    return out
-
-
-def _base(ctx: Context, columns: list[str]) -> pd.DataFrame:
-    good = ctx.good()
-    out = pd.DataFrame({c: good[c].to_numpy(dtype=object) if c in good else None for c in columns})
-    out["source"] = ctx.source
-    return out
-
-
 # ---- admin ----------------------------------------------------------------------------------
 
 def _provinces() -> dict[str, str]:
@@ -177,13 +52,14 @@ def _provinces() -> dict[str, str]:
 
 def _check_admin(ctx: Context) -> None:
     f = ctx.frame
-    _normalise_codes(ctx, "code", required=True)
+    normalise_codes(ctx, "code", required=True)
     f["_id"] = f["code"]
-    _reject_duplicates(ctx, "code")
+    reject_duplicates(ctx, "code")
     levels = []
     kinds = f["village_kind"].to_numpy(dtype=object, copy=True)
     urban = f["urban_rural"].to_numpy(dtype=object, copy=True)
     for i, code in enumerate(f["code"].to_numpy(dtype=object)):
+        code = code if isinstance(code, str) else None
         level = level_of(code).value if code else None
         given = f["level"].iat[i]
         if code and given and given != level:
@@ -203,7 +79,7 @@ def _check_bps_codes(ctx: Context) -> None:
     f = ctx.frame
     f["bps_code"] = [None if v is None else re.sub(r"\D", "", str(v).split(".")[0]) or None
                      for v in f["bps_code"].to_numpy(dtype=object)]
-    _reject_duplicates(ctx, "bps_code")
+    reject_duplicates(ctx, "bps_code")
     stored = dict(ctx.conn.execute(text(
         "SELECT bps_code, code FROM admin_area WHERE bps_code IS NOT NULL")).all())
     for i, (code, bps) in enumerate(zip(f["code"], f["bps_code"])):
@@ -214,11 +90,11 @@ def _check_bps_codes(ctx: Context) -> None:
 
 def _check_parents(ctx: Context) -> None:
     f = ctx.frame
-    known = _codes_in_db(ctx) | {c for c, b in zip(f["code"], ctx.bad) if c and not b}
+    known = codes_in_db(ctx) | {c for c, b in zip(f["code"], ctx.bad) if isinstance(c, str) and not b}
     provinces = _provinces()
     added: list[str] = []
     for i, code in enumerate(f["code"].to_numpy(dtype=object)):
-        parent = parent_of(code) if code else None
+        parent = parent_of(code) if isinstance(code, str) else None
         if parent is None or parent in known or ctx.bad[i]:
             continue
         if level_of(parent) == AdminLevel.province and parent in provinces:
@@ -240,11 +116,11 @@ def _check_parents(ctx: Context) -> None:
 
 def _write_admin(ctx: Context) -> tuple[int, int]:
     cols = ["code", "level", "name", "village_kind", "urban_rural", "bps_code"]
-    out = _base(ctx, cols)
+    out = base_columns(ctx, cols)
     out["parent_code"] = [parent_of(c) for c in out["code"]]
     geoms = np.asarray(ctx.good().geometry.array, dtype=object)
     out["geom"] = geoms
-    out["area_km2"] = _metric_measure(ctx, geoms, "area")
+    out["area_km2"] = metric_measure(ctx, geoms, "area")
     out = out.sort_values("code", key=lambda s: s.str.len(), kind="stable")  # parents first
     return upsert(ctx.conn, "admin_area", out, key=["code"], coalesce=True,
                   touch="updated_at")
@@ -264,9 +140,9 @@ def _check_population(ctx: Context) -> None:
                 ctx.reject(i, bps, f"BPS code {bps} is not in the crosswalk",
                            "import the crosswalk (import admin crosswalk.csv) or use Kemendagri codes")
     f["code"] = ids
-    _normalise_codes(ctx, "code", required=True)
+    normalise_codes(ctx, "code", required=True)
     f["_id"] = f["code"]
-    known = _codes_in_db(ctx)
+    known = codes_in_db(ctx)
     if ctx.options.year is not None:
         f["year"] = f["year"].where(f["year"].notna(), ctx.options.year)
     for i, (code, year) in enumerate(zip(f["code"], f["year"])):
@@ -281,11 +157,11 @@ def _check_population(ctx: Context) -> None:
         elif any((v is not None and v < 0) for v in (f["population"].iat[i], f["households"].iat[i])):
             ctx.reject(i, code, "negative count", "correct the value")
     f["_key"] = list(zip(f["code"], f["year"]))
-    _reject_duplicates(ctx, "_key")
+    reject_duplicates(ctx, "_key")
 
 
 def _write_population(ctx: Context) -> tuple[int, int]:
-    out = _base(ctx, ["code", "year", "population", "households"]).rename(columns={"code": "admin_code"})
+    out = base_columns(ctx, ["code", "year", "population", "households"]).rename(columns={"code": "admin_code"})
     out["year"] = out["year"].map(int)
     return upsert(ctx.conn, "admin_population", out, key=["admin_code", "year", "source"])
 
@@ -294,12 +170,12 @@ def _write_population(ctx: Context) -> tuple[int, int]:
 
 def _check_located(ctx: Context) -> None:
     """Settlements and households: ids, then village codes (given, or from the location)."""
-    _source_ids(ctx)
-    _check_village_codes(ctx)
+    source_ids(ctx)
+    check_village_codes(ctx)
 
 
 def _write_settlements(ctx: Context) -> tuple[int, int]:
-    out = _base(ctx, ["source_id", "name", "village_code", "population", "households", "year"])
+    out = base_columns(ctx, ["source_id", "name", "village_code", "population", "households", "year"])
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
     return upsert(ctx.conn, "settlement", out, key=["source", "source_id"])
 
@@ -309,7 +185,7 @@ HOUSEHOLD_COLUMNS = ["source_id", "village_code", "ladder_rung", "has_septic_tan
 
 
 def _write_households(ctx: Context) -> tuple[int, int]:
-    out = _base(ctx, HOUSEHOLD_COLUMNS)
+    out = base_columns(ctx, HOUSEHOLD_COLUMNS)
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
     return upsert(ctx.conn, "household", out, key=["source", "source_id"])
 
@@ -319,8 +195,8 @@ CAPACITY = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(.*)$")
 
 def _check_facilities(ctx: Context) -> None:
     f = ctx.frame
-    _source_ids(ctx)
-    ids = _ids(ctx)
+    source_ids(ctx)
+    ids = record_ids(ctx)
     if f["status"].isna().any():
         f["status"] = f["status"].fillna("existing")
         ctx.report.notes.append("records without a status were taken as 'existing'")
@@ -350,7 +226,7 @@ def _check_facilities(ctx: Context) -> None:
         modes.append(sorted(set(m for m in mapped if m)) or None)
     f["service_modes"] = modes
     _check_feeds(ctx)
-    _check_village_codes(ctx)
+    check_village_codes(ctx)
 
 
 def _check_feeds(ctx: Context) -> None:
@@ -363,7 +239,7 @@ def _check_feeds(ctx: Context) -> None:
     iplts = set(f.loc[f["type"].eq("iplt").to_numpy() & ~ctx.bad, "source_id"])
     iplts |= set(ctx.conn.execute(text("SELECT source_id FROM facility WHERE source = :s AND type = 'iplt'"),
                                   {"s": ctx.source}).scalars())
-    ids = _ids(ctx)
+    ids = record_ids(ctx)
     for i in np.flatnonzero(given):
         target, kind = f["feeds"].iat[i], f["type"].iat[i]
         if kind not in ("desludging_depot", "transfer_station"):
@@ -380,7 +256,7 @@ FACILITY_COLUMNS = ["source_id", "name", "type", "status", "capacity", "capacity
 
 
 def _write_facilities(ctx: Context) -> tuple[int, int]:
-    out = _base(ctx, FACILITY_COLUMNS)
+    out = base_columns(ctx, FACILITY_COLUMNS)
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
     counts = upsert(ctx.conn, "facility", out, key=["source", "source_id"])
     links = ctx.good()[["source_id", "feeds"]].dropna()
@@ -397,14 +273,14 @@ def _write_facilities(ctx: Context) -> tuple[int, int]:
 
 def _check_service_areas(ctx: Context) -> None:
     """Each area names its facility by id in the facility's source, or by its exact name."""
-    _source_ids(ctx)
+    source_ids(ctx)
     f = ctx.frame
     rows = ctx.conn.execute(text("SELECT id, source_id, lower(name) FROM facility")).all()
     by_ref: dict[str, set[int]] = {}
     for fid, source_id, name in rows:
         by_ref.setdefault(str(source_id), set()).add(fid)
         by_ref.setdefault(name, set()).add(fid)
-    ids, out = _ids(ctx), []
+    ids, out = record_ids(ctx), []
     for i, ref in enumerate(f["facility"].to_numpy(dtype=object)):
         match = by_ref.get(str(ref), set()) or by_ref.get(str(ref).strip().lower(), set())
         if len(match) == 1:
@@ -421,7 +297,7 @@ def _check_service_areas(ctx: Context) -> None:
 
 
 def _write_service_areas(ctx: Context) -> tuple[int, int]:
-    out = _base(ctx, ["source_id", "facility_id", "name"])
+    out = base_columns(ctx, ["source_id", "facility_id", "name"])
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
     return upsert(ctx.conn, "service_area", out, key=["source", "source_id"])
 
@@ -449,8 +325,8 @@ def _check_network(ctx: Context) -> None:
     if "source_id" in f and f["source_id"].notna().any() and "_part" in f:
         f["source_id"] = [s if p is None or pd.isna(p) else f"{s}#{int(p) + 1}"
                           for s, p in zip(f["source_id"], f["_part"])]
-    _source_ids(ctx)
-    ids = _ids(ctx)
+    source_ids(ctx)
+    ids = record_ids(ctx)
     modes = f["mode"].to_numpy(dtype=object, copy=True)
     for i, cls in enumerate(f["class"].to_numpy(dtype=object)):
         if modes[i] is None and cls is not None:
@@ -462,10 +338,10 @@ def _check_network(ctx: Context) -> None:
 
 
 def _write_network(ctx: Context) -> tuple[int, int]:
-    out = _base(ctx, ["source_id", "mode", "class", "name", "speed_kmh", "oneway"])
+    out = base_columns(ctx, ["source_id", "mode", "class", "name", "speed_kmh", "oneway"])
     geoms = ctx.good().geometry.to_numpy(dtype=object)
     out["geom"] = geoms
-    out["length_m"] = _metric_measure(ctx, geoms, "length")
+    out["length_m"] = metric_measure(ctx, geoms, "length")
     return upsert(ctx.conn, "network_edge", out, key=["source", "source_id"])
 
 
@@ -479,7 +355,7 @@ PILOT_RECORD_COLUMNS = ["households_served", "emptyings", "sludge_m3", "truck_tr
 def _check_pilots(ctx: Context) -> None:
     f = ctx.frame
     f["_id"] = [f"{p} {s}" for p, s in zip(f["pilot"], f["period_start"])]
-    villages = _codes_in_db(ctx, "village")
+    villages = codes_in_db(ctx, "village")
     codes_out = []
     for i, row in enumerate(f.drop(columns="geometry").to_dict("records")):
         rid = row["_id"]
@@ -501,12 +377,9 @@ def _check_pilots(ctx: Context) -> None:
                 ctx.reject(i, rid, f"unknown village code {code}", "import the villages first")
             codes.append(code)
         codes_out.append(codes or None)
-        negative = [c for c in PILOT_RECORD_COLUMNS if row[c] is not None and row[c] < 0]
-        if negative:
-            ctx.reject(i, rid, f"negative {', '.join(negative)}", "correct the values")
     f["village_codes"] = codes_out
     f["_key"] = list(zip(f["pilot"], f["period_start"], f["period_end"]))
-    _reject_duplicates(ctx, "_key")
+    reject_duplicates(ctx, "_key")
 
 
 def _write_pilots(ctx: Context) -> tuple[int, int]:
@@ -521,7 +394,7 @@ def _write_pilots(ctx: Context) -> tuple[int, int]:
     upsert(ctx.conn, "pilot", pilots, key=["name"])
     ids = dict(ctx.conn.execute(text("SELECT name, id FROM pilot WHERE name = ANY(:n)"),
                                 {"n": list(pilots["name"])}).all())
-    out = _base(ctx, ["period_start", "period_end", *PILOT_RECORD_COLUMNS])
+    out = base_columns(ctx, ["period_start", "period_end", *PILOT_RECORD_COLUMNS])
     out.insert(0, "pilot_id", [ids[p] for p in good["pilot"]])
     return upsert(ctx.conn, "pilot_record", out, key=["pilot_id", "period_start", "period_end"])
 
@@ -531,9 +404,9 @@ def _write_pilots(ctx: Context) -> tuple[int, int]:
 def _check_risk(ctx: Context) -> None:
     """EHRA results per village: a known village, a year, a class 1 (rendah) .. 4 (amat tinggi)."""
     f = ctx.frame
-    _normalise_codes(ctx, "village_code", required=True)
+    normalise_codes(ctx, "village_code", required=True)
     f["_id"] = f["village_code"]
-    villages = _codes_in_db(ctx, "village")
+    villages = codes_in_db(ctx, "village")
     if ctx.options.year is not None:
         f["year"] = f["year"].where(f["year"].notna(), ctx.options.year)
     for i, (code, year, klass) in enumerate(zip(f["village_code"], f["year"], f["risk_class"])):
@@ -547,11 +420,11 @@ def _check_risk(ctx: Context) -> None:
             ctx.reject(i, code, f"risk class {klass!r} is not 1-4",
                        "give the EHRA class: 4 amat tinggi, 3 tinggi, 2 sedang, 1 rendah")
     f["_key"] = list(zip(f["village_code"], f["year"]))
-    _reject_duplicates(ctx, "_key")
+    reject_duplicates(ctx, "_key")
 
 
 def _write_risk(ctx: Context) -> tuple[int, int]:
-    out = _base(ctx, ["village_code", "year", "risk_class", "risk_index"])
+    out = base_columns(ctx, ["village_code", "year", "risk_class", "risk_index"])
     out["year"] = out["year"].map(int)
     out["risk_class"] = out["risk_class"].map(int)
     return upsert(ctx.conn, "village_risk", out, key=["village_code", "year"])
@@ -559,9 +432,22 @@ def _write_risk(ctx: Context) -> tuple[int, int]:
 
 # ---- the registry -------------------------------------------------------------------------------
 
-SOURCE_ID = Field("source_id", aliases=("id", "_id", "_uuid", "uuid", "instanceid", "meta_instanceid",
-                                        "meta_instance_id", "kode_id", "objectid", "fid", "osm_id"))
+ID_ALIASES = ("id", "_id", "_uuid", "uuid", "instanceid", "meta_instanceid", "meta_instance_id", "kode_id",
+              "objectid", "fid")
+
+
+def source_id(*own: str) -> Field:
+    """The record's id: the kind's own id names first (``household_id``, ``id_fasilitas``, ...),
+    then the generic ones that Kobo/ODK, GIS exports and spreadsheets use."""
+    return Field("source_id", aliases=(*own, *ID_ALIASES))
+
+
 VILLAGE = Field("village_code", aliases=VILLAGE_CODE_ALIASES)
+COUNT = {"minimum": 0}  # counts and amounts: zero or more
+YEAR = {"minimum": 1900, "maximum": 2100}
+HOUSEHOLD_SIZE = ("members", "persons", "people", "household_size", "hh_size", "size", "jumlah_anggota",
+                  "jumlah_anggota_keluarga", "jumlah_anggota_rumah_tangga", "anggota_rt", "anggota_keluarga",
+                  "jml_art", "art", "jumlah_jiwa", "jml_jiwa", "jiwa", "jumlah_orang", "jumlah_penghuni")
 
 KINDS: dict[str, Kind] = {
     "admin": Kind(
@@ -579,30 +465,35 @@ KINDS: dict[str, Kind] = {
         "population", [
             Field("code", aliases=CODE_ALIASES),
             Field("bps_code", aliases=("kode_bps", "kdbbps", "idbps", "bps")),
-            Field("year", "int", ("tahun", "thn")),
+            Field("year", "int", ("tahun", "thn"), **YEAR),
             Field("population", "int", ("penduduk", "jumlah_penduduk", "jml_penduduk", "jiwa", "pop",
-                                        "total_penduduk")),
-            Field("households", "int", ("kk", "jumlah_kk", "jml_kk", "rumah_tangga", "ruta", "jumlah_ruta")),
+                                        "total_penduduk"), **COUNT),
+            Field("households", "int", ("kk", "jumlah_kk", "jml_kk", "rumah_tangga", "ruta", "jumlah_ruta"),
+                  **COUNT),
         ], None, "code", _check_population, _write_population),
     "risk": Kind(
         "risk", [
             Field("village_code", aliases=VILLAGE_CODE_ALIASES),
-            Field("year", "int", ("tahun", "tahun_ehra")),
+            Field("year", "int", ("tahun", "tahun_ehra"), **YEAR),
             Field("risk_class", "int", ("kelas_risiko", "kategori_risiko", "area_berisiko", "strata_risiko",
                                         "risiko", "class")),
-            Field("risk_index", "float", ("irs", "indeks_risiko", "indeks_risiko_sanitasi", "skor_risiko")),
+            Field("risk_index", "float", ("irs", "indeks_risiko", "indeks_risiko_sanitasi", "skor_risiko"),
+                  **COUNT),
         ], None, "village_code", _check_risk, _write_risk),
     "settlements": Kind(
         "settlements", [
-            SOURCE_ID, Field("name", aliases=("nama", "nama_kampung", "nama_dusun", "namobj", "nama_permukiman")),
+            source_id("settlement_id", "id_permukiman", "id_kampung", "id_dusun"),
+            Field("name", aliases=("nama", "nama_kampung", "nama_dusun", "namobj", "nama_permukiman")),
             VILLAGE,
-            Field("population", "int", ("penduduk", "jiwa", "jumlah_penduduk", "pop")),
-            Field("households", "int", ("kk", "jumlah_kk", "rumah_tangga")),
-            Field("year", "int", ("tahun",)),
+            Field("population", "int", ("penduduk", "jiwa", "jumlah_penduduk", "pop"), **COUNT),
+            Field("households", "int", ("kk", "jumlah_kk", "rumah_tangga"), **COUNT),
+            Field("year", "int", ("tahun",), **YEAR),
         ], GeomRule("point_or_polygon"), "source_id", _check_located, _write_settlements),
     "households": Kind(
         "households", [
-            SOURCE_ID, VILLAGE,
+            source_id("household_id", "hh_id", "id_household", "id_rt", "id_ruta", "kode_ruta", "no_kk",
+                      "nomor_kk", "no_kartu_keluarga", "id_keluarga", "kk_id"),
+            VILLAGE,
             Field("ladder_rung", "vocab", ("akses", "akses_sanitasi", "status_sanitasi", "kategori_sanitasi",
                                            "sanitasi", "tangga_sanitasi", "ladder", "jmp"), LadderRung),
             Field("has_septic_tank", "bool", ("tangki_septik", "septic_tank", "ada_tangki_septik",
@@ -614,41 +505,43 @@ KINDS: dict[str, Kind] = {
                                         "pembuangan_tinja", "tempat_pembuangan_akhir_tinja"), Disposal),
             Field("last_desludged", "date", ("terakhir_disedot", "tgl_sedot", "tanggal_penyedotan",
                                              "tanggal_sedot_terakhir")),
-            Field("members", "int", ("jumlah_anggota", "anggota_rt", "jml_art", "art", "jumlah_jiwa")),
+            Field("members", "int", HOUSEHOLD_SIZE[1:], minimum=0, above=True, maximum=200),
             Field("survey_source", aliases=("sumber", "survei", "form", "_xform_id_string")),
             Field("survey_date", "date", ("tanggal_survei", "tgl_survei", "today", "_submission_time", "start")),
         ], GeomRule("point", polygons_to_points=True), "source_id", _check_located, _write_households),
     "facilities": Kind(
         "facilities", [
-            SOURCE_ID,
-            Field("name", aliases=("nama", "nama_fasilitas", "nama_instalasi", "namobj"), required=True),
+            source_id("facility_id", "id_fasilitas", "kode_fasilitas", "fasilitas_id", "facility_code"),
+            Field("name", aliases=("nama", "nama_fasilitas", "nama_instalasi", "namobj", "facility_name"),
+                  required=True, fallback="source_id"),
             Field("type", "vocab", ("jenis", "tipe", "jenis_fasilitas", "kategori"), FacilityType, True),
             Field("status", "vocab", ("kondisi", "status_fasilitas"), FacilityStatus),
             Field("capacity", aliases=("kapasitas", "kapasitas_desain")),
             Field("capacity_unit", aliases=("satuan", "satuan_kapasitas", "unit")),
             Field("operator", aliases=("pengelola", "operator_name")),
             Field("institution_type", "vocab", ("jenis_pengelola", "kelembagaan", "lembaga"), InstitutionType),
-            Field("year", "int", ("tahun", "tahun_bangun", "tahun_pembangunan")),
-            Field("capex_idr", "float", ("biaya_investasi", "capex", "nilai_investasi")),
-            Field("opex_idr_per_year", "float", ("biaya_operasional", "opex", "biaya_om")),
+            Field("year", "int", ("tahun", "tahun_bangun", "tahun_pembangunan"), **YEAR),
+            Field("capex_idr", "float", ("biaya_investasi", "capex", "nilai_investasi"), **COUNT),
+            Field("opex_idr_per_year", "float", ("biaya_operasional", "opex", "biaya_om"), **COUNT),
             Field("service_modes", "list", ("moda", "moda_layanan", "modes")),
             Field("feeds", aliases=("iplt_tujuan", "ke_iplt", "feeds_iplt", "iplt")),
             VILLAGE,
         ], GeomRule("point", polygons_to_points=True), "source_id", _check_facilities, _write_facilities),
     "service_areas": Kind(
         "service_areas", [
-            SOURCE_ID,
+            source_id("service_area_id", "area_id", "id_area", "id_wilayah_layanan"),
             Field("facility", aliases=("fasilitas", "facility_id", "id_fasilitas", "kode_fasilitas",
                                        "nama_fasilitas"), required=True),
             Field("name", aliases=("nama", "nama_area", "wilayah_layanan")),
         ], GeomRule("polygon"), "source_id", _check_service_areas, _write_service_areas),
     "network": Kind(
         "network", [
-            SOURCE_ID,
+            source_id("edge_id", "road_id", "id_jalan", "id_ruas", "way_id", "osm_id"),
             Field("mode", "vocab", ("moda", "jenis_jaringan"), NetworkMode),
             Field("class", aliases=("kelas", "highway", "waterway", "fclass", "kelas_jalan", "remark")),
             Field("name", aliases=("nama", "namobj", "nama_jalan")),
-            Field("speed_kmh", "float", ("kecepatan", "speed", "maxspeed", "kecepatan_kmh")),
+            Field("speed_kmh", "float", ("kecepatan", "speed", "maxspeed", "kecepatan_kmh"), minimum=0,
+                  above=True, maximum=300),
             Field("oneway", "bool", ("satu_arah", "one_way")),
         ], GeomRule("line"), "source_id", _check_network, _write_network),
     "pilots": Kind(
@@ -660,17 +553,17 @@ KINDS: dict[str, Kind] = {
             Field("village_codes", "list", ("kode_desa", "desa", "villages")),
             Field("period_start", "date", ("periode_mulai", "mulai", "start", "tanggal_mulai"), required=True),
             Field("period_end", "date", ("periode_selesai", "selesai", "end", "tanggal_selesai")),
-            Field("households_served", "int", ("kk_terlayani", "rumah_tangga_terlayani", "pelanggan")),
-            Field("emptyings", "int", ("jumlah_penyedotan", "penyedotan", "sedot")),
-            Field("sludge_m3", "float", ("volume_m3", "lumpur_m3", "volume_lumpur")),
-            Field("truck_trips", "int", ("ritase", "trips", "jumlah_rit")),
-            Field("mean_trip_minutes", "float", ("waktu_tempuh_menit", "durasi_rit_menit")),
-            Field("trucks", "int", ("jumlah_truk", "truk", "armada", "trucks_in_service")),
-            Field("working_days", "int", ("hari_kerja",)),
-            Field("capex_idr", "float", ("biaya_investasi", "capex")),
-            Field("opex_idr", "float", ("biaya_operasional", "opex")),
-            Field("revenue_idr", "float", ("pendapatan", "retribusi", "revenue")),
-            Field("households_paying", "int", ("kk_membayar", "pelanggan_membayar")),
-            Field("wtp_idr", "float", ("kesediaan_membayar", "wtp", "willingness_to_pay")),
+            Field("households_served", "int", ("kk_terlayani", "rumah_tangga_terlayani", "pelanggan"), **COUNT),
+            Field("emptyings", "int", ("jumlah_penyedotan", "penyedotan", "sedot"), **COUNT),
+            Field("sludge_m3", "float", ("volume_m3", "lumpur_m3", "volume_lumpur"), **COUNT),
+            Field("truck_trips", "int", ("ritase", "trips", "jumlah_rit"), **COUNT),
+            Field("mean_trip_minutes", "float", ("waktu_tempuh_menit", "durasi_rit_menit"), **COUNT),
+            Field("trucks", "int", ("jumlah_truk", "truk", "armada", "trucks_in_service"), **COUNT),
+            Field("working_days", "int", ("hari_kerja",), **COUNT),
+            Field("capex_idr", "float", ("biaya_investasi", "capex"), **COUNT),
+            Field("opex_idr", "float", ("biaya_operasional", "opex"), **COUNT),
+            Field("revenue_idr", "float", ("pendapatan", "retribusi", "revenue"), **COUNT),
+            Field("households_paying", "int", ("kk_membayar", "pelanggan_membayar"), **COUNT),
+            Field("wtp_idr", "float", ("kesediaan_membayar", "wtp", "willingness_to_pay"), **COUNT),
         ], None, None, _check_pilots, _write_pilots),
 }

@@ -2,7 +2,9 @@
 KoboToolbox/ODK geopoint) into a GeoDataFrame, saying what was assumed (encoding, CRS, columns).
 
 CSV attributes are read as text so that codes keep their dots and leading zeros; the field mapper
-converts types later with per-row errors.
+converts types later with per-row errors. What the reader decided is in ``frame.attrs``:
+``geometry_columns`` (the source columns the geometry came from), ``geometry_in_file`` (the file
+carries geometry at all) and ``decimal`` (the decimal mark of the CSV dialect).
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ class ReadResult:
 
 
 def read_table(path: Path, *, layer: str | None = None, crs: str | None = None,
-               max_mb: int = 4096, geometry_required: bool = True) -> ReadResult:
-    """Read any supported file. ``crs`` overrides (or supplies) the file's CRS."""
+               max_mb: int = 4096, geometry_required: bool = True, region=None) -> ReadResult:
+    """Read any supported file. ``crs`` overrides (or supplies) the file's CRS. ``region`` (its
+    ``contains(x, y)``) lets WKT or x/y columns without a CRS be taken as degrees when they lie
+    in it."""
     path = Path(path)
     if not path.exists():
         raise ReadError(f"{path} does not exist")
@@ -52,9 +56,10 @@ def read_table(path: Path, *, layer: str | None = None, crs: str | None = None,
                         "file or raise GIS_SERVICE_MAX_IMPORT_MB")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        result = _read_csv(path, crs=crs, geometry_required=geometry_required)
+        result = _read_csv(path, crs=crs, geometry_required=geometry_required, region=region)
     elif suffix in VECTOR_SUFFIXES:
         result = _read_vector(path, layer=layer, crs=crs)
+        result.frame.attrs.update(geometry_in_file=True, geometry_columns=["(the layer's geometry)"])
     else:
         raise ReadError(f"{path.name}: unsupported format '{suffix}'. Use GeoPackage, zipped Shapefile, "
                         "GeoJSON, FlatGeobuf, CSV, or .osm.pbf for the network")
@@ -67,8 +72,12 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
     notes: list[str] = []
     source = str(path)
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        try:
+            with zipfile.ZipFile(path) as zf:
+                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ReadError(f"{path.name} is not a readable zip archive ({exc}): zip the Shapefile's "
+                            ".shp, .shx, .dbf and .prj again") from exc
         if len(shps) != 1:
             raise ReadError(f"{path.name} must hold exactly one .shp (found {len(shps)}): zip one layer")
         source = f"/vsizip/{path}/{shps[0]}"
@@ -79,9 +88,17 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
     if layer is None and len(layers) > 1:
         names = ", ".join(str(n) for n in layers[:, 0])
         raise ReadError(f"{path.name} has {len(layers)} layers ({names}): choose one with --layer")
+    if layer is not None and layer not in [str(n) for n in layers[:, 0]]:
+        raise ReadError(f"{path.name} has no layer '{layer}'; its layers: "
+                        f"{', '.join(str(n) for n in layers[:, 0])}")
     with warnings.catch_warnings(record=True) as gdal_warnings:  # GDAL's warnings go to the report
         warnings.simplefilter("always")
-        frame = _read_layer(path, source, layer, notes)
+        try:
+            frame = _read_layer(path, source, layer, notes)
+        except ReadError:
+            raise
+        except Exception as exc:  # a damaged file fails inside GDAL or shapely in many ways
+            raise ReadError(f"{path.name} cannot be read: {exc}") from exc
     notes += sorted({f"GDAL: {w.message}" for w in gdal_warnings})
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=None)
@@ -103,6 +120,7 @@ def _read_layer(path: Path, source: str, layer: str | None, notes: list[str]) ->
             notes.append("attributes are not UTF-8: decoded as Latin-1")
             return pyogrio.read_dataframe(source, layer=layer, encoding="latin1")
         if "LinearRing" in str(exc) or "IllegalArgument" in str(exc):
+            notes.append("a ring was not closed: closed by repeating its first point (see 'repaired')")
             return _read_fixing_rings(source, layer)
         raise ReadError(f"{path.name} cannot be read: {exc}") from exc
 
@@ -129,45 +147,112 @@ def _same_crs(a, b) -> bool:
 
 
 def _decode(path: Path) -> tuple[str, list[str]]:
-    """UTF-8 first; otherwise Windows-1252 (a superset of Latin-1 used by Excel exports here)."""
+    """UTF-8 (with or without a byte-order mark) or UTF-16 with its mark; otherwise Windows-1252 (a
+    superset of Latin-1 that Excel on Windows writes), or Latin-1 where bytes undefined in
+    Windows-1252 occur. Binary content (NUL bytes outside UTF-16) is refused."""
     raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16"), ["encoding: UTF-16 (with a byte-order mark)"]
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"{path.name} starts like UTF-16 but is not: save it as CSV UTF-8") from exc
+    if b"\x00" in raw[:65536]:
+        raise ReadError(f"{path.name} is not a text file (it holds binary data, e.g. an Excel .xlsx "
+                        "renamed .csv): save it from the spreadsheet as 'CSV UTF-8'")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw.decode("utf-8-sig"), ["encoding: UTF-8 with a byte-order mark"]
+        except UnicodeDecodeError:
+            pass
     try:
-        return raw.decode("utf-8-sig"), []
+        return raw.decode("utf-8"), ["encoding: UTF-8"]
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        note = f"file is not UTF-8 (first non-UTF-8 byte on line {line}): decoded as Latin-1"
+        why = f"not UTF-8: the first non-UTF-8 byte is on line {line}"
         try:
-            return raw.decode("cp1252"), [note]
+            return raw.decode("cp1252"), [f"encoding: Windows-1252 ({why})"]
         except UnicodeDecodeError:
-            return raw.decode("latin-1"), [note]
+            return raw.decode("latin-1"), [f"encoding: Latin-1 ({why}; bytes undefined in Windows-1252)"]
 
 
-def _read_csv(path: Path, *, crs: str | None, geometry_required: bool) -> ReadResult:
+def _dialect(text: str, suffix: str) -> tuple[str, str, list[str]]:
+    """(delimiter, decimal mark, notes). The id-ID Excel export is semicolon-delimited with decimal
+    commas; a tab-separated file is tab-delimited whatever its name."""
+    if suffix == ".tsv":
+        return "\t", ".", []
+    head = text[:65536].splitlines()[:50]
+    header = head[0] if head else ""
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+    if counts[delimiter] == 0:
+        delimiter = ","
+    if delimiter != ";":
+        name = {",": "comma", "\t": "tab", "|": "pipe"}[delimiter]
+        return delimiter, ".", ([] if delimiter == "," else [f"CSV dialect: {name}-delimited"])
+    body = ";".join(head[1:])
+    decimal = "," if re.search(r"(^|;)\s*\"?-?\d+,\d+\"?\s*(;|$)", body) or "." not in body else "."
+    if decimal == ",":
+        return ";", ",", ["CSV dialect: semicolon-delimited with decimal commas (an Excel export with "
+                          "Indonesian regional settings): 1.234,5 is read as 1234.5"]
+    return ";", ".", ["CSV dialect: semicolon-delimited, decimal points"]
+
+
+def _read_csv(path: Path, *, crs: str | None, geometry_required: bool, region=None) -> ReadResult:
     import io
 
     text, notes = _decode(path)
-    sep = "\t" if path.suffix.lower() == ".tsv" else None
+    delimiter, decimal, dialect_notes = _dialect(text, path.suffix.lower())
+    notes += dialect_notes
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                         sep=sep, engine="python" if sep is None else "c")
+                         sep=delimiter, engine="c", skipinitialspace=False)
     except pd.errors.ParserError as exc:
         raise ReadError(f"{path.name} is not a well-formed CSV: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
         raise ReadError(f"{path.name} has no header row") from exc
     df.columns = [str(c).strip() for c in df.columns]
-    geoms, how, assumed_crs = _csv_geometry(df)
+    repeated = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if repeated or any(re.match(r".+\.\d+$", c) and c.rsplit(".", 1)[0] in df.columns for c in df.columns):
+        names = repeated or [c.rsplit(".", 1)[0] for c in df.columns
+                             if re.match(r".+\.\d+$", c) and c.rsplit(".", 1)[0] in df.columns]
+        raise ReadError(f"{path.name} has the column name {names[0]!r} more than once: give every "
+                        "column its own name")
+    geoms, how, assumed_crs, used = _csv_geometry(df, decimal)
     if geoms is None:
         if geometry_required:
             raise ReadError(f"{path.name}: no geometry columns found. Provide lon/lat columns (lon, lat, "
                             "longitude, latitude, bujur, lintang), a WKT column (wkt, geometry) or a Kobo/"
                             "ODK geopoint column, or x/y columns with --crs")
-        return ReadResult(gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df))), notes)
+        frame = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df)))
+        frame.attrs.update(geometry_in_file=False, geometry_columns=[], decimal=decimal)
+        return ReadResult(frame, notes)
     notes.append(f"geometry from {how}")
     if crs is None and assumed_crs is None:
-        raise ReadError(f"{path.name}: the coordinates in {how} have no CRS. Pass --crs (for example "
-                        "--crs EPSG:32749 for UTM 49S metres)")
-    frame = gpd.GeoDataFrame(df, geometry=geoms, crs=crs or assumed_crs)
+        assumed_crs = _degrees_in_region(geoms, region)
+        if assumed_crs is None:
+            raise ReadError(f"{path.name}: the coordinates in {how} have no CRS and are not lon/lat "
+                            "degrees inside the region. Pass --crs (for example --crs EPSG:32749 for "
+                            "UTM 49S metres, or --crs EPSG:4326 for degrees; degrees with latitude first also need "
+                            "--swap-xy)")
+        notes.append(f"the coordinates in {how} are degrees inside the region: taken as EPSG:4326 "
+                     "(pass --crs to say otherwise)")
+    frame = gpd.GeoDataFrame(df.drop(columns=used), geometry=geoms, crs=crs or assumed_crs)
+    frame.attrs.update(geometry_in_file=True, geometry_columns=used, decimal=decimal)
     return ReadResult(frame, notes)
+
+
+def _degrees_in_region(geoms: gpd.GeoSeries, region) -> str | None:
+    """EPSG:4326 when every coordinate is a plausible degree and the records lie in the region."""
+    if region is None:
+        return None
+    present = geoms[~(geoms.is_empty | geoms.isna())]
+    if not len(present):
+        return None
+    b = shapely.bounds(np.asarray(present.array, dtype=object))
+    if not np.isfinite(b).all() or (np.abs(b[:, [0, 2]]) > 180).any() or (np.abs(b[:, [1, 3]]) > 90).any():
+        return None
+    x, y = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    return "EPSG:4326" if np.mean(region.contains(x, y)) >= 0.5 else None
 
 
 def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -176,6 +261,7 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
+    """Coordinates: a decimal comma is read as a point (coordinates never group thousands)."""
     cleaned = series.astype("string").str.strip().str.replace(",", ".", regex=False)
     return pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
@@ -186,33 +272,37 @@ def _points(x: np.ndarray, y: np.ndarray) -> gpd.GeoSeries:
     return gpd.GeoSeries(pts)
 
 
-def _csv_geometry(df: pd.DataFrame):
-    """Find the geometry: Kobo/ODK geopoint pairs, lon/lat, WKT, then x/y. Returns
-    (GeoSeries or None, description, CRS implied by the columns or None)."""
+def _csv_geometry(df: pd.DataFrame, decimal: str = "."):
+    """Find the geometry: Kobo/ODK geopoint pairs, lon/lat, WKT, then x/y. Returns (GeoSeries or
+    None, description, CRS implied by the columns or None, the columns used)."""
     cols = list(df.columns)
     lat_cols = [c for c in cols if re.search(r"[_-]latitude$", c, re.I)]
     for lat_col in lat_cols:
         lon_col = re.sub(r"latitude$", "longitude", lat_col, flags=re.I)
         lon_col = next((c for c in cols if c.lower() == lon_col.lower()), None)
         if lon_col:
+            prefix = lat_col[: -len("latitude")]
+            extra = [c for c in cols if c.lower() in (f"{prefix}altitude".lower(), f"{prefix}precision".lower())]
             return _points(_numbers(df[lon_col]), _numbers(df[lat_col])), \
-                f"geopoint columns {lon_col}/{lat_col}", "EPSG:4326"
+                f"geopoint columns {lon_col}/{lat_col}", "EPSG:4326", [lon_col, lat_col, *extra]
     lon, lat = _find(cols, LON_NAMES), _find(cols, LAT_NAMES)
     if lon and lat:
-        return _points(_numbers(df[lon]), _numbers(df[lat])), f"columns {lon}/{lat}", "EPSG:4326"
+        return _points(_numbers(df[lon]), _numbers(df[lat])), f"columns {lon}/{lat}", "EPSG:4326", [lon, lat]
     wkt = _find(cols, WKT_NAMES)
     if wkt:
         values = df[wkt].astype("string").fillna("")
+        if decimal == ",":  # POINT(112,5 -2,9) from an id-ID export
+            values = values.str.replace(r"(\d),(\d)", r"\1.\2", regex=True)
         geoms = shapely.from_wkt(values.to_numpy(dtype=object), on_invalid="ignore")
         geoms[values.str.strip().to_numpy() == ""] = None
-        return gpd.GeoSeries(geoms), f"WKT column {wkt}", None
+        return gpd.GeoSeries(geoms), f"WKT column {wkt}", None, [wkt]
     for c in cols:  # a Kobo geopoint in one column: "lat lon altitude accuracy"
         sample = df[c].dropna().head(20).astype(str)
         if len(sample) and sample.str.match(GEOPOINT).all() and sample.str.split().str.len().min() >= 2:
             parts = df[c].astype("string").str.split(expand=True)
             return _points(_numbers(parts[1]), _numbers(parts[0])), \
-                f"geopoint column {c} (lat lon alt acc)", "EPSG:4326"
+                f"geopoint column {c} (lat lon alt acc)", "EPSG:4326", [c]
     x, y = _find(cols, X_NAMES), _find(cols, Y_NAMES)
     if x and y:
-        return _points(_numbers(df[x]), _numbers(df[y])), f"columns {x}/{y}", None
-    return None, "", None
+        return _points(_numbers(df[x]), _numbers(df[y])), f"columns {x}/{y}", None, [x, y]
+    return None, "", None, []

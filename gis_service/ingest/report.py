@@ -32,6 +32,8 @@ class ImportReport:
     unchanged: int = 0
     written: bool = False
     notes: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # field -> the file's column it came from
+    unused_columns: list[str] = field(default_factory=list)  # columns of the file no field took
     repaired: list[Problem] = field(default_factory=list)
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -51,6 +53,12 @@ class ImportReport:
                f"inserted {self.inserted}, updated {self.updated}, unchanged {self.unchanged}, "
                f"repaired {len(self.repaired)}, rejected {len(self.rejected)}"
                + ("" if self.written else " - NOTHING WRITTEN")]
+        if self.columns:
+            out.append("  columns used: " + ", ".join(f"{k} <- {v}" for k, v in self.columns.items()))
+        if self.unused_columns:
+            names = self.unused_columns
+            shown = ", ".join(names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "")
+            out.append(f"  columns NOT used ({len(names)}): {shown} (map one with --field FIELD=COLUMN)")
         out += [f"  note: {n}" for n in self.notes]
         for title, items in (("rejected", self.rejected), ("repaired", self.repaired),
                              ("warning", self.warnings)):
@@ -68,3 +76,8 @@ class ImportRejected(Exception):
         self.report = report
         first = report.rejected[0].text() if report.rejected else "rejected"
         super().__init__(f"{len(report.rejected)} record(s) rejected, nothing written; first: {first}")
+
+
+class ImportEnvironmentError(Exception):
+    """The environment failed (database unreachable, connection lost): nothing was written, and the
+    same command can simply be run again. The message is one line for the user."""
