@@ -114,8 +114,9 @@ def out_of_bounds(value, f: Field) -> str | None:
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if low is not None and (value <= low if above else value < low):
-        return f"{'at or below' if above else 'below'} {low:g}" if low else (
-            "zero or negative" if above else "negative")
+        if low == 0:
+            return "negative" if value < 0 else "zero"
+        return f"{'at or below' if above else 'below'} {low:g}"
     if top is not None and value > top:
         return f"above {top:g}"
     return None

@@ -189,8 +189,10 @@ def _dialect(text: str, suffix: str) -> tuple[str, str, list[str]]:
     if delimiter != ";":
         name = {",": "comma", "\t": "tab", "|": "pipe"}[delimiter]
         return delimiter, ".", ([] if delimiter == "," else [f"CSV dialect: {name}-delimited"])
-    body = ";".join(head[1:])
-    decimal = "," if re.search(r"(^|;)\s*\"?-?\d+,\d+\"?\s*(;|$)", body) or "." not in body else "."
+    cells = [c.strip().strip('"') for line in head[1:] for c in line.split(";")]
+    comma = any(re.fullmatch(r"-?\d+,\d+", c) for c in cells)
+    point = any(re.fullmatch(r"-?\d+\.\d+", c) and not re.fullmatch(r"-?\d{1,3}(\.\d{3})+", c) for c in cells)
+    decimal = "," if comma or not point else "."  # Excel writes ';' where the decimal mark is ','
     if decimal == ",":
         return ";", ",", ["CSV dialect: semicolon-delimited with decimal commas (an Excel export with "
                           "Indonesian regional settings): 1.234,5 is read as 1234.5"]
