@@ -24,6 +24,8 @@ from gis_service.db.cluster import LocalCluster, free_port
 from gis_service.db.models import Base
 
 TEMPLATE = "gis_template"
+CORPUS = Path(__file__).parent / "data" / "bad_inputs"  # scripts/make_bad_inputs.py
+CORPUS_TEMPLATE = "gis_corpus_template"
 SHARED_SERUYAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "seruyan"
 
 
@@ -148,3 +150,37 @@ def server(published_region):
     yield base + "/ogc"
     uv.should_exit = True
     thread.join(timeout=10)
+
+
+# ---- the import corpus's base: real Seruyan villages (tests/data/bad_inputs/base) ------------------
+
+@pytest.fixture(scope="session")
+def corpus_template(pg_cluster):
+    """A template database holding the corpus's base/: the regency, two districts, ten villages and
+    two facilities (an IPLT and the depot feeding it)."""
+    from gis_service.ingest.importer import import_file
+
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute(f'CREATE DATABASE "{CORPUS_TEMPLATE}" TEMPLATE "{TEMPLATE}"')
+    engine = create_engine(pg_cluster.url(CORPUS_TEMPLATE))
+    kinds = {"1": "admin", "2": "admin", "3": "admin", "4": "facilities"}
+    for path in sorted((CORPUS / "base").iterdir()):
+        report = import_file(engine, kinds[path.name[0]], path)
+        assert report.written and not report.rejected, report.lines()
+    engine.dispose()
+    return CORPUS_TEMPLATE
+
+
+@pytest.fixture
+def corpus_db(pg_cluster, corpus_template, monkeypatch):
+    """A fresh database with the corpus's base for one test; the command line points at it."""
+    name = f"c_{uuid.uuid4().hex[:12]}"
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{corpus_template}"')
+    url = pg_cluster.url(name)
+    monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", url)
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

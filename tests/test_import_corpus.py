@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import csv
 import shlex
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from gis_service.cli import app
-from gis_service.ingest.importer import import_file
-from tests.conftest import TEMPLATE, _admin_conn, snapshot
+from tests.conftest import CORPUS, snapshot
 
-CORPUS = Path(__file__).parent / "data" / "bad_inputs"
-CORPUS_TEMPLATE = "gis_corpus_template"
 runner = CliRunner()
 
 
@@ -29,34 +25,6 @@ def _manifest() -> list[dict]:
 
 
 CASES = _manifest()
-
-
-@pytest.fixture(scope="session")
-def corpus_template(pg_cluster):
-    """A template database holding base/: the regency, two districts, ten villages, two facilities."""
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{CORPUS_TEMPLATE}" TEMPLATE "{TEMPLATE}"')
-    engine = create_engine(pg_cluster.url(CORPUS_TEMPLATE))
-    kinds = {"1": "admin", "2": "admin", "3": "admin", "4": "facilities"}
-    for path in sorted((CORPUS / "base").iterdir()):
-        report = import_file(engine, kinds[path.name[0]], path)
-        assert report.written and not report.rejected, report.lines()
-    engine.dispose()
-    return CORPUS_TEMPLATE
-
-
-@pytest.fixture
-def corpus_db(pg_cluster, corpus_template, monkeypatch):
-    name = f"c_{uuid.uuid4().hex[:12]}"
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{corpus_template}"')
-    url = pg_cluster.url(name)
-    monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", url)
-    engine = create_engine(url)
-    yield engine
-    engine.dispose()
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_corpus_is_large_and_covers_every_kind_and_outcome():

@@ -100,6 +100,7 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
         except Exception as exc:  # a damaged file fails inside GDAL or shapely in many ways
             raise ReadError(f"{path.name} cannot be read: {exc}") from exc
     notes += sorted({f"GDAL: {w.message}" for w in gdal_warnings})
+    _decode_invalid_text(frame, notes)
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=None)
     if crs:
@@ -123,6 +124,40 @@ def _read_layer(path: Path, source: str, layer: str | None, notes: list[str]) ->
             notes.append("a ring was not closed: closed by repeating its first point (see 'repaired')")
             return _read_fixing_rings(source, layer)
         raise ReadError(f"{path.name} cannot be read: {exc}") from exc
+
+
+def _decode_invalid_text(frame: pd.DataFrame, notes: list[str]) -> None:
+    """GDAL passes a text attribute's bytes through as they are; where they are not UTF-8 (a
+    GeoJSON edited in a Windows editor), each such value is decoded as Windows-1252 (Latin-1 where
+    that fails), with a note naming the column."""
+    import pyarrow as pa
+
+    for column in frame.columns:
+        series = frame[column]
+        if column == getattr(frame, "_geometry_column_name", None) or not pd.api.types.is_string_dtype(series):
+            continue
+        try:
+            chunks = pa.chunked_array(pa.array(series, from_pandas=True)) if series.dtype == object else \
+                pa.chunked_array(series.array.__arrow_array__())
+            chunks.validate(full=True)
+            continue
+        except (pa.ArrowInvalid, TypeError, AttributeError, UnicodeDecodeError):
+            pass
+        raw = pa.chunked_array(series.array.__arrow_array__()).cast(pa.binary()).to_pylist() \
+            if hasattr(series.array, "__arrow_array__") else list(series)
+        frame[column] = pd.Series([_text_of(v) for v in raw], index=frame.index, dtype=object)
+        notes.append(f"column {column}: text that is not UTF-8 decoded as Windows-1252")
+
+
+def _text_of(value):
+    if not isinstance(value, bytes):
+        return value
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        try:
+            return value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def _read_fixing_rings(source: str, layer: str | None) -> gpd.GeoDataFrame:
