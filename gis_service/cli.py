@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -204,6 +205,8 @@ def import_cmd(
 
     if kind not in KINDS:
         _fail(f"unknown import kind '{kind}'; choose one of {', '.join(KINDS)}", 2)
+    # psycopg logs the failures it ignores while closing a broken COPY; the one line below says it all
+    logging.getLogger("psycopg").setLevel(logging.CRITICAL)
     options = ImportOptions(source=source, title=title, crs=crs, layer=layer, fields=_parse_fields(field),
                             skip_bad=skip_bad, swap_xy=swap_xy, region_check=region_check,
                             plain_codes=plain_codes, year=year, dry_run=dry_run)
