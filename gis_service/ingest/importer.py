@@ -202,7 +202,7 @@ def _canonical(frame: gpd.GeoDataFrame, spec: Kind, options: ImportOptions, repo
                 report.reject(int(rows[i]), ids[i], f"column '{col}' value '{frame[col].iat[i]}' is not "
                               + _expected(f), _fix(f))
             bad[i] = True
-        for i in _out_of_bounds(values, f):
+        for i in _rows_out_of_bounds(values, f):
             if not bad[i]:
                 why = out_of_bounds(values.iat[i], f)
                 report.reject(int(rows[i]), ids[i], f"column '{col}' value '{frame[col].iat[i]}' is {why}",
@@ -234,7 +234,7 @@ def _canonical(frame: gpd.GeoDataFrame, spec: Kind, options: ImportOptions, repo
     return canonical, bad
 
 
-def _out_of_bounds(values: pd.Series, f) -> np.ndarray:
+def _rows_out_of_bounds(values: pd.Series, f) -> np.ndarray:
     """Rows whose number breaks the field's bounds (vectorised; a million rows cost milliseconds)."""
     low, above, top = f.bounds()
     if f.kind not in ("int", "float") or (low is None and top is None):
