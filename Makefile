@@ -24,7 +24,7 @@ demo: bootstrap
 ## clients (GDAL, QGIS, OWSLib, MapLibre's style validator) installed first.
 test:
 	@bash scripts/bootstrap.sh --with-clients
-	$(VENV)/bin/python -m pytest
+	GIS_SERVICE_NO_SKIPS=1 $(VENV)/bin/python -m pytest
 
 ## Import speed on the province-size generated region (~1M households); see scripts/benchmark_import.py.
 benchmark: bootstrap

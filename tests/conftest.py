@@ -29,6 +29,18 @@ CORPUS_TEMPLATE = "gis_corpus_template"
 SHARED_SERUYAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "seruyan"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under `make test` (GIS_SERVICE_NO_SKIPS=1) a skipped test is a failure: a missing client or
+    the missing Seruyan test data must not pass unseen. Elsewhere a skip stays a skip."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("GIS_SERVICE_NO_SKIPS") and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under make test, which counts a skip as a failure: {reason}"
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     home = Path(tempfile.mkdtemp(prefix="gis-test-"))
