@@ -59,11 +59,15 @@ class Settings(BaseSettings):
                                 "id and vector tiles in front of pygeoapi (gis_service/api/hot_paths.py)")
     api_count_limit: int = Field(default=100_000, description="Item pages leave numberMatched out "
                                  "when the planner expects more matches than this (0: never count)")
-    public_read: bool = Field(default=True, description="Planning API reads without a key (writes and "
-                              "jobs always need one); off: every /api route needs a viewer key")
+    public_read: bool = Field(default=True, description="Reads without a key (writes and jobs always need "
+                              "one); off: every route that returns data (/api, /ogc, tiles, styles, the "
+                              "QGIS project) needs a viewer key")
     cors_origins: list[str] = Field(default=[], description="Origins allowed to call the API from a "
                                     "browser (JSON list, e.g. [\"https://peta.example.go.id\"]); empty: none")
-    max_body_kb: int = Field(default=1024, description="Larger planning API request bodies are refused (413)")
+    max_body_kb: int = Field(default=1024, description="Larger request bodies are refused (413), counted by "
+                             "the bytes received (chunked bodies too)")
+    callback_hosts: list[str] = Field(default=[], description="Hosts an OGC execute request's subscriber "
+                                      "URLs may name (JSON list); empty: callbacks are refused (400)")
     web_dir: Path = Field(default=REPO_ROOT / "web", description="The web map's files; MapLibre GL JS "
                           "from its node_modules (npm, installed by scripts/bootstrap.sh)")
     basemap_tiles: str | None = Field(default=OSM_TILES, description="Raster basemap under the web map "

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from gis_service.api.app import create_app
+from gis_service.db.users import add_user
 from gis_service.api.layers import load_layers
 from gis_service.settings import get_settings
 
@@ -18,6 +19,8 @@ from gis_service.settings import get_settings
 @pytest.fixture
 def client(published_region):
     with TestClient(create_app(base_url="http://testserver")) as test_client:
+        with published_region.begin() as conn:  # starting a process needs an editor's key
+            test_client.headers["Authorization"] = f"Bearer {add_user(conn, 'editor', 'editor')}"
         yield test_client
 
 

@@ -87,9 +87,17 @@ def every_layer_filled(published_region, tmp_path):
     return engine
 
 
+ADMIN: dict[str, str] = {}  # the Authorization header of an admin key, made by full_server
+
+
 @pytest.fixture
 def full_server(every_layer_filled, server):
-    """The `server` fixture's base URL (…/ogc), serving `every_layer_filled`."""
+    """The `server` fixture's base URL (…/ogc), serving `every_layer_filled`; ``ADMIN`` holds an
+    admin key, so that starting and deleting jobs (which need one) are tested too."""
+    from gis_service.db.users import add_user
+
+    with every_layer_filled.begin() as conn:
+        ADMIN["Authorization"] = f"Bearer {add_user(conn, 'conformance', 'admin')}"
     return server
 
 
@@ -483,7 +491,8 @@ def _replay(request: dict, log: _ErrorLog) -> tuple[int, str | None, str]:
     start = len(log.records)
     body = request.get("postData", {}).get("text")
     headers = {h["name"]: h["value"] for h in request["headers"]
-               if h["name"].lower() not in ("content-length", "host", "connection", "accept-encoding")}
+               if h["name"].lower() not in ("content-length", "host", "connection", "accept-encoding", "authorization")}
+    headers.update(ADMIN)  # the report filters the key out; the run sent it with every request
     try:
         status = httpx.request(request["method"], request["url"], headers=headers,
                                content=body.encode("utf-8", "surrogatepass") if body else None,
@@ -512,11 +521,11 @@ def _wait_for_jobs(base: str, seconds: float = 60) -> None:
 
 
 def _delete_a_finished_job(base: str) -> httpx.Response:
-    started = httpx.post(f"{base}/processes/coverage/execution", headers={"Prefer": "respond-async"},
+    started = httpx.post(f"{base}/processes/coverage/execution", headers={"Prefer": "respond-async", **ADMIN},
                          json={"inputs": {"method": "buffer", "nearest_k": 0}}, timeout=60)
     assert started.status_code == 201, started.text
     _wait_for_jobs(base)
-    return httpx.delete(started.headers["location"], timeout=60)
+    return httpx.delete(started.headers["location"], headers=ADMIN, timeout=60)
 
 
 @dataclass(frozen=True)
@@ -573,6 +582,7 @@ def test_schemathesis_finds_no_server_errors(full_server, schemathesis_cli, tmp_
         # cache and "SystemError: AST constructor recursion depth mismatch").
         done = subprocess.run(
             [*schemathesis_cli, "run", str(schema), "--url", full_server, "--checks", "not_a_server_error",
+             "--header", f"Authorization: {ADMIN['Authorization']}",
              "--max-examples", str(EXAMPLES_PER_OPERATION), "--seed", str(SEED), "--no-shrink",
              "--workers", "1", "--request-timeout", "60", "--report", "har,json", "--report-dir", str(tmp_path),
              "--report-har-path", str(har), "--report-json-path", str(summary)],

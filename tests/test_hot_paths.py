@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gis_service.api.app import create_app
+from gis_service.db.users import add_user
 
 TAKEN = [
     "/ogc/collections/facilities/items",
@@ -48,9 +49,11 @@ PASSED_ON = [
 
 @pytest.fixture
 def both(published_region, monkeypatch):
-    with TestClient(create_app(base_url="http://testserver")) as fast:
+    with published_region.begin() as conn:  # starting a process needs an editor's key
+        editor = {"Authorization": f"Bearer {add_user(conn, 'editor', 'editor')}"}
+    with TestClient(create_app(base_url="http://testserver"), headers=editor) as fast:
         monkeypatch.setenv("GIS_SERVICE_API_HOT_PATHS", "false")
-        with TestClient(create_app(base_url="http://testserver")) as plain:
+        with TestClient(create_app(base_url="http://testserver"), headers=editor) as plain:
             yield fast, plain
 
 

@@ -22,6 +22,7 @@ from gis_service.api.jobs import router as jobs_router
 from gis_service.api.planning import router as planning_router
 from gis_service.api.results import router as results_router
 from gis_service.api.scenarios import edits_router as scenario_edits_router
+from gis_service.api.security import Guard
 from gis_service.api.scenarios import router as scenarios_router
 from gis_service.api.web import mount_web_map
 from gis_service.db.engine import database_url, make_serving_engine
@@ -60,15 +61,7 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
                              "ms": round(1000 * (time.perf_counter() - start), 1)}))
         return response
 
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next):
-        """Refuse planning API bodies above ``max_body_kb`` before reading them."""
-        size = request.headers.get("content-length")
-        if request.url.path.startswith("/api/") and size and size.isdigit() and \
-                int(size) > settings.max_body_kb * 1024:
-            return JSONResponse({"detail": {"message": f"request body over {settings.max_body_kb} kB"}}, 413)
-        return await call_next(request)
-
+    app.add_middleware(Guard, settings=settings, engine=engine)  # inside CORS: refusals carry its headers
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],

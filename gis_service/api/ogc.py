@@ -10,12 +10,15 @@ so the module is (re)loaded after both files are written; links in its responses
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
 
 import yaml
 from sqlalchemy.engine import make_url
+
+from pygeoapi.util import json_serial
 
 from gis_service.api.layers import Layer, load_layers
 from gis_service.db.engine import database_url
@@ -152,8 +155,25 @@ def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path, dict
     return config_path, openapi_path, config
 
 
+def script_safe_json(dict_, pretty: bool = False) -> str:
+    """pygeoapi's ``to_json`` template filter, made safe inside ``<script>``: its HTML pages write
+    features into inline scripts as ``{{ data | to_json | safe }}``, so a facility named
+    ``</script><script>...`` would end the script and run its own. ``<``, ``>`` and ``&`` become ``\\u``
+    escapes (the output is ASCII, so JavaScript's line separators are escaped too): the same JSON
+    value, no markup."""
+    text = json.dumps(dict_, default=json_serial, indent=4 if pretty else None, separators=(",", ":"))
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):  # ASCII-only already
+        text = text.replace(char, escape)
+    return text
+
+
 def ogc_app(settings: Settings, *, base_url: str):
-    """pygeoapi's Starlette application for the current layers and database, and its configuration."""
+    """pygeoapi's Starlette application for the current layers and database, and its configuration.
+    Its templates' ``to_json`` filter is replaced by ``script_safe_json`` (the filter is looked up in
+    ``pygeoapi.util`` each time a page is rendered; its JSON responses use their own import)."""
+    import pygeoapi.util
+
+    pygeoapi.util.to_json = script_safe_json
     config_path, openapi_path, config = write_config(settings, base_url=base_url)
     os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(config_path), str(openapi_path)
     module = sys.modules.get("pygeoapi.starlette_app")

@@ -152,6 +152,7 @@ function buildStyle(runId, data) {
 function createView(container, camera) {
   const map = new maplibregl.Map({
     container, style: buildStyle(null, EMPTY), ...camera,
+    transformRequest: withKey, // tiles of a server whose reads are closed need the viewer's key
     canvasContextAttributes: { preserveDrawingBuffer: true }, // the PNG export reads the last frame
     attributionControl: { compact: true }, dragRotate: false, pitchWithRotate: false,
   });
@@ -162,6 +163,12 @@ function createView(container, camera) {
   map.on("click", guarded((event) => mapClick(view, event)));
   map.on("move", () => follow(view));
   return view;
+}
+
+/** MapLibre's requests to this server carry the signed-in key (never sent to the basemap's host). */
+function withKey(url) {
+  if (!state.key || new URL(url, location.href).origin !== location.origin) return { url };
+  return { url, headers: { Authorization: `Bearer ${state.key}` } };
 }
 
 /** An unreachable basemap (offline, say) is expected: a small notice instead of an error per

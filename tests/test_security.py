@@ -1,0 +1,156 @@
+"""Probes of a server a district office can expose, against `gis-service serve` as a real process
+(uvicorn in a subprocess) on the published test region: who may start and delete OGC jobs,
+callbacks only to allowed hosts, a byte-counted body limit (chunked too), script injection shown as
+text with a Content-Security-Policy, and closed reads that are closed everywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from gis_service.db.cluster import free_port
+from gis_service.db.users import add_user
+
+GIS = str(Path(sys.executable).parent / "gis-service")
+XSS = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+def _serve(db_url: str, data_dir: Path, **env) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    environment = {**os.environ, "GIS_SERVICE_DATABASE_URL": db_url, "GIS_SERVICE_DATA_DIR": str(data_dir),
+                   "GIS_SERVICE_BASEMAP_TILES": "", **env}
+    process = subprocess.Popen([GIS, "serve", "--port", str(port)], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server ended: {process.stderr.read()}")
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError("the server did not start")
+
+
+@pytest.fixture
+def keys(published_region):
+    with published_region.begin() as conn:
+        return {role: {"Authorization": f"Bearer {add_user(conn, role, role)}"}
+                for role in ("viewer", "editor", "admin")}
+
+
+@pytest.fixture
+def open_server(published_region, keys, db_url, tmp_path):
+    process, base = _serve(db_url, tmp_path / "data")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture
+def closed_server(published_region, keys, db_url, tmp_path):
+    process, base = _serve(db_url, tmp_path / "data", GIS_SERVICE_PUBLIC_READ="false")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def _message(response) -> str:
+    return response.json()["detail"]["message"]
+
+
+def test_starting_and_deleting_ogc_jobs_needs_a_key_and_role(open_server, keys, published_region):
+    execute = open_server + "/ogc/processes/coverage/execution"
+    body = {"inputs": {"method": "buffer", "distance_m": 3000}}
+    with published_region.connect() as conn:
+        runs = conn.execute(text("SELECT count(*) FROM coverage_run")).scalar()
+    anonymous = httpx.post(execute, json=body, timeout=30)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    viewer = httpx.post(execute, json=body, headers=keys["viewer"], timeout=30)
+    assert viewer.status_code == 403 and _message(viewer) == "user viewer is viewer; this needs editor"
+    with published_region.connect() as conn:  # refused runs left no trace
+        assert conn.execute(text("SELECT count(*) FROM coverage_run")).scalar() == runs
+    editor = httpx.post(execute, json=body, headers=keys["editor"], timeout=120)
+    assert editor.status_code == 200, editor.text
+    assert editor.json()["value"]["run_id"] > 0
+    job = open_server + "/ogc/jobs/no-such-job"
+    assert httpx.delete(job, timeout=10).status_code == 401
+    assert httpx.delete(job, headers=keys["editor"], timeout=10).status_code == 403
+    assert httpx.delete(job, headers=keys["admin"], timeout=10).status_code not in (401, 403)
+
+
+def test_callbacks_go_only_to_allowed_hosts(open_server, keys):
+    received = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(2)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/callback"
+    body = {"inputs": {"method": "buffer", "distance_m": 3000}, "subscriber": {"successUri": url}}
+    refused = httpx.post(open_server + "/ogc/processes/coverage/execution", json=body, headers=keys["editor"],
+                         timeout=30)
+    assert refused.status_code == 400
+    assert "host 127.0.0.1 is not on the allow-list" in _message(refused)
+    try:
+        received.append(listener.accept())
+    except TimeoutError:
+        pass
+    listener.close()
+    assert received == []  # the server never called back
+
+
+def test_request_bodies_are_limited_by_the_bytes_received(open_server, keys):
+    def chunks():
+        for _ in range(3 * 64):  # 3 MB without a Content-Length
+            yield b" " * 16384
+
+    chunked = httpx.post(open_server + "/api/facilities", content=chunks(), timeout=30,
+                         headers={**keys["editor"], "Content-Type": "application/json"})
+    assert chunked.status_code == 413 and "over 1024 kB" in _message(chunked)
+    declared = httpx.post(open_server + "/ogc/processes/coverage/execution", content=b"x" * (2 * 2**20),
+                          headers={**keys["editor"], "Content-Type": "application/json"}, timeout=30)
+    assert declared.status_code == 413
+
+
+def test_a_name_made_of_script_shows_as_text_with_a_policy(open_server, keys):
+    new = {"name": XSS, "type": "mck", "lon": 112.06, "lat": -2.91}
+    created = httpx.post(open_server + "/api/facilities", json=new, headers=keys["editor"], timeout=30)
+    assert created.status_code == 201, created.text
+    page = httpx.get(open_server + "/ogc/collections/facilities/items?f=html&limit=1000", timeout=30)
+    assert page.status_code == 200
+    assert "</script><script>alert(1)" not in page.text and "<img src=x" not in page.text
+    assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in page.text  # inside the page's script, as data
+    csp = page.headers["content-security-policy"]
+    assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    item = httpx.get(open_server + f"/ogc/collections/facilities/items/{created.json()['id']}?f=html", timeout=30)
+    assert item.status_code == 200 and "<img src=x" not in item.text
+    assert "content-security-policy" in httpx.get(open_server + "/map", timeout=10).headers
+    as_json = httpx.get(open_server + "/ogc/collections/facilities/items?f=json&limit=1000", timeout=30).json()
+    assert XSS in [f["properties"]["name"] for f in as_json["features"]]  # the data itself is kept
+
+
+def test_closed_reads_are_closed_everywhere(closed_server, keys):
+    data_routes = ["/ogc/collections/facilities/items", "/ogc/collections", "/ogc/collections/facilities/tiles",
+                   "/project.qgs", "/tiles/facilities.json", "/api/facilities",
+                   "/ogc/processes", "/ogc/jobs"]
+    for route in data_routes:
+        assert httpx.get(closed_server + route, timeout=30).status_code == 401, route
+        assert httpx.get(closed_server + route, headers=keys["viewer"], timeout=30).status_code == 200, route
+    for route in ("/health", "/map", "/styles/maplibre.json"):  # the map's page and styles: it asks for the key
+        assert httpx.get(closed_server + route, timeout=10).status_code == 200, route
+    bad = httpx.get(closed_server + "/ogc/collections", headers={"X-API-Key": "not-a-key"}, timeout=10)
+    assert bad.status_code == 401 and _message(bad) == "unknown or revoked API key"
+    assert json.loads(httpx.get(closed_server + "/ready", timeout=10).text)["status"] == "ready"
