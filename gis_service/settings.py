@@ -66,6 +66,11 @@ class Settings(BaseSettings):
                                     "browser (JSON list, e.g. [\"https://peta.example.go.id\"]); empty: none")
     max_body_kb: int = Field(default=1024, description="Larger request bodies are refused (413), counted by "
                              "the bytes received (chunked bodies too)")
+    statement_timeout_s: float = Field(default=30, ge=0, description="The server's queries are cancelled "
+                                       "after this long (PostgreSQL statement_timeout; 0: never); analyses "
+                                       "run by jobs and the command line are not limited")
+    max_offset: int = Field(default=1_000_000, ge=0, description="Item pages deeper than this offset are "
+                            "refused (400): deep offsets cost the database a scan of every skipped row")
     callback_hosts: list[str] = Field(default=[], description="Hosts an OGC execute request's subscriber "
                                       "URLs may name (JSON list); empty: callbacks are refused (400)")
     web_dir: Path = Field(default=REPO_ROOT / "web", description="The web map's files; MapLibre GL JS "

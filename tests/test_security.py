@@ -154,3 +154,23 @@ def test_closed_reads_are_closed_everywhere(closed_server, keys):
     bad = httpx.get(closed_server + "/ogc/collections", headers={"X-API-Key": "not-a-key"}, timeout=10)
     assert bad.status_code == 401 and _message(bad) == "unknown or revoked API key"
     assert json.loads(httpx.get(closed_server + "/ready", timeout=10).text)["status"] == "ready"
+
+
+def test_deep_offsets_are_refused_and_heavy_queries_cancelled(open_server, db_url):
+    from sqlalchemy.exc import OperationalError
+
+    from gis_service.db.engine import make_serving_engine
+
+    deep = httpx.get(open_server + "/ogc/collections/facilities/items?offset=5000000", timeout=10)
+    assert deep.status_code == 400 and "over 1000000" in _message(deep)
+    assert httpx.get(open_server + "/ogc/collections/facilities/items?offset=10", timeout=10).status_code == 200
+    engine = make_serving_engine(db_url.replace("postgresql://", "postgresql+psycopg://"), statement_timeout_s=0.5)
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW statement_timeout")).scalar() == "500ms"
+        with pytest.raises(OperationalError, match="statement timeout"):
+            conn.execute(text("SELECT pg_sleep(3)"))
+    engine.dispose()
+    default = make_serving_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    with default.connect() as conn:
+        assert conn.execute(text("SHOW statement_timeout")).scalar() == "30s"
+    default.dispose()

@@ -33,7 +33,7 @@ log = logging.getLogger("gis_service.api")
 
 def create_app(settings: Settings | None = None, *, base_url: str = "http://127.0.0.1:8000") -> FastAPI:
     settings = settings or get_settings()
-    engine = make_serving_engine(database_url(settings))
+    engine = make_serving_engine(database_url(settings), statement_timeout_s=settings.statement_timeout_s)
     app = FastAPI(title="gis-service", version=__version__,
                   description="Sanitation coverage and scale-up planning: OGC APIs under /ogc")
 

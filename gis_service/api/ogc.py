@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from pygeoapi.util import json_serial
 
 from gis_service.api.layers import Layer, load_layers
-from gis_service.db.engine import database_url
+from gis_service.db.engine import database_url, statement_timeout_option
 from gis_service.settings import OSM_TILES, Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -73,23 +73,28 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, j
                         "phone": "-", "fax": "-", "email": "-", "url": base_url, "hours": "-",
                         "instructions": "-", "role": "pointOfContact"},
         },
-        "resources": {**{layer.id: _resource(layer, connection, bbox, crs, settings.api_count_limit, base_url) for layer in layers},
+        "resources": {**{layer.id: _resource(layer, connection, bbox, crs, settings.api_count_limit, base_url,
+                                             statement_timeout_option(settings.statement_timeout_s))
+                         for layer in layers},
                       "coverage": {"type": "process",
                                    "processor": {"name": "gis_service.api.processes.CoverageProcessor"}}},
     }
 
 
 def _resource(layer: Layer, connection: dict, bbox: list[float], crs: list[str], count_limit: int,
-              base_url: str) -> dict:
+              base_url: str, libpq_options: str) -> dict:
+    # pygeoapi's SQL provider passes the options that are not dicts to the driver: libpq's
+    # ``options`` carries the statement timeout
     provider = {"type": "feature", "name": "gis_service.api.features.FastFeatureProvider",
                 "data": connection, "id_field": layer.id_field, "table": layer.table,
                 "geom_field": layer.geometry, "storage_crs": CRS84, "crs": crs,
-                "options": {"count": {"limit": count_limit}}}  # a dict: see the tile options
+                "options": {"count": {"limit": count_limit}, "options": libpq_options}}
     if layer.time_field:
         provider["time_field"] = layer.time_field
     tiles = {"type": "tile", "name": TILE_PROVIDER, "data": connection, "layer": layer.id,
              "id_field": layer.id_field, "table": layer.table, "geom_field": layer.geometry,
-             "options": {"zoom": {"min": layer.zoom[0], "max": layer.zoom[1]},  # a list here would break
+             "options": {"options": libpq_options,
+                         "zoom": {"min": layer.zoom[0], "max": layer.zoom[1]},  # a list here would break
                          "simplify": {"pixels": 0 if layer.style and layer.style.geometry == "point" else 0.5}},
              # pygeoapi's SQL provider, which passes non-dict options to the driver
              "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"}}

@@ -11,6 +11,7 @@
 - **Closed reads.** With ``public_read`` off, every route that returns data needs a viewer key;
   only the health checks, the web map's own files (which then ask for the key) and the layer styles
   (QML, SLD, the MapLibre style: presentation, no data) stay open.
+- **Deep pages.** An ``offset`` over ``max_offset`` under /ogc is refused (400).
 - **Content-Security-Policy** on every HTML response, and ``X-Content-Type-Options: nosniff``.
 
 It is plain ASGI so that it sees the mounted pygeoapi application too, which FastAPI's
@@ -22,7 +23,7 @@ import hashlib
 import json
 import re
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -115,6 +116,11 @@ class Guard:
                 self._check_subscriber(body)
         elif not self.settings.public_read and not _open(path) and not path.startswith("/api/"):
             await self._require(scope, "viewer")  # the planning API checks its own reads
+        if path.startswith("/ogc"):
+            offset = _query(scope, "offset")
+            if offset is not None and offset.isdigit() and int(offset) > self.settings.max_offset:
+                raise Refusal(400, f"offset {offset} is over {self.settings.max_offset}: narrow the request "
+                                   "(bbox, property filters) instead of paging that deep (GIS_SERVICE_MAX_OFFSET)")
 
     async def _require(self, scope, role: str) -> User:
         key = _key(scope)
@@ -184,6 +190,11 @@ def _header(scope, name: bytes) -> str | None:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
+
+
+def _query(scope, name: str) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[-1] if values else None
 
 
 def _key(scope) -> str | None:

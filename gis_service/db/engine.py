@@ -28,11 +28,18 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url or database_url(), pool_pre_ping=True, future=True)
 
 
-def make_serving_engine(url: str | None = None) -> Engine:
+def statement_timeout_option(seconds: float) -> str:
+    """libpq's ``options`` that make PostgreSQL cancel a statement after ``seconds`` (0: never)."""
+    return f"-c statement_timeout={int(round(seconds * 1000))}"
+
+
+def make_serving_engine(url: str | None = None, *, statement_timeout_s: float = 30) -> Engine:
     """The API's engine: a pool sized for the server's worker threads and no pre-ping, whose
     ``SELECT 1`` per checkout costs as much as a small page's query. A connection that died is
-    detected when used, and SQLAlchemy then renews the pool. No overflow: overflow connections
+    detected when used, and SQLAlchemy then renews the pool. Every statement is cancelled after
+    ``statement_timeout_s`` (a heavy request must not hold the database). No overflow: overflow connections
     are closed when returned, and under 50 map users that meant ~10 new PostgreSQL connections a
     second at ~45 ms of database CPU each (scripts/benchmark_map.py: p50 0.5 s -> 0.25 s)."""
     return create_engine(url or database_url(), pool_size=20, max_overflow=0, pool_timeout=30,
-                         pool_recycle=3600, future=True)
+                         pool_recycle=3600, future=True,
+                         connect_args={"options": statement_timeout_option(statement_timeout_s)})
