@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from datetime import datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -151,14 +152,77 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: str) -> None:
-    """Roll the schema back to REVISION ('base' removes every table)."""
+def db_downgrade(
+    revision: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Go ahead although the database holds data")] = False,
+    backup_file: Annotated[Optional[Path], typer.Option("--backup", help="Where the backup taken first goes "
+                                                        "(default: <data dir>/backups/)")] = None,
+) -> None:
+    """Roll the schema back to REVISION ('base' removes every table). A backup is taken first; a
+    database that holds data needs --yes, since a step back may drop tables and columns."""
+    from gis_service.db.backup import BackupError, backup, table_counts
     from gis_service.db.engine import database_url
     from gis_service.db.migrate import current_revision, downgrade
 
     url = database_url()
+    rows = sum(n for table, n in table_counts(url).items() if table != "alembic_version")
+    if rows and not yes:
+        _fail(f"the database holds {rows:,} rows and a step back may drop tables or columns with them: pass "
+              "--yes to go ahead (a backup is taken first)", 2)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = backup_file or get_settings().data_dir / "backups" / f"before-downgrade-{stamp}.dump"
+    try:
+        backup(url, target, pg_bin=get_settings().pg_bin_dir)
+    except BackupError as exc:
+        _fail(f"no downgrade: the backup taken first failed ({exc})")
+    console.print(f"backup of revision {current_revision(url) or 'base'} in {target} "
+                  f"(gis-service db restore {target} --yes brings it back)")
     downgrade(url, revision)
     console.print(f"schema at revision {current_revision(url) or 'base'}")
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="The dump to write (pg_dump custom format)")]) -> None:
+    """Back up the whole database: FILE (pg_dump custom format) and FILE.manifest.json (schema
+    revision and row counts)."""
+    from gis_service.db.backup import BackupError, backup, manifest_path
+    from gis_service.db.engine import database_url
+
+    try:
+        manifest = backup(database_url(), file, pg_bin=get_settings().pg_bin_dir)
+    except BackupError as exc:
+        _fail(str(exc))
+    rows = sum(manifest["row_counts"].values())
+    console.print(f"backup of revision {manifest['schema_revision']}: {rows:,} rows in "
+                  f"{len(manifest['row_counts'])} tables, {manifest['bytes'] / 2**20:.1f} MB in {file}; "
+                  f"manifest {manifest_path(file)}")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A dump made by gis-service db backup")],
+    yes: Annotated[bool, typer.Option("--yes", help="Replace the database's contents")] = False,
+) -> None:
+    """Replace the database's contents by a backup's, in one transaction; an older schema is then
+    migrated to this version's. Refuses a backup from a newer schema revision."""
+    from gis_service.db.backup import BackupError, manifest_path, restore
+    from gis_service.db.engine import database_url
+
+    if not yes:
+        _fail(f"restoring {file} replaces every table of the database: pass --yes to go ahead", 2)
+    try:
+        done = restore(database_url(), file, pg_bin=get_settings().pg_bin_dir)
+    except BackupError as exc:
+        _fail(str(exc), 2)
+    expected = manifest_path(file)
+    note = ""
+    if expected.is_file():
+        wanted = json.loads(expected.read_text(encoding="utf-8"))["row_counts"]
+        differ = [t for t, n in wanted.items() if done.counts.get(t) != n] if done.upgraded_to is None else []
+        note = "; row counts equal the manifest's" if not differ else f"; row counts differ in {', '.join(differ)}"
+    console.print(f"restored revision {done.revision} from {file}"
+                  + (f", migrated to {done.upgraded_to}" if done.upgraded_to else "")
+                  + f": {sum(done.counts.values()):,} rows{note}")
 
 
 # ---- import -------------------------------------------------------------------------------------

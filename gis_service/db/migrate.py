@@ -50,3 +50,10 @@ def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of gis-service has a migration for."""
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config("postgresql://")).walk_revisions()}
