@@ -174,3 +174,30 @@ def test_deep_offsets_are_refused_and_heavy_queries_cancelled(open_server, db_ur
     with default.connect() as conn:
         assert conn.execute(text("SHOW statement_timeout")).scalar() == "30s"
     default.dispose()
+
+
+def test_script_names_stay_text_in_chromium(open_server, keys):
+    """In a real browser: a facility named with script and onerror tags shows as text on the OGC
+    HTML pages and runs nothing (no dialog, no uncaught error from it)."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.is_file():
+        pytest.skip("no Chromium at /usr/bin/chromium (Debian package chromium)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    created = httpx.post(open_server + "/api/facilities", headers=keys["editor"], timeout=30,
+                         json={"name": XSS, "type": "mck", "lon": 112.06, "lat": -2.91})
+    assert created.status_code == 201, created.text
+    fid = created.json()["id"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        for url, text_shown in ((f"/ogc/collections/facilities/items?f=html&limit=1000",
+                                 "</script><script>alert(1)</scrip..."),  # the list shortens long values
+                                (f"/ogc/collections/facilities/items/{fid}?f=html", XSS)):
+            page.goto(open_server + url, wait_until="load")
+            page.wait_for_timeout(500)
+            assert text_shown in page.locator("body").inner_text(), url  # the name is there, as text
+            assert page.locator("img[src='x']").count() == 0, url
+        browser.close()
+    assert dialogs == []
