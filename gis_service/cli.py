@@ -231,7 +231,7 @@ def _parse_fields(pairs: list[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
         if "=" not in pair:
-            _fail(f"--field takes name=column, got '{pair}'")
+            _fail(f"--field takes name=column, got '{pair}'", 2)
         name, col = pair.split("=", 1)
         out[name.strip()] = col.strip()
     return out
@@ -252,7 +252,7 @@ def import_cmd(
     swap_xy: Annotated[bool, typer.Option(help="Swap x/y (lat/lon given as x)")] = False,
     region_check: Annotated[bool, typer.Option(help="Reject locations outside the region")] = True,
     plain_codes: Annotated[bool, typer.Option(help="Codes without dots are Kemendagri codes")] = False,
-    year: Annotated[Optional[int], typer.Option(help="Year for population rows without one")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Year for rows without one", min=1900, max=2100)] = None,
     dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:

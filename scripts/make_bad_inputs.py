@@ -512,6 +512,66 @@ def table_cases(c: Corpus, data: dict, rng) -> None:
                               "itself", "makes 2 polygon part(s)"), areas, geometries=[bow])
 
 
+def review_cases(c: Corpus, data: dict, rng) -> None:
+    """Cases an adversarial review found (each was a crash or a silent wrong value once)."""
+    new, old = data["new"], data["old"]
+    pts = _points_in(old.geometry, 3, rng)
+    _csv(c.add("capacity_id_locale.csv", "facilities", "accept", "an id-ID export: capacity 1.200 m3/hari is one "
+               "thousand two hundred, capex 1.500.000.000", "decimal commas"),
+         [{"id": "IPLT-9", "nama": "IPLT Besar", "jenis": "iplt", "kapasitas": "1.200 m3/hari",
+           "biaya_investasi": "1.500.000.000", "lon": f"{pts[0].x:.6f}".replace(".", ","),
+           "lat": f"{pts[0].y:.6f}".replace(".", ",")}], delimiter=";")
+    cross = data["cross"]
+    _csv(c.add("crosswalk_scientific_bps.csv", "admin", "refuse", "BPS codes that a spreadsheet wrote as "
+               "6.20806E+09 (digits lost)", "is not a BPS code"),
+         [{"kode_kemendagri": k, "nama_kemendagri": v, "kode_bps": f"{int(b):.5E}".replace("E+0", "E+")}
+          for k, v, b in zip(cross.kode_kemendagri, cross.nama_kemendagri, cross.kode_bps)])
+    _csv(c.add("coordinate_typo.csv", "households", "refuse", "one longitude with a misplaced decimal point "
+               "(1124.9): that row is named, not the whole file", "row 2 (T1): coordinates x=1124.9"),
+         [{"household_id": f"T{i}", "lon": ("1124.9" if i == 1 else p.x), "lat": p.y} for i, p in enumerate(pts)])
+    _csv(c.add("xy_with_phone_numbers.csv", "households", "accept", "x/y in UTM beside a phone number column "
+               "(0812 3456 7890 is not a Kobo geopoint)", "geometry <- x/y", "--crs EPSG:32749"),
+         [{"household_id": f"P{i}", "x": f"{p.x:.1f}", "y": f"{p.y:.1f}", "no_hp": f"0812 3456 78{i:02d}"}
+          for i, p in enumerate(gpd.GeoSeries(pts, crs=4326).to_crs(32749))])
+    _csv(c.add("roads_wkt_semicolon.csv", "network", "accept", "a semicolon file with GDAL-style WKT (no space "
+               "after the commas)", "decimal points"),
+         [{"id": "J1", "mode": "road", "wkt": f"LINESTRING ({pts[0].x} {pts[0].y},{pts[1].x} {pts[1].y})"}],
+         delimiter=";")
+    first = new.geometry.iloc[0]
+    poly = first if first.geom_type == "Polygon" else first.geoms[0]
+    ring = list(poly.exterior.coords)
+    cx, cy = poly.representative_point().x, poly.representative_point().y
+    k = len(ring) // 3
+    tip = (ring[k][0] + 0.2 * (ring[k][0] - cx), ring[k][1] + 0.2 * (ring[k][1] - cy))
+    spike = ring[:k] + [ring[k], tip, ring[k]] + ring[k + 1:]
+    x0, y0, x1, y1 = poly.bounds
+    island = [[x1 + 0.01, y0], [x1 + 0.012, y0], [x1 + 0.012, y0 + 0.002], [x1 + 0.01, y0 + 0.002], [x1 + 0.01, y0]]
+    geometry = {"type": "MultiPolygon", "coordinates": [[[list(p) for p in spike]], [island]]}
+    _feature_collection(c.add("desa_spike_and_island.geojson", "admin", "repair", "a village with a small island "
+                              "and a spike on its main part: each part is repaired on its own, the island kept",
+                              "into a MultiPolygon of 2 part(s)"), new.iloc[:1], geometries=[geometry])
+    multi = gpd.GeoDataFrame({"id": ["R1", "R1"], "mode": ["road", "road"]},
+                             geometry=[shapely.MultiLineString([pts[:2], pts[1:]])] * 2, crs=4326)
+    multi.to_file(c.add("multilines_duplicate_ids.gpkg", "network", "refuse", "two multi-part roads with one id "
+                        "(QGIS saves lines as MultiLineString)", "duplicate source_id R1#1"), layer="jalan")
+    props = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "household_id": "L1", "akses_sanitasi": ["aman"], "persons": {"n": 3}},
+        "geometry": {"type": "Point", "coordinates": [pts[0].x, pts[0].y]}}]}
+    c.add("array_property.geojson", "households", "refuse", "GeoJSON properties holding an array and an object",
+          "is not a known ladder rung").write_text(json.dumps(props), encoding="utf-8")
+    _csv(c.add("id_too_long.csv", "households", "refuse", "an id of 5,000 characters", "holds 5,000 characters"),
+         [{"household_id": "X" * 5000, "lon": pts[0].x, "lat": pts[0].y}])
+    _csv(c.add("date_with_junk.csv", "households", "refuse", "a survey date followed by other text",
+               "is not a date"), [{"household_id": "D1", "lon": pts[0].x, "lat": pts[0].y,
+                                   "tanggal_survei": "2024-01-01xyz"}])
+    _zip_shapefile(c.add("desa_mac_zip.zip", "admin", "accept", "a zip made on a Mac (__MACOSX/._layer.shp beside "
+                         "the Shapefile)", f"inserted {len(new)}"), new,
+                   extra=[("__MACOSX/._layer.shp", b"\x00\x05\x16\x07")])
+    _csv(c.add("skip_bad_all_bad.csv", "households", "refuse", "--skip-bad where every record is bad: nothing "
+               "to write is a refusal", "is not a whole number", "--skip-bad"),
+         [{"household_id": f"S{i}", "lon": p.x, "lat": p.y, "persons": "banyak"} for i, p in enumerate(pts)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seruyan", type=Path, default=os.environ.get("GIS_SERVICE_SERUYAN_DATA"),
@@ -538,6 +598,7 @@ def build(seruyan: Path, out: Path) -> list[dict]:
     facility_cases(c, data, rng)
     network_cases(c, data, rng)
     table_cases(c, data, rng)
+    review_cases(c, data, rng)
     c.write_manifest()
     (out / "README.md").write_text(README, encoding="utf-8")
     return c.rows

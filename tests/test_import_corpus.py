@@ -78,6 +78,9 @@ def test_accepted_corpus_files_keep_their_values(corpus_db):
             "MCK-0,MCK-1,MCK-2,MCK-3"
         run("admin:" + str(CORPUS / "desa_latin1_shp.zip"))
         assert scalar("SELECT count(*) FROM admin_area WHERE name LIKE '% Tanggé'") == 6
+        run("facilities:" + str(CORPUS / "capacity_id_locale.csv"))
+        assert conn.execute(text("SELECT capacity, capacity_unit, capex_idr FROM facility WHERE source_id = 'IPLT-9'")
+                            ).one() == (1200, "m3_per_day", 1.5e9)
         run("households:" + str(CORPUS / "excel_id_locale.csv"))
         assert scalar("SELECT sum(members) FROM household WHERE source = 'excel_id_locale'") == \
             sum(2 + i % 6 for i in range(12))

@@ -41,6 +41,7 @@ class Context:
     options: ImportOptions
     region: Region
     source: str
+    decimal: str = "."  # the file's decimal mark: "," in an id-ID Excel export (1.234,5)
 
     def reject(self, i: int, record: object, reason: str, fix: str = "") -> None:
         if not self.bad[i]:

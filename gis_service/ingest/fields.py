@@ -7,6 +7,7 @@ to the village code. ``--field name=column`` overrides any alias.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +30,7 @@ class Field:
     above: bool = False  # the value must be strictly above ``minimum`` (speeds, household sizes)
     maximum: float | None = None  # default for whole numbers: the largest PostgreSQL integer
     fallback: str | None = None  # a field whose value stands in when this one is missing
+    max_length: int = 2000  # characters of a text value (an id is part of an index: 200)
 
     def bounds(self) -> tuple[float | None, bool, float | None]:
         top = self.maximum if self.maximum is not None else (INT_MAX if self.kind == "int" else None)
@@ -80,6 +82,9 @@ def convert(series: pd.Series, f: Field, *, decimal: str = ".") -> tuple[pd.Seri
     (missing values are not bad; they become None). Work is done once per distinct value.
     ``decimal`` is the file's decimal mark: with "," (an Excel export in the id-ID locale) a dot
     groups thousands, so 12.345 is twelve thousand three hundred and forty-five."""
+    nested = (dict, list, tuple, np.ndarray)
+    if series.dtype == object and f.kind != "list" and series.map(lambda v: isinstance(v, nested)).any():
+        series = series.map(_as_json_text)  # a GeoJSON property holding an array or object: its JSON text
     if f.kind == "list":  # lists are unhashable; list columns are short (facilities, pilots)
         out = np.empty(len(series), dtype=object)
         for i, v in enumerate(series):
@@ -98,6 +103,14 @@ def convert(series: pd.Series, f: Field, *, decimal: str = ".") -> tuple[pd.Seri
     idx = np.where(codes >= 0, codes, len(uniques))
     return (pd.Series(converted[idx], index=series.index, dtype=object),
             pd.Series(wrong[idx], index=series.index, dtype=bool))
+
+
+def _as_json_text(value):
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
 
 
 def _id_number(value: str) -> str:
@@ -210,12 +223,15 @@ def _parse_date(value) -> date | None:
     if isinstance(value, date):
         return value
     s = str(value).strip()
-    for pattern, order in ((r"^(\d{4})-(\d{1,2})-(\d{1,2})", "ymd"), (r"^(\d{1,2})/(\d{1,2})/(\d{4})", "dmy"),
-                           (r"^(\d{1,2})-(\d{1,2})-(\d{4})", "dmy")):
-        m = re.match(pattern, s)
+    time = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # a time of day may follow
+    for pattern, order in ((r"(\d{4})-(\d{1,2})-(\d{1,2})", "ymd"), (r"(\d{1,2})/(\d{1,2})/(\d{4})", "dmy"),
+                           (r"(\d{1,2})-(\d{1,2})-(\d{4})", "dmy")):
+        m = re.fullmatch(pattern + time, s)
         if m:
             a, b, c = (int(g) for g in m.groups())
             y, mo, d = (a, b, c) if order == "ymd" else (c, b, a)
+            if not 1900 <= y <= 2100:
+                return None
             try:
                 return date(y, mo, d)
             except ValueError:

@@ -62,7 +62,7 @@ def check_geometries(frame: gpd.GeoDataFrame, rule: GeomRule, *, region: Region 
         raise FileProblem("the file has no coordinate reference system (a Shapefile without .prj, or "
                           "a GeoPackage layer with an undefined SRS)", "pass --crs, e.g. --crs EPSG:4326 "
                           "for lon/lat degrees or --crs EPSG:32749 for UTM 49S metres")
-    _check_crs_plausible(geoms[~missing], frame.crs)
+    bad |= _check_crs_plausible(geoms, ~missing, frame.crs, report, rows, ids)
     if swap_xy:
         geoms = shapely.transform(geoms, lambda c: c[:, ::-1])
     if not (frame.crs.equals("EPSG:4326") or frame.crs.to_2d().equals("EPSG:4326")):  # 4979: 3D lon/lat
@@ -72,7 +72,7 @@ def check_geometries(frame: gpd.GeoDataFrame, rule: GeomRule, *, region: Region 
         report.reject(rows[i], ids[i], "no geometry (null, empty, or unreadable WKT/coordinates)",
                       "give the record a location or remove it")
     bad |= missing
-    present = ~missing
+    present = ~missing & ~bad
     coords_ok = _finite(geoms)
     for i in np.flatnonzero(present & ~coords_ok):
         report.reject(rows[i], ids[i], "coordinates are not finite numbers", "correct the coordinates")
@@ -115,21 +115,35 @@ def _finite(geoms: np.ndarray) -> np.ndarray:
     return ~bad
 
 
-def _check_crs_plausible(geoms: np.ndarray, crs) -> None:
-    if len(geoms) == 0:
-        return
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    if not np.isfinite([xmin, ymin, xmax, ymax]).all():
-        return
-    degrees = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
-    swapped_degrees = -90 <= xmin and xmax <= 90 and -180 <= ymin and ymax <= 180
-    if crs.is_geographic and not degrees and not swapped_degrees:
-        raise FileProblem(f"the file declares {crs.to_string()} (degrees) but its coordinates reach "
-                          f"x={xmax:.0f}, y={ymin:.0f}, which look like metres",
-                          "pass the CRS the coordinates are really in, e.g. --crs EPSG:32749")
-    if crs.is_projected and degrees:
-        raise FileProblem(f"the file declares {crs.to_string()} (metres) but its coordinates all lie "
-                          f"within ±180/±90 and look like degrees", "pass --crs EPSG:4326")
+def _check_crs_plausible(geoms: np.ndarray, present: np.ndarray, crs, report, rows, ids) -> np.ndarray:
+    """Do the coordinates fit the CRS? If most records do not, the CRS is wrong: the whole file is
+    refused with the CRS to pass. The few that do not (a typo, 1124.9 for 112.49) are refused one
+    by one, naming the record. Returns the mask of records refused here."""
+    bad = np.zeros(len(geoms), dtype=bool)
+    idx = np.flatnonzero(present)
+    if not len(idx):
+        return bad
+    b = shapely.bounds(geoms[idx])
+    finite = np.isfinite(b).all(axis=1)
+    degrees = finite & (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
+    swapped = finite & (b[:, 0] >= -90) & (b[:, 2] <= 90) & (b[:, 1] >= -180) & (b[:, 3] <= 180)
+    if crs.is_geographic:
+        wrong = finite & ~degrees & ~swapped
+        if wrong.mean() > 0.5:
+            k = int(np.flatnonzero(wrong)[0])
+            raise FileProblem(f"the coordinates are taken as {crs.to_string()} (degrees: declared by the file, "
+                              f"or implied by lon/lat columns) but most are not degrees, e.g. x={b[k, 0]:.6g}, "
+                              f"y={b[k, 1]:.6g}, which look like metres",
+                              "pass the CRS the coordinates are really in, e.g. --crs EPSG:32749")
+        for k in np.flatnonzero(wrong):
+            i = idx[k]
+            report.reject(rows[i], ids[i], f"coordinates x={b[k, 0]:.6g}, y={b[k, 1]:.6g} are not longitude/"
+                          "latitude degrees", "correct the coordinates (a misplaced decimal point?)")
+            bad[i] = True
+    elif crs.is_projected and (degrees & finite).mean() > 0.5:
+        raise FileProblem(f"the file declares {crs.to_string()} (metres) but its coordinates lie within "
+                          "±180/±90 and look like degrees", "pass --crs EPSG:4326")
+    return bad
 
 
 def _coerce_types(geoms, todo, rule: GeomRule, report, rows, ids):
@@ -196,6 +210,16 @@ def safe_repair(geom) -> tuple[object | None, str]:
     shell's |signed area| less its holes') within ``AREA_TOLERANCE``. A ring that crosses itself
     (a bow-tie) or a hole outside its shell fails one of the two: the drawn shape is ambiguous."""
     family = FAMILY.get(geom.geom_type, "")
+    if geom.geom_type == "MultiPolygon" and shapely.get_num_geometries(geom) > 1:
+        parts = []  # each drawn part is repaired on its own: a small island is not a sliver
+        for number, part in enumerate(shapely.get_parts(geom), start=1):
+            fixed_part, why = safe_repair(part) if not part.is_valid else (part, "")
+            if fixed_part is None:
+                return None, f"part {number}: {why}"
+            parts.extend(shapely.get_parts(fixed_part))
+        joined = shapely.MultiPolygon(parts)
+        if joined.is_valid:
+            return joined, ""
     fixed = _keep_family(shapely.make_valid(geom), family)
     if fixed is None or fixed.is_empty or not fixed.is_valid:
         return None, f"make_valid leaves no {family or 'usable'} geometry"

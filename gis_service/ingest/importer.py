@@ -36,6 +36,16 @@ def import_file(engine: Engine, kind: str, path: Path, options: ImportOptions | 
     path = Path(path)
     spec = _kind(kind)
     report = ImportReport(kind=kind, file=path.name, source=options.source or _source_name(path))
+    if options.crs is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(options.crs)
+        except CRSError as exc:
+            report.reject(None, None, f"--crs {options.crs!r} is not a coordinate reference system",
+                          "write it as EPSG:CODE, e.g. --crs EPSG:32749 (UTM 49S) or --crs EPSG:4326")
+            raise ImportRejected(report) from exc
     try:
         if kind == "network" and path.name.lower().endswith(".osm.pbf"):
             from gis_service.ingest.osm import read_osm_network
@@ -62,6 +72,13 @@ def import_frame(engine: Engine, kind: str, frame: pd.DataFrame, options: Import
     spec = _kind(kind)
     report = report or ImportReport(kind=kind, file=None, source=options.source or "memory")
     report.read = len(frame)
+    if len(report.source or "") > 200:
+        report.reject(None, None, f"the source name has {len(report.source):,} characters (at most 200)",
+                      "give a shorter --source")
+        raise ImportRejected(report)
+    if options.year is not None and not 1900 <= options.year <= 2100:
+        report.reject(None, None, f"--year {options.year} is not a year between 1900 and 2100", "give the year")
+        raise ImportRejected(report)
     attrs = dict(frame.attrs)
     for i, reason in attrs.get("repaired", []):
         report.repaired.append(Problem(i + 1, None, reason))
@@ -99,11 +116,12 @@ def _check_and_write(engine: Engine, spec: Kind, canonical, rows, bad, report: I
     with engine.connect() as conn:
         tx = conn.begin()
         try:
-            ctx = Context(conn, canonical, rows, bad, report, options, region, report.source)
+            ctx = Context(conn, canonical, rows, bad, report, options, region, report.source,
+                          canonical.attrs.get("decimal", "."))
             spec.check(ctx)
             report.rejected.sort(key=lambda p: (p.row is not None, p.row or 0))
-            if report.rejected and not options.skip_bad:
-                raise ImportRejected(report)
+            if report.rejected and (not options.skip_bad or ctx.bad.all()):
+                raise ImportRejected(report)  # with --skip-bad too when no record is left to write
             _register_source(conn, report.source, options)
             report.inserted, report.updated = spec.write(ctx)
             report.unchanged = int((~ctx.bad).sum()) - report.inserted - report.updated
@@ -126,7 +144,7 @@ def _check_and_write(engine: Engine, spec: Kind, canonical, rows, bad, report: I
             tx.commit()
 
 
-INPUT_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError)
+INPUT_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded)
 
 
 def _database_failure(exc: Exception, report: ImportReport) -> None:
@@ -208,6 +226,13 @@ def _canonical(frame: gpd.GeoDataFrame, spec: Kind, options: ImportOptions, repo
                 report.reject(int(rows[i]), ids[i], f"column '{col}' value '{frame[col].iat[i]}' is {why}",
                               f"{f.name} must be {_range(f)}: correct the value or leave it empty")
             bad[i] = True
+        if f.kind == "text":
+            lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
+            for i in np.flatnonzero(lengths > f.max_length):
+                if not bad[i]:
+                    report.reject(int(rows[i]), None, f"column '{col}' holds {lengths[i]:,} characters, more "
+                                  f"than the {f.max_length:,} a {f.name} may have", "shorten the value")
+                bad[i] = True
         if f.required and not f.fallback:
             for i in np.flatnonzero(values.isna().to_numpy() & ~wrong):
                 if not bad[i]:
@@ -231,6 +256,7 @@ def _canonical(frame: gpd.GeoDataFrame, spec: Kind, options: ImportOptions, repo
                 bad[i] = True
     canonical = gpd.GeoDataFrame(pd.DataFrame(out), geometry=gpd.GeoSeries([None] * len(frame)),
                                  crs="EPSG:4326")
+    canonical.attrs["decimal"] = decimal
     return canonical, bad
 
 
@@ -262,7 +288,7 @@ def _range(f) -> str:
 def _expected(f) -> str:
     if f.kind == "vocab":
         return f"a known {f.name.replace('_', ' ')}"
-    return {"int": "a whole number", "float": "a number", "date": "a date (YYYY-MM-DD or DD/MM/YYYY)",
+    return {"int": "a whole number", "float": "a number", "date": "a date (YYYY-MM-DD or DD/MM/YYYY, a year in 1900-2100)",
             "bool": "yes/no (ya/tidak, 1/0)"}.get(f.kind, "readable")
 
 

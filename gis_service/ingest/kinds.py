@@ -77,8 +77,15 @@ def _check_admin(ctx: Context) -> None:
 
 def _check_bps_codes(ctx: Context) -> None:
     f = ctx.frame
-    f["bps_code"] = [None if v is None else re.sub(r"\D", "", str(v).split(".")[0]) or None
-                     for v in f["bps_code"].to_numpy(dtype=object)]
+    codes = []
+    for i, v in enumerate(f["bps_code"].to_numpy(dtype=object)):
+        code = None if v is None else bps_code(v)
+        if v is not None and code is None:
+            ctx.reject(i, f["code"].iat[i], f"BPS code '{v}' is not a BPS code (2, 4, 7 or 10 digits, e.g. "
+                       "6208010005)", "format the column as text in the spreadsheet (scientific notation "
+                       "such as 6.20801E+09 loses digits) and export again")
+        codes.append(code)
+    f["bps_code"] = codes
     reject_duplicates(ctx, "bps_code")
     stored = dict(ctx.conn.execute(text(
         "SELECT bps_code, code FROM admin_area WHERE bps_code IS NOT NULL")).all())
@@ -86,6 +93,19 @@ def _check_bps_codes(ctx: Context) -> None:
         if bps and stored.get(bps) not in (None, code) and not ctx.bad[i]:
             ctx.reject(i, code, f"BPS code {bps} already belongs to {stored[bps]}",
                        "check the crosswalk: one BPS code maps to one Kemendagri code")
+
+
+BPS_CODE = re.compile(r"^(\d{2}|\d{4}|\d{7}|\d{10})$")
+
+
+def bps_code(value: object) -> str | None:
+    """A BPS area code as digits (2 province, 4 regency, 7 district, 10 village), or None. A code a
+    spreadsheet stored as a number (6208010005.0) is read; scientific notation, dots inside the code
+    or other lengths are not BPS codes."""
+    text = re.sub(r"\s+", "", str(value))
+    if re.fullmatch(r"\d+\.0", text):
+        text = text[:-2]
+    return text if BPS_CODE.match(text) else None
 
 
 def _check_parents(ctx: Context) -> None:
@@ -135,7 +155,7 @@ def _check_population(ctx: Context) -> None:
         "SELECT bps_code, code FROM admin_area WHERE bps_code IS NOT NULL")).all())
     for i, bps in enumerate(f["bps_code"].to_numpy(dtype=object)):
         if ids[i] is None and bps is not None:
-            ids[i] = by_bps.get(re.sub(r"\D", "", str(bps)))
+            ids[i] = by_bps.get(bps_code(bps) or "")
             if ids[i] is None:
                 ctx.reject(i, bps, f"BPS code {bps} is not in the crosswalk",
                            "import the crosswalk (import admin crosswalk.csv) or use Kemendagri codes")
@@ -190,7 +210,22 @@ def _write_households(ctx: Context) -> tuple[int, int]:
     return upsert(ctx.conn, "household", out, key=["source", "source_id"])
 
 
-CAPACITY = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(.*)$")
+CAPACITY = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)*)\s*(.*)$")
+
+
+def capacity_number(text: str, decimal: str) -> float | None:
+    """A capacity's number as the file writes numbers: in an id-ID export 1.200 is one thousand two
+    hundred and 1,5 one and a half; elsewhere a single comma is a decimal comma (20,5 m3/hari)."""
+    if decimal == ",":
+        text = text.replace(".", "").replace(",", ".")
+    elif "," in text and "." in text or text.count(",") > 1:
+        return None  # 1,200.5 or 1,200,000: grouping we cannot tell from decimals
+    else:
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _check_facilities(ctx: Context) -> None:
@@ -208,7 +243,9 @@ def _check_facilities(ctx: Context) -> None:
             if not m:
                 ctx.reject(i, ids[i], f"capacity '{cap}' is not a number", "write e.g. 20 or '20 m3/hari'")
             else:
-                number = float(m.group(1).replace(",", "."))
+                number = capacity_number(m.group(1), ctx.decimal)
+                if number is None:
+                    ctx.reject(i, ids[i], f"capacity '{cap}' is not a number", "write e.g. 20 or '20 m3/hari'")
                 unit_text = unit_text or (m.group(2) or None)
         code = match_term(CapacityUnit, unit_text) if unit_text else None
         if number is not None and code is None and not ctx.bad[i]:
@@ -313,13 +350,16 @@ def _check_network(ctx: Context) -> None:
     geoms = np.asarray(f.geometry.array, dtype=object)
     multi = ~ctx.bad & (shapely.get_type_id(geoms) == 5)
     if multi.any():  # MultiLineStrings become one edge per part, ids suffixed #1, #2, ...
-        f["_part"] = [list(range(shapely.get_num_geometries(g))) if m else [None]
-                      for g, m in zip(geoms, multi)]
-        f["geometry"] = [list(shapely.get_parts(g)) if m else [g] for g, m in zip(geoms, multi)]
-        f["_row"], f["_bad"] = ctx.rows, ctx.bad
-        f = f.explode(["geometry", "_part"], ignore_index=True)
-        ctx.frame = gpd.GeoDataFrame(f, geometry="geometry", crs="EPSG:4326")
-        ctx.rows, ctx.bad = f["_row"].to_numpy(), f["_bad"].to_numpy(dtype=bool)
+        table = pd.DataFrame(f.drop(columns="geometry"))
+        table["_part"] = [list(range(shapely.get_num_geometries(g))) if m else [None]
+                          for g, m in zip(geoms, multi)]
+        table["_lines"] = [list(shapely.get_parts(g)) if m else [g] for g, m in zip(geoms, multi)]
+        table["_row"], table["_bad"] = ctx.rows, ctx.bad
+        table = table.explode(["_lines", "_part"], ignore_index=True)
+        lines = gpd.GeoSeries(table.pop("_lines").to_numpy(dtype=object), crs="EPSG:4326")
+        ctx.frame = gpd.GeoDataFrame(table, geometry=lines, crs="EPSG:4326")
+        ctx.rows = table["_row"].to_numpy(dtype=int, copy=True)
+        ctx.bad = table["_bad"].to_numpy(dtype=bool, copy=True)  # writable: rejections mark it
         ctx.report.notes.append(f"{int(multi.sum())} multi-part lines split into single edges")
     f = ctx.frame
     if "source_id" in f and f["source_id"].notna().any() and "_part" in f:
@@ -439,7 +479,7 @@ ID_ALIASES = ("id", "_id", "_uuid", "uuid", "instanceid", "meta_instanceid", "me
 def source_id(*own: str) -> Field:
     """The record's id: the kind's own id names first (``household_id``, ``id_fasilitas``, ...),
     then the generic ones that Kobo/ODK, GIS exports and spreadsheets use."""
-    return Field("source_id", aliases=(*own, *ID_ALIASES))
+    return Field("source_id", aliases=(*own, *ID_ALIASES), max_length=200)
 
 
 VILLAGE = Field("village_code", aliases=VILLAGE_CODE_ALIASES)
@@ -552,7 +592,7 @@ KINDS: dict[str, Kind] = {
             Field("institution_type", "vocab", ("jenis_pengelola", "kelembagaan"), InstitutionType),
             Field("village_codes", "list", ("kode_desa", "desa", "villages")),
             Field("period_start", "date", ("periode_mulai", "mulai", "start", "tanggal_mulai"), required=True),
-            Field("period_end", "date", ("periode_selesai", "selesai", "end", "tanggal_selesai")),
+            Field("period_end", "date", ("periode_selesai", "selesai", "end", "tanggal_selesai"), required=True),
             Field("households_served", "int", ("kk_terlayani", "rumah_tangga_terlayani", "pelanggan"), **COUNT),
             Field("emptyings", "int", ("jumlah_penyedotan", "penyedotan", "sedot"), **COUNT),
             Field("sludge_m3", "float", ("volume_m3", "lumpur_m3", "volume_lumpur"), **COUNT),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ LAT_NAMES = ("lat", "latitude", "lintang", "koordinat_y", "y_wgs84")
 X_NAMES = ("x", "easting", "x_utm")
 Y_NAMES = ("y", "northing", "y_utm")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "wkt_geom", "geometri")
+KEMENDAGRI_CODE = re.compile(r"\d{2}(\.\d{2}){1,2}(\.\d{4})?")  # 62.07.01.2005: not a decimal number
 GEOPOINT = re.compile(r"^\s*-?\d+(\.\d+)?\s+-?\d+(\.\d+)?(\s+-?\d+(\.\d+)?){0,2}\s*$")
 
 
@@ -48,13 +50,15 @@ def read_table(path: Path, *, layer: str | None = None, crs: str | None = None,
     path = Path(path)
     if not path.exists():
         raise ReadError(f"{path} does not exist")
+    suffix = path.suffix.lower()
+    if path.is_dir() and suffix not in (".gdb", ".shp"):  # GDAL reads a few formats as folders
+        raise ReadError(f"{path.name} is a folder, not a file: give the file inside it")
     size = path.stat().st_size
     if size == 0:
         raise ReadError(f"{path.name} is empty (0 bytes): export the layer again")
     if size > max_mb * 1024 * 1024:
         raise ReadError(f"{path.name} is {size / 2**20:.0f} MB, above the {max_mb} MB limit: split the "
                         "file or raise GIS_SERVICE_MAX_IMPORT_MB")
-    suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         result = _read_csv(path, crs=crs, geometry_required=geometry_required, region=region)
     elif suffix in VECTOR_SUFFIXES:
@@ -74,7 +78,8 @@ def _read_vector(path: Path, *, layer: str | None, crs: str | None) -> ReadResul
     if path.suffix.lower() == ".zip":
         try:
             with zipfile.ZipFile(path) as zf:
-                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")  # not macOS's resource forks
+                        and not n.startswith("__MACOSX/") and not n.rsplit("/", 1)[-1].startswith("._")]
         except (zipfile.BadZipFile, OSError) as exc:
             raise ReadError(f"{path.name} is not a readable zip archive ({exc}): zip the Shapefile's "
                             ".shp, .shx, .dbf and .prj again") from exc
@@ -226,7 +231,8 @@ def _dialect(text: str, suffix: str) -> tuple[str, str, list[str]]:
         return delimiter, ".", ([] if delimiter == "," else [f"CSV dialect: {name}-delimited"])
     cells = [c.strip().strip('"') for line in head[1:] for c in line.split(";")]
     comma = any(re.fullmatch(r"-?\d+,\d+", c) for c in cells)
-    point = any(re.fullmatch(r"-?\d+\.\d+", c) and not re.fullmatch(r"-?\d{1,3}(\.\d{3})+", c) for c in cells)
+    point = any(re.fullmatch(r"-?\d+\.\d+", c) and not re.fullmatch(r"-?\d{1,3}(\.\d{3})+", c) for c in cells) \
+        or any(re.search(r"\d\.\d{4,}", c) and not KEMENDAGRI_CODE.fullmatch(c) for c in cells)  # WKT 112.508256
     decimal = "," if comma or not point else "."  # Excel writes ';' where the decimal mark is ','
     if decimal == ",":
         return ";", ",", ["CSV dialect: semicolon-delimited with decimal commas (an Excel export with "
@@ -248,10 +254,11 @@ def _read_csv(path: Path, *, crs: str | None, geometry_required: bool, region=No
     except pd.errors.EmptyDataError as exc:
         raise ReadError(f"{path.name} has no header row") from exc
     df.columns = [str(c).strip() for c in df.columns]
-    repeated = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
-    if repeated or any(re.match(r".+\.\d+$", c) and c.rsplit(".", 1)[0] in df.columns for c in df.columns):
+    names_seen = set(df.columns)
+    repeated = sorted({c for c, n in Counter(df.columns).items() if n > 1})
+    if repeated or any(re.match(r".+\.\d+$", c) and c.rsplit(".", 1)[0] in names_seen for c in df.columns):
         names = repeated or [c.rsplit(".", 1)[0] for c in df.columns
-                             if re.match(r".+\.\d+$", c) and c.rsplit(".", 1)[0] in df.columns]
+                             if re.match(r".+\.\d+$", c) and c.rsplit(".", 1)[0] in names_seen]
         raise ReadError(f"{path.name} has the column name {names[0]!r} more than once: give every "
                         "column its own name")
     geoms, how, assumed_crs, used = _csv_geometry(df, decimal)
@@ -273,7 +280,11 @@ def _read_csv(path: Path, *, crs: str | None, geometry_required: bool, region=No
                             "--swap-xy)")
         notes.append(f"the coordinates in {how} are degrees inside the region: taken as EPSG:4326 "
                      "(pass --crs to say otherwise)")
-    frame = gpd.GeoDataFrame(df.drop(columns=used), geometry=geoms, crs=crs or assumed_crs)
+    rest = df.drop(columns=used)
+    name = "geometry" if "geometry" not in rest.columns else "_geometry"  # a text column named geometry stays
+    rest = rest.copy()
+    rest[name] = gpd.GeoSeries(np.asarray(geoms.array, dtype=object), index=rest.index)
+    frame = gpd.GeoDataFrame(rest, geometry=name, crs=crs or assumed_crs)
     frame.attrs.update(geometry_in_file=True, geometry_columns=used, decimal=decimal)
     return ReadResult(frame, notes)
 
@@ -328,18 +339,33 @@ def _csv_geometry(df: pd.DataFrame, decimal: str = "."):
     wkt = _find(cols, WKT_NAMES)
     if wkt:
         values = df[wkt].astype("string").fillna("")
-        if decimal == ",":  # POINT(112,5 -2,9) from an id-ID export
-            values = values.str.replace(r"(\d),(\d)", r"\1.\2", regex=True)
+        if decimal == ",":  # POINT(112,5 -2,9) from an id-ID export; 112.5 -2.9,112.6 -3.0 is left alone
+            comma = ~values.str.contains(r"\d\.\d", regex=True)
+            values = values.where(~comma, values.str.replace(r"(\d),(\d)", r"\1.\2", regex=True))
         geoms = shapely.from_wkt(values.to_numpy(dtype=object), on_invalid="ignore")
         geoms[values.str.strip().to_numpy() == ""] = None
         return gpd.GeoSeries(geoms), f"WKT column {wkt}", None, [wkt]
-    for c in cols:  # a Kobo geopoint in one column: "lat lon altitude accuracy"
-        sample = df[c].dropna().head(20).astype(str)
-        if len(sample) and sample.str.match(GEOPOINT).all() and sample.str.split().str.len().min() >= 2:
-            parts = df[c].astype("string").str.split(expand=True)
-            return _points(_numbers(parts[1]), _numbers(parts[0])), \
-                f"geopoint column {c} (lat lon alt acc)", "EPSG:4326", [c]
     x, y = _find(cols, X_NAMES), _find(cols, Y_NAMES)
     if x and y:
         return _points(_numbers(df[x]), _numbers(df[y])), f"columns {x}/{y}", None, [x, y]
+    for c in cols:  # last: a Kobo geopoint in one column, "lat lon altitude accuracy"
+        if _is_geopoint(df[c]):
+            parts = df[c].astype("string").str.split(expand=True)
+            return _points(_numbers(parts[1]), _numbers(parts[0])), \
+                f"geopoint column {c} (lat lon alt acc)", "EPSG:4326", [c]
     return None, "", None, []
+
+
+def _is_geopoint(column: pd.Series) -> bool:
+    """Every sampled value reads "lat lon [alt [acc]]" with decimal degrees in range: a phone number
+    (0812 3456 7890) or an RT/RW pair (01 02) is not a location."""
+    sample = column.dropna().head(20).astype(str)
+    if not len(sample) or not sample.str.match(GEOPOINT).all():
+        return False
+    parts = sample.str.split()
+    if parts.str.len().min() < 2:
+        return False
+    lat, lon = parts.str[0], parts.str[1]
+    decimals = lat.str.contains(".", regex=False).all() and lon.str.contains(".", regex=False).all()
+    lat_n, lon_n = pd.to_numeric(lat, errors="coerce"), pd.to_numeric(lon, errors="coerce")
+    return bool(decimals and lat_n.abs().le(90).all() and lon_n.abs().le(180).all())
