@@ -567,6 +567,12 @@ def review_cases(c: Corpus, data: dict, rng) -> None:
     _zip_shapefile(c.add("desa_mac_zip.zip", "admin", "accept", "a zip made on a Mac (__MACOSX/._layer.shp beside "
                          "the Shapefile)", f"inserted {len(new)}"), new,
                    extra=[("__MACOSX/._layer.shp", b"\x00\x05\x16\x07")])
+    body = "household_id;lon;lat\n" + "".join(f"E{i};{p.x:.6f};{p.y:.6f}\n".replace(".", ",") for i, p in enumerate(pts))
+    c.add("excel_sep_line.csv", "households", "accept", "Excel's 'sep=;' first line and a blank line before it",
+          "inserted 3").write_text("\nsep=;\n" + body, encoding="utf-8")
+    c.add("bom_then_latin1.csv", "households", "accept", "a UTF-8 byte-order mark followed by Windows-1252 text",
+          "source_id <- household_id").write_bytes(b"\xef\xbb\xbf" + ("household_id,nama_kk,lon,lat\n" + "".join(
+              f"B{i},Andr\u00e9,{p.x},{p.y}\n" for i, p in enumerate(pts))).encode("cp1252"))
     _csv(c.add("skip_bad_all_bad.csv", "households", "refuse", "--skip-bad where every record is bad: nothing "
                "to write is a refusal", "is not a whole number", "--skip-bad"),
          [{"household_id": f"S{i}", "lon": p.x, "lat": p.y, "persons": "banyak"} for i, p in enumerate(pts)])

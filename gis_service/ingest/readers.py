@@ -203,7 +203,7 @@ def _decode(path: Path) -> tuple[str, list[str]]:
         try:
             return raw.decode("utf-8-sig"), ["encoding: UTF-8 with a byte-order mark"]
         except UnicodeDecodeError:
-            pass
+            raw = raw[3:]  # a mark, then text in another encoding: the mark is not part of the header
     try:
         return raw.decode("utf-8"), ["encoding: UTF-8"]
     except UnicodeDecodeError as exc:
@@ -215,19 +215,19 @@ def _decode(path: Path) -> tuple[str, list[str]]:
             return raw.decode("latin-1"), [f"encoding: Latin-1 ({why}; bytes undefined in Windows-1252)"]
 
 
-def _dialect(text: str, suffix: str) -> tuple[str, str, list[str]]:
+def _dialect(text: str, suffix: str, declared: str | None = None) -> tuple[str, str, list[str]]:
     """(delimiter, decimal mark, notes). The id-ID Excel export is semicolon-delimited with decimal
-    commas; a tab-separated file is tab-delimited whatever its name."""
-    if suffix == ".tsv":
+    commas; a tab-separated file is tab-delimited whatever its name; Excel's ``sep=`` line wins."""
+    if suffix == ".tsv" and declared is None:
         return "\t", ".", []
     head = text[:65536].splitlines()[:50]
     header = head[0] if head else ""
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    delimiter = max(counts, key=lambda d: (counts[d], d == ","))
-    if counts[delimiter] == 0:
+    delimiter = declared or max(counts, key=lambda d: (counts[d], d == ","))
+    if counts.get(delimiter, 0) == 0 and declared is None:
         delimiter = ","
     if delimiter != ";":
-        name = {",": "comma", "\t": "tab", "|": "pipe"}[delimiter]
+        name = {",": "comma", "\t": "tab", "|": "pipe"}.get(delimiter, repr(delimiter))
         return delimiter, ".", ([] if delimiter == "," else [f"CSV dialect: {name}-delimited"])
     cells = [c.strip().strip('"') for line in head[1:] for c in line.split(";")]
     comma = any(re.fullmatch(r"-?\d+,\d+", c) for c in cells)
@@ -244,7 +244,11 @@ def _read_csv(path: Path, *, crs: str | None, geometry_required: bool, region=No
     import io
 
     text, notes = _decode(path)
-    delimiter, decimal, dialect_notes = _dialect(text, path.suffix.lower())
+    text = text.lstrip("\r\n")  # blank lines before the header
+    declared = re.match(r"sep=(.)\r?\n", text)  # Excel's "sep=;" first line
+    if declared:
+        text = text[declared.end():]
+    delimiter, decimal, dialect_notes = _dialect(text, path.suffix.lower(), declared.group(1) if declared else None)
     notes += dialect_notes
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
