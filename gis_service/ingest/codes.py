@@ -48,3 +48,16 @@ def level_of(code: str) -> AdminLevel:
 
 def parent_of(code: str) -> str | None:
     return code.rsplit(".", 1)[0] if "." in code else None
+
+
+BPS_CODE = re.compile(r"^(\d{2}|\d{4}|\d{7}|\d{10})$")
+
+
+def bps_code(value: object) -> str | None:
+    """A BPS area code as digits (2 province, 4 regency, 7 district, 10 village), or None. A code a
+    spreadsheet stored as a number (6208010005.0) is read; scientific notation, dots inside the code
+    or other lengths are not BPS codes."""
+    text = re.sub(r"\s+", "", str(value))
+    if re.fullmatch(r"\d+\.0", text):
+        text = text[:-2]
+    return text if BPS_CODE.match(text) else None

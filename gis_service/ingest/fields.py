@@ -113,6 +113,21 @@ def _as_json_text(value):
     return value
 
 
+def capacity_number(text: str, decimal: str) -> float | None:
+    """A capacity's number as the file writes numbers: in an id-ID export 1.200 is one thousand two
+    hundred and 1,5 one and a half; elsewhere a single comma is a decimal comma (20,5 m3/hari)."""
+    if decimal == ",":
+        text = text.replace(".", "").replace(",", ".")
+    elif "," in text and "." in text or text.count(",") > 1:
+        return None  # 1,200.5 or 1,200,000: grouping we cannot tell from decimals
+    else:
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _id_number(value: str) -> str:
     """An id-ID number written with grouping dots and a decimal comma, as a plain number."""
     s = value.strip()

@@ -18,9 +18,9 @@ from gis_service.ingest.checks import (
     base_columns, check_village_codes, codes_in_db, metric_measure, normalise_codes, record_ids,
     reject_duplicates, source_ids,
 )
-from gis_service.ingest.codes import CodeError, level_of, normalise_code, parent_of
+from gis_service.ingest.codes import CodeError, bps_code, level_of, normalise_code, parent_of
 from gis_service.ingest.context import Context
-from gis_service.ingest.fields import Field
+from gis_service.ingest.fields import Field, capacity_number
 from gis_service.ingest.geometry import GeomRule
 from gis_service.ingest.writer import upsert
 from gis_service.vocabulary import (
@@ -93,19 +93,6 @@ def _check_bps_codes(ctx: Context) -> None:
         if bps and stored.get(bps) not in (None, code) and not ctx.bad[i]:
             ctx.reject(i, code, f"BPS code {bps} already belongs to {stored[bps]}",
                        "check the crosswalk: one BPS code maps to one Kemendagri code")
-
-
-BPS_CODE = re.compile(r"^(\d{2}|\d{4}|\d{7}|\d{10})$")
-
-
-def bps_code(value: object) -> str | None:
-    """A BPS area code as digits (2 province, 4 regency, 7 district, 10 village), or None. A code a
-    spreadsheet stored as a number (6208010005.0) is read; scientific notation, dots inside the code
-    or other lengths are not BPS codes."""
-    text = re.sub(r"\s+", "", str(value))
-    if re.fullmatch(r"\d+\.0", text):
-        text = text[:-2]
-    return text if BPS_CODE.match(text) else None
 
 
 def _check_parents(ctx: Context) -> None:
@@ -211,21 +198,6 @@ def _write_households(ctx: Context) -> tuple[int, int]:
 
 
 CAPACITY = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)*)\s*(.*)$")
-
-
-def capacity_number(text: str, decimal: str) -> float | None:
-    """A capacity's number as the file writes numbers: in an id-ID export 1.200 is one thousand two
-    hundred and 1,5 one and a half; elsewhere a single comma is a decimal comma (20,5 m3/hari)."""
-    if decimal == ",":
-        text = text.replace(".", "").replace(",", ".")
-    elif "," in text and "." in text or text.count(",") > 1:
-        return None  # 1,200.5 or 1,200,000: grouping we cannot tell from decimals
-    else:
-        text = text.replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def _check_facilities(ctx: Context) -> None:
