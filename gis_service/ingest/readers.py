@@ -231,8 +231,9 @@ def _dialect(text: str, suffix: str, declared: str | None = None) -> tuple[str, 
         return delimiter, ".", ([] if delimiter == "," else [f"CSV dialect: {name}-delimited"])
     cells = [c.strip().strip('"') for line in head[1:] for c in line.split(";")]
     comma = any(re.fullmatch(r"-?\d+,\d+", c) for c in cells)
-    point = any(re.fullmatch(r"-?\d+\.\d+", c) and not re.fullmatch(r"-?\d{1,3}(\.\d{3})+", c) for c in cells) \
-        or any(re.search(r"\d\.\d{4,}", c) and not KEMENDAGRI_CODE.fullmatch(c) for c in cells)  # WKT 112.508256
+    numbers = [c for c in cells if not KEMENDAGRI_CODE.fullmatch(c)]  # 62.07 is a code, not a decimal
+    point = any(re.fullmatch(r"-?\d+\.\d+", c) and not re.fullmatch(r"-?\d{1,3}(\.\d{3})+", c) for c in numbers) \
+        or any(re.search(r"\d\.\d{4,}", c) for c in numbers)  # WKT written by GDAL: 112.508256
     decimal = "," if comma or not point else "."  # Excel writes ';' where the decimal mark is ','
     if decimal == ",":
         return ";", ",", ["CSV dialect: semicolon-delimited with decimal commas (an Excel export with "
