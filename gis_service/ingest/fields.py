@@ -38,6 +38,8 @@ class Field:
 
 
 INT_MAX = 2_147_483_647  # PostgreSQL integer
+PLAIN_TYPES = {"string", "integer", "floating", "mixed-integer-float", "decimal", "boolean", "date", "datetime",
+               "datetime64", "empty", "bytes"}  # pandas' infer_dtype: a column that holds no arrays or objects
 GROUPED = re.compile(r"^-?\d{1,3}(\.\d{3})+$")  # 12.345 in an id-ID export: twelve thousand ...
 
 
@@ -83,7 +85,9 @@ def convert(series: pd.Series, f: Field, *, decimal: str = ".") -> tuple[pd.Seri
     ``decimal`` is the file's decimal mark: with "," (an Excel export in the id-ID locale) a dot
     groups thousands, so 12.345 is twelve thousand three hundred and forty-five."""
     nested = (dict, list, tuple, np.ndarray)
-    if series.dtype == object and f.kind != "list" and series.map(lambda v: isinstance(v, nested)).any():
+    if series.dtype == object and f.kind != "list" and \
+            pd.api.types.infer_dtype(series, skipna=True) not in PLAIN_TYPES and \
+            series.map(lambda v: isinstance(v, nested)).any():
         series = series.map(_as_json_text)  # a GeoJSON property holding an array or object: its JSON text
     if f.kind == "list":  # lists are unhashable; list columns are short (facilities, pilots)
         out = np.empty(len(series), dtype=object)
