@@ -178,7 +178,7 @@ def test_deep_offsets_are_refused_and_heavy_queries_cancelled(open_server, db_ur
 
 def test_script_names_stay_text_in_chromium(open_server, keys):
     """In a real browser: a facility named with script and onerror tags shows as text on the OGC
-    HTML pages and runs nothing (no dialog, no uncaught error from it)."""
+    HTML pages and in the web map's list of edits, and runs nothing (no dialog, no element)."""
     chromium = Path("/usr/bin/chromium")
     if not chromium.is_file():
         pytest.skip("no Chromium at /usr/bin/chromium (Debian package chromium)")
@@ -199,5 +199,9 @@ def test_script_names_stay_text_in_chromium(open_server, keys):
             page.wait_for_timeout(500)
             assert text_shown in page.locator("body").inner_text(), url  # the name is there, as text
             assert page.locator("img[src='x']").count() == 0, url
+        page.goto(open_server + "/map", wait_until="load")  # the web map's list of recent edits names it
+        page.locator("#edits li", has_text="alert(1)").first.wait_for(timeout=20000)
+        assert XSS in page.locator("#edits").inner_text()
+        assert page.locator("img[src='x']").count() == 0
         browser.close()
     assert dialogs == []
