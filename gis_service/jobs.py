@@ -10,7 +10,14 @@ work, when its server is gone and nothing is queued, or when the database goes a
 ``max_jobs`` run at once (the claim is serialised by an advisory lock). Progress is the
 analysis's own steps, written on a second connection. Cancelling a queued job just marks it; a
 running one's worker is sent SIGTERM, which aborts the run's single transaction, so a cancelled
-or failed job leaves no half-written run behind, and the worker goes on with the queue."""
+or failed job leaves no half-written run behind, and the worker goes on with the queue.
+
+There is one job system: OGC API – Processes executions (``api/ogc_jobs.py``) are rows here too,
+submitted through ``submit`` with the same checks and limits as ``POST /api/jobs``. A running job
+has a lease: its worker renews ``heartbeat_at`` every quarter of ``job_lease_s``, and a job whose
+worker fell silent for longer (the worker died, or its machine did) is marked failed on any host.
+A job started over OGC with a subscriber has its callbacks POSTed by the worker, to allowed hosts
+only."""
 
 from __future__ import annotations
 
@@ -23,7 +30,9 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine, text
@@ -34,10 +43,35 @@ from gis_service.analysis.demand import MODES
 log = logging.getLogger("gis_service.jobs")
 HOST = socket.gethostname()  # a job's pid means something only on its worker's host
 CLAIM_LOCK = 7_260_001  # pg advisory lock key serialising claims
+SUBMIT_LOCK = 7_260_002  # and the one serialising submissions (the limits are counted under it)
 STEPS = {"coverage": ["loading", "service areas and allocation", "ladder and gaps", "writing results"],
          "scaleup": ["loading", "siting", "costs, phases and requirements", "writing results"]}
 COLUMNS = ("id, kind, scenario_id, scenario, options, status, step, progress, result, error, user_name, created_at, "
-           "started_at, finished_at")
+           "started_at, finished_at, ogc")
+ACTIVE = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """How many jobs run at once, per user and waiting, and the lease of a running one (settings)."""
+
+    running: int = 1
+    per_user: int = 3
+    queued: int = 20
+    lease_s: float = 60.0
+
+    @classmethod
+    def of(cls, settings) -> "JobLimits":
+        return cls(settings.max_jobs, settings.max_jobs_per_user, settings.max_queued_jobs, settings.job_lease_s)
+
+
+class JobRefused(ValueError):
+    """A job that cannot be submitted. ``field`` names the input at fault (None: a limit);
+    ``reason`` is ``unknown`` (a named thing does not exist), ``invalid`` or ``limit``."""
+
+    def __init__(self, message: str, *, field: str | None, reason: str):
+        super().__init__(message)
+        self.field, self.reason = field, reason
 
 
 class CoverageJobOptions(BaseModel):
@@ -45,7 +79,7 @@ class CoverageJobOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     method: Literal[METHODS] = "network"  # type: ignore[valid-type]
-    thresholds: list[float] | None = Field(None, min_length=1, max_length=10,
+    thresholds: list[Annotated[float, Field(gt=0, le=1440)]] | None = Field(None, min_length=1, max_length=10,
                                            description="Travel-time bands in minutes (network)")
     distance_m: float = Field(5000, gt=0, le=100_000, description="Buffer radius (buffer)")
     capacity: bool = True
@@ -70,12 +104,46 @@ class JobCancelled(KeyboardInterrupt):
     cancel into a failure)."""
 
 
-def submit(conn: Connection, kind: str, scenario_id: int | None, scenario: str | None, options: BaseModel, *,
-           user: str) -> int:
+def submit(conn: Connection, kind: str, scenario: str | None, options: BaseModel, *, user: str,
+           limits: JobLimits, ogc: dict | None = None) -> int:
+    """Queue a job after the checks every caller shares: the scenario and region codes exist, the
+    user has fewer than ``limits.per_user`` jobs queued or running, and fewer than
+    ``limits.queued`` wait in all. Raises ``JobRefused``; returns the job's id."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SUBMIT_LOCK})
+    scenario_id = None
+    if scenario is not None:
+        scenario_id = conn.execute(text("SELECT id FROM scenario WHERE name = :n"), {"n": scenario}).scalar()
+        if scenario_id is None:
+            raise JobRefused(f"unknown scenario '{scenario}'; GET /api/scenarios lists them", field="scenario",
+                             reason="unknown")
+    region = getattr(options, "region", None)
+    unknown = [c.strip() for c in (region or "").split(",") if c.strip() and conn.execute(
+        text("SELECT 1 FROM admin_area WHERE code = :c"), {"c": c.strip()}).first() is None]
+    if unknown:
+        raise JobRefused(f"unknown region code {', '.join(unknown)}; use loaded Kemendagri codes",
+                         field="region", reason="invalid")
+    mine = conn.execute(text("SELECT count(*) FROM job WHERE user_name = :u AND status IN ('queued', 'running')"),
+                        {"u": user}).scalar()
+    if mine >= limits.per_user:
+        raise JobRefused(f"user {user} already has {mine} jobs queued or running (at most {limits.per_user}, "
+                         "GIS_SERVICE_MAX_JOBS_PER_USER); wait for one to end or cancel one", field=None,
+                         reason="limit")
+    waiting = conn.execute(text("SELECT count(*) FROM job WHERE status = 'queued'")).scalar()
+    if waiting >= limits.queued:
+        raise JobRefused(f"{waiting} jobs are waiting already (at most {limits.queued}, "
+                         "GIS_SERVICE_MAX_QUEUED_JOBS); try again later", field=None, reason="limit")
     return conn.execute(text(
-        "INSERT INTO job (kind, scenario_id, scenario, options, user_name) VALUES (:k, :sid, :s, CAST(:o AS jsonb), :u) "
-        "RETURNING id"), {"k": kind, "sid": scenario_id, "s": scenario, "o": options.model_dump_json(),
-                          "u": user}).scalar_one()
+        "INSERT INTO job (kind, scenario_id, scenario, options, user_name, ogc) "
+        "VALUES (:k, :sid, :s, CAST(:o AS jsonb), :u, CAST(:g AS jsonb)) RETURNING id"),
+        {"k": kind, "sid": scenario_id, "s": scenario, "o": options.model_dump_json(), "u": user,
+         "g": json.dumps(ogc) if ogc is not None else None}).scalar_one()
+
+
+def ogc_outputs(result: dict, response: str = "raw") -> dict:
+    """A succeeded job's result as OGC API – Processes outputs: the value of the output ``run``,
+    alone (``raw``) or in a results document (``document``)."""
+    output = {"id": "run", "value": result}
+    return {"outputs": [output]} if response == "document" else output
 
 
 _workers: dict[str, list[subprocess.Popen]] = {}  # this process's workers, by database
@@ -95,19 +163,45 @@ def ensure_workers(count: int, database_url: str) -> None:
                 env={**os.environ, "GIS_SERVICE_DATABASE_URL": database_url}))
 
 
-def get_job(conn: Connection, job_id: int) -> dict | None:
-    _reap(conn)
+def get_job(conn: Connection, job_id: int, *, lease_s: float = JobLimits.lease_s) -> dict | None:
+    _reap(conn, lease_s)
     row = conn.execute(text(f"SELECT {COLUMNS} FROM job WHERE id = :i"), {"i": job_id}).mappings().first()
     return dict(row) if row else None
 
 
-def list_jobs(conn: Connection, *, limit: int = 50) -> list[dict]:
-    _reap(conn)
-    return [dict(r) for r in conn.execute(text(f"SELECT {COLUMNS} FROM job ORDER BY id DESC LIMIT :n"),
-                                          {"n": limit}).mappings()]
+def list_jobs(conn: Connection, *, limit: int = 50, offset: int = 0, kinds: tuple[str, ...] | None = None,
+              lease_s: float = JobLimits.lease_s) -> list[dict]:
+    """The jobs, newest first (of ``kinds`` only, when given)."""
+    _reap(conn, lease_s)
+    where = "WHERE kind = ANY(:kinds)" if kinds is not None else ""
+    return [dict(r) for r in conn.execute(
+        text(f"SELECT {COLUMNS} FROM job {where} ORDER BY id DESC LIMIT :n OFFSET :o"),
+        {"n": limit, "o": offset, "kinds": list(kinds or ())}).mappings()]
 
 
-def cancel(engine: Engine, job_id: int) -> dict | None:
+def count_jobs(conn: Connection, *, kinds: tuple[str, ...]) -> int:
+    return conn.execute(text("SELECT count(*) FROM job WHERE kind = ANY(:kinds)"), {"kinds": list(kinds)}).scalar()
+
+
+def owner(conn: Connection, job_id: int) -> str | None:
+    """Who submitted the job (None: no such job)."""
+    return conn.execute(text("SELECT user_name FROM job WHERE id = :i"), {"i": job_id}).scalar()
+
+
+def delete(engine: Engine, job_id: int) -> bool:
+    """Forget a job that has ended (the run it stored stays, reachable by its id); False: no such
+    job. An active job is refused (ValueError): cancel it first."""
+    with engine.begin() as conn:
+        status = conn.execute(text("SELECT status FROM job WHERE id = :i FOR UPDATE"), {"i": job_id}).scalar()
+        if status is None:
+            return False
+        if status in ACTIVE:
+            raise ValueError(f"job {job_id} is {status}; cancel it before deleting it")
+        conn.execute(text("DELETE FROM job WHERE id = :i"), {"i": job_id})
+    return True
+
+
+def cancel(engine: Engine, job_id: int, *, lease_s: float = JobLimits.lease_s) -> dict | None:
     """Cancel a queued job at once, or stop a running one: the request is committed first, so the
     worker sees it, then the worker (on this host) is sent SIGTERM. A job that ended already is
     refused (ValueError)."""
@@ -127,19 +221,23 @@ def cancel(engine: Engine, job_id: int) -> dict | None:
         except ProcessLookupError:
             pass  # ended meanwhile; _reap marks it
     with engine.begin() as conn:
-        return get_job(conn, job_id)
+        return get_job(conn, job_id, lease_s=lease_s)
 
 
-def _reap(conn: Connection) -> None:
-    """Mark running jobs whose worker on this host is gone (killed, machine restarted) as failed;
-    done on reads, so that a client polling a job learns it. Workers of other hosts are theirs
-    to judge."""
+def _reap(conn: Connection, lease_s: float) -> None:
+    """Mark running jobs whose worker is gone as failed; done on reads, so that a client polling a
+    job learns it. A worker on this host is looked up by its pid; on any host, a worker that
+    renewed no lease for ``lease_s`` (heartbeat) counts as gone."""
     for job_id, pid in conn.execute(text("SELECT id, pid FROM job WHERE status = 'running' AND host = :h"),
                                     {"h": HOST}).all():
         if pid is None or not _alive(pid):
             conn.execute(text("UPDATE job SET status = 'failed', finished_at = now(), error = "
                               "'the worker process ended without finishing the job; submit it again' "
                               "WHERE id = :i AND status = 'running' AND pid = :p"), {"i": job_id, "p": pid})
+    conn.execute(text(
+        "UPDATE job SET status = 'failed', finished_at = now(), error = 'its worker gave no sign of life for ' "
+        "|| :s || ' s (the job lease, GIS_SERVICE_JOB_LEASE_S); submit it again' "
+        "WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => :s)"), {"s": float(lease_s)})
 
 
 def _alive(pid: int) -> bool:
@@ -157,17 +255,18 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _claim(engine: Engine, max_jobs: int) -> dict | None:
+def _claim(engine: Engine, limits: JobLimits) -> dict | None:
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
-        _reap(conn)
+        _reap(conn, limits.lease_s)
         running = conn.execute(text("SELECT count(*) FROM job WHERE status = 'running'")).scalar()
-        if running >= max_jobs:
+        if running >= limits.running:
             return None
         row = conn.execute(text(
-            "UPDATE job SET status = 'running', started_at = now(), host = :h, pid = :p, step = 'starting' WHERE id = "
-            "(SELECT id FROM job WHERE status = 'queued' ORDER BY id LIMIT 1) "
-            "RETURNING id, kind, scenario_id, scenario, options"), {"h": HOST, "p": os.getpid()}).mappings().first()
+            "UPDATE job SET status = 'running', started_at = now(), heartbeat_at = now(), host = :h, pid = :p, "
+            "step = 'starting' WHERE id = (SELECT id FROM job WHERE status = 'queued' ORDER BY id LIMIT 1) "
+            "RETURNING id, kind, scenario_id, scenario, options, ogc"),
+            {"h": HOST, "p": os.getpid()}).mappings().first()
         return dict(row) if row else None
 
 
@@ -222,13 +321,13 @@ def _finish(engine: Engine, job_id: int, status: str, *, result: dict | None = N
              "e": error, "i": job_id, "h": HOST, "p": os.getpid()})
 
 
-def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: int | None = None,
-         poll_seconds: float = 0.25) -> int:
+def work(engine: Engine, limits: JobLimits, *, idle_seconds: float = 0.0, parent: int | None = None,
+         poll_seconds: float = 0.25, callback_hosts: tuple[str, ...] = ()) -> int:
     """Claim and run queued jobs; when none is queued, wait up to ``idle_seconds`` for one (0:
     return at once), and stop waiting as soon as the ``parent`` process is gone. Returns how many
     ran. SIGTERM interrupts only a running analysis, once (it is disarmed as soon as it fires or
     the analysis returns); a cancel committed before the worker looks is seen at the start and
-    between the analysis's steps."""
+    between the analysis's steps. While a job runs, a thread renews its lease."""
     armed = False
 
     def stop(signum, frame):
@@ -240,7 +339,7 @@ def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: in
     signal.signal(signal.SIGTERM, stop)
     ran, idle_since = 0, time.monotonic()
     while True:
-        job = _claim(engine, max_jobs)
+        job = _claim(engine, limits)
         if job is None:
             orphaned = parent is not None and os.getppid() != parent
             if orphaned or time.monotonic() - idle_since >= idle_seconds:
@@ -248,36 +347,94 @@ def work(engine: Engine, max_jobs: int, *, idle_seconds: float = 0.0, parent: in
             time.sleep(poll_seconds)
             continue
         ran += 1
-        result = None
+        callbacks = Callbacks(job.get("ogc"), callback_hosts)
+        callbacks.send("inProgressUri", {})
+        heartbeat = Heartbeat(engine, job["id"], limits.lease_s / 4)
+        heartbeat.start()
+        result, status, error = None, None, None
         try:
             armed = True
             if _cancel_requested(engine, job["id"]):
                 raise JobCancelled()
             result = _execute(engine, job)
             armed = False
+            status = "succeeded"
         except JobCancelled:
             armed = False
         except (ValueError, KeyError) as exc:  # bad scenario, region or parameters: the user's to fix
             armed = False
-            _finish(engine, job["id"], "failed", error=str(exc).strip("'\""))
-            continue
+            status, error = "failed", str(exc).strip("'\"")
         except Exception:  # noqa: BLE001 - any other failure is reported on the job, not lost
             armed = False
             log.exception("job %s failed", job["id"])  # the details (SQL included) stay in the server log
-            _finish(engine, job["id"], "failed", error="internal error; the server log has the details")
-            continue
-        if result is not None:
-            _finish(engine, job["id"], "succeeded", result=result)
-        elif _cancel_requested(engine, job["id"]):
-            _finish(engine, job["id"], "cancelled", error="cancelled on request")
-        else:  # a SIGTERM meant for the job before, which ended meanwhile
-            _requeue(engine, job["id"])
+            status, error = "failed", "internal error; the server log has the details"
+        finally:
+            heartbeat.stop()
+        if status is None:
+            if _cancel_requested(engine, job["id"]):
+                status, error = "cancelled", "cancelled on request"
+            else:  # a SIGTERM meant for the job before, which ended meanwhile
+                _requeue(engine, job["id"])
+        if status is not None:
+            _finish(engine, job["id"], status, result=result, error=error)
+            if status == "succeeded":
+                callbacks.send("successUri", ogc_outputs(result, callbacks.response))
+            else:
+                callbacks.send("failedUri", {"status": status, "message": error})
         idle_since = time.monotonic()
+
+
+class Heartbeat(threading.Thread):
+    """Renews a running job's lease (``heartbeat_at``) every ``every`` seconds until stopped."""
+
+    def __init__(self, engine: Engine, job_id: int, every: float):
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.engine, self.job_id, self.every, self._done = engine, job_id, every, threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.every):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(text("UPDATE job SET heartbeat_at = now() WHERE id = :i AND status = 'running' "
+                                      "AND pid = :p"), {"i": self.job_id, "p": os.getpid()})
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the lease has room for three
+                log.warning("job %s: could not renew its lease", self.job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(timeout=5)
+
+
+class Callbacks:
+    """The subscriber URIs of a job started over OGC API – Processes. Each is POSTed once, to a
+    host on the allow-list only (checked again here: the list may have changed since the request),
+    without following redirects (which could lead anywhere) and with a 10 s timeout; a failed
+    callback is logged, never the job's failure."""
+
+    def __init__(self, ogc: dict | None, allowed_hosts: tuple[str, ...]):
+        self.subscriber = (ogc or {}).get("subscriber") or {}
+        self.response = (ogc or {}).get("response", "raw")
+        self.allowed = {h.lower() for h in allowed_hosts}
+
+    def send(self, which: str, body: dict) -> None:
+        uri = self.subscriber.get(which)
+        if not uri:
+            return
+        if (urlsplit(uri).hostname or "").lower() not in self.allowed:
+            log.warning("callback %s %s: host not on GIS_SERVICE_CALLBACK_HOSTS; not sent", which, uri)
+            return
+        import requests
+
+        try:
+            requests.post(uri, data=json.dumps(body, default=float), timeout=10, allow_redirects=False,
+                          headers={"Content-Type": "application/json"})
+        except requests.RequestException as exc:
+            log.warning("callback %s %s failed: %s", which, uri, exc)
 
 
 def _requeue(engine: Engine, job_id: int) -> None:
     with engine.begin() as conn:
-        conn.execute(text("UPDATE job SET status = 'queued', started_at = NULL, host = NULL, pid = NULL, step = NULL, "
+        conn.execute(text("UPDATE job SET status = 'queued', started_at = NULL, heartbeat_at = NULL, host = NULL, pid = NULL, step = NULL, "
                           "progress = 0 WHERE id = :i AND status = 'running' AND pid = :p"),
                      {"i": job_id, "p": os.getpid()})
 
@@ -304,7 +461,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     engine = make_engine()
     try:
-        work(engine, settings.max_jobs, idle_seconds=60 * settings.job_worker_idle_minutes, parent=args.parent)
+        work(engine, JobLimits.of(settings), idle_seconds=60 * settings.job_worker_idle_minutes, parent=args.parent,
+             callback_hosts=tuple(settings.callback_hosts))
     except OperationalError:
         pass  # the database went away (stopped, or a test's database dropped): nothing left to do
     finally:

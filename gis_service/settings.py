@@ -79,6 +79,11 @@ class Settings(BaseSettings):
                                       "(XYZ URL template); empty: none (offline)")
     basemap_attribution: str = Field(default=OSM_ATTRIBUTION, description="Credit shown for the basemap")
     max_jobs: int = Field(default=1, ge=1, description="Coverage / scale-up jobs run at once; more wait (queued)")
+    max_jobs_per_user: int = Field(default=3, ge=1, description="Jobs one user may have queued or running at "
+                                   "once (/api/jobs and OGC executions alike); more are refused (429)")
+    max_queued_jobs: int = Field(default=20, ge=1, description="Jobs waiting in all; more are refused (429)")
+    job_lease_s: float = Field(default=60, ge=5, description="A running job whose worker gave no sign of life "
+                               "for this long is marked failed (its worker died), on whatever host it ran")
     job_worker_idle_minutes: float = Field(default=10, ge=0, description="A job worker without work for this "
                                            "long ends; the next submitted job starts a new one")
 

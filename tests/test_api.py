@@ -27,7 +27,7 @@ def client(published_region):
 def test_health_and_readiness(client):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
-    assert ready["status"] == "ready" and ready["schema"] == "0008"
+    assert ready["status"] == "ready" and ready["schema"] == "0009"
 
 
 def test_every_layer_file_is_a_collection_with_both_languages(client):
@@ -89,4 +89,15 @@ def test_coverage_process_runs_sync_and_async(client, admin_loaded):
     result = client.get(f"/ogc{job}/results?f=json").json()
     assert result["value"]["run_id"] == run["run_id"] + 1
     bad = client.post("/ogc/processes/coverage/execution", json={"inputs": {"scenario": "nope"}})
-    assert bad.status_code >= 400 and "unknown scenario 'nope'" in bad.text
+    assert bad.status_code == 400 and "input scenario: unknown scenario 'nope'" in bad.json()["description"]
+    for inputs, named in (({"distance_m": -5}, "input distance_m: Input should be greater than 0"),
+                          ({"method": "teleport"}, "input method: Input should be 'network'"),
+                          ({"thresholds": [30, -1]}, "input thresholds.1: Input should be greater than 0"),
+                          ({"radius": 5}, "input radius: unknown input; this process takes capacity, demand")):
+        refused = client.post("/ogc/processes/coverage/execution", json={"inputs": inputs})
+        assert refused.status_code == 400 and named in refused.json()["description"], (inputs, refused.text)
+    # one job system: the OGC executions are the planning API's jobs, recorded as the editor's
+    listed = client.get("/api/jobs").json()
+    assert [(j["kind"], j["user_name"], j["status"], j["result"]["run_id"]) for j in listed] == [
+        ("coverage", "editor", "succeeded", run["run_id"] + 1), ("coverage", "editor", "succeeded", run["run_id"])]
+    assert listed[0]["id"] == int(job.rsplit("/", 1)[1]) and listed[0]["ogc"] == {"response": "raw"}

@@ -202,3 +202,44 @@ def test_results_as_json_csv_and_geopackage(api, tmp_path):
     assert client.get(f"/api/runs/{run['id']}/villages?f=xml").status_code == 422
     config = client.get("/api/config").json()
     assert config["region"]["code"] and len(config["region"]["bbox"]) == 4
+
+
+def test_jobs_have_owners_limits_and_a_lease(api, published_region):
+    """One job system: the same per-user limit for /api/jobs and OGC executions (429), only a
+    job's owner or an admin cancels or deletes it (on both faces), and a running job whose worker
+    fell silent for longer than the lease is marked failed, on any host."""
+    client, keys = api
+    out = CliRunner().invoke(cli, ["users", "add", "colleague", "--role", "editor"])
+    other = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
+    out = CliRunner().invoke(cli, ["users", "add", "boss", "--role", "admin"])
+    admin = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
+    with published_region.begin() as conn:  # three jobs of editor-jobs running on another machine
+        ids = [conn.execute(text(
+            "INSERT INTO job (kind, options, user_name, status, started_at, heartbeat_at, host, pid) "
+            "VALUES ('coverage', '{}', 'editor-jobs', 'running', now(), now(), 'elsewhere', 1) RETURNING id")).scalar()
+            for _ in range(3)]
+    job = {"kind": "coverage", "options": {"method": "buffer", "distance_m": 3000}}
+    full = client.post("/api/jobs", json=job, headers=keys["editor"])
+    assert full.status_code == 429 and full.json()["detail"]["message"].startswith(
+        "user editor-jobs already has 3 jobs queued or running (at most 3, GIS_SERVICE_MAX_JOBS_PER_USER)")
+    ogc = client.post("/ogc/processes/coverage/execution", json={"inputs": {"method": "buffer"}},
+                      headers=keys["editor"])
+    assert ogc.status_code == 429 and "at most 3" in ogc.json()["description"]
+    assert client.post(f"/api/jobs/{ids[0]}/cancel", headers=other).status_code == 403  # not colleague's
+    assert client.delete(f"/ogc/jobs/{ids[0]}", headers=other).status_code == 403
+    assert client.delete(f"/api/jobs/{ids[0]}", headers=keys["editor"]).status_code == 409  # still running
+    cancelled = client.post(f"/api/jobs/{ids[0]}/cancel", headers=admin)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "running"  # asked; its worker is elsewhere
+    with published_region.begin() as conn:  # the other machine died: its lease runs out
+        conn.execute(text("UPDATE job SET heartbeat_at = now() - interval '2 minutes' WHERE id = ANY(:i)"),
+                     {"i": ids})
+    reaped = client.get(f"/api/jobs/{ids[1]}").json()
+    assert reaped["status"] == "failed" and reaped["error"].startswith("its worker gave no sign of life for 60 s (the job lease")
+    assert client.get(f"/ogc/jobs/{ids[2]}?f=json").json()["status"] == "failed"
+    # the owner may submit again, and deletes an ended job on either face; its run would stay
+    assert client.post("/api/jobs", json=job, headers=keys["editor"]).status_code == 202
+    assert client.delete(f"/api/jobs/{ids[1]}", headers=keys["editor"]).status_code == 204
+    assert client.get(f"/api/jobs/{ids[1]}").status_code == 404
+    dismissed = client.delete(f"/ogc/jobs/{ids[2]}", headers=keys["editor"])
+    assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
+    assert client.delete(f"/ogc/jobs/{ids[2]}", headers=keys["editor"]).status_code == 404

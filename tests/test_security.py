@@ -5,11 +5,12 @@ text with a Content-Security-Policy, and closed reads that are closed everywhere
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,13 +48,14 @@ def _serve(db_url: str, data_dir: Path, **env) -> tuple[subprocess.Popen, str]:
 @pytest.fixture
 def keys(published_region):
     with published_region.begin() as conn:
-        return {role: {"Authorization": f"Bearer {add_user(conn, role, role)}"}
-                for role in ("viewer", "editor", "admin")}
+        return {name: {"Authorization": f"Bearer {add_user(conn, name, role)}"}
+                for name, role in (("viewer", "viewer"), ("editor", "editor"), ("admin", "admin"),
+                                   ("colleague", "editor"))}
 
 
 @pytest.fixture
 def open_server(published_region, keys, db_url, tmp_path):
-    process, base = _serve(db_url, tmp_path / "data")
+    process, base = _serve(db_url, tmp_path / "data", GIS_SERVICE_CALLBACK_HOSTS='["localhost"]')
     yield base
     process.terminate()
     process.wait(timeout=20)
@@ -85,30 +87,57 @@ def test_starting_and_deleting_ogc_jobs_needs_a_key_and_role(open_server, keys, 
     editor = httpx.post(execute, json=body, headers=keys["editor"], timeout=120)
     assert editor.status_code == 200, editor.text
     assert editor.json()["value"]["run_id"] > 0
-    job = open_server + "/ogc/jobs/no-such-job"
+    job = f"{open_server}/ogc/jobs/{editor.headers['location'].rsplit('/', 1)[1]}"
+    assert httpx.get(job + "?f=json", timeout=10).json()["status"] == "successful"
     assert httpx.delete(job, timeout=10).status_code == 401
-    assert httpx.delete(job, headers=keys["editor"], timeout=10).status_code == 403
-    assert httpx.delete(job, headers=keys["admin"], timeout=10).status_code not in (401, 403)
+    assert httpx.delete(job, headers=keys["viewer"], timeout=10).status_code == 403
+    other = httpx.delete(job, headers=keys["colleague"], timeout=10)  # an editor, but not the job's owner
+    assert other.status_code == 403 and _message(other).endswith("only its owner or an admin may cancel or delete it")
+    owner = httpx.delete(job, headers=keys["editor"], timeout=10)
+    assert owner.status_code == 200 and owner.json()["status"] == "dismissed"  # and a JSON answer, not a 500
+    assert httpx.delete(job, headers=keys["admin"], timeout=10).status_code == 404
+    with published_region.connect() as conn:  # the run the job stored stays
+        assert conn.execute(text("SELECT count(*) FROM coverage_run")).scalar() == runs + 1
 
 
 def test_callbacks_go_only_to_allowed_hosts(open_server, keys):
-    received = []
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    listener.settimeout(2)
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/callback"
-    body = {"inputs": {"method": "buffer", "distance_m": 3000}, "subscriber": {"successUri": url}}
-    refused = httpx.post(open_server + "/ogc/processes/coverage/execution", json=body, headers=keys["editor"],
-                         timeout=30)
-    assert refused.status_code == 400
-    assert "host 127.0.0.1 is not on the allow-list" in _message(refused)
+    """The server runs with GIS_SERVICE_CALLBACK_HOSTS=["localhost"]: a subscriber on 127.0.0.1 is
+    refused before anything runs; one on localhost is called back by the job's worker, with the
+    job's outputs."""
+    received: list[tuple[str, dict]] = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    listener = http.server.HTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    port = listener.server_address[1]
     try:
-        received.append(listener.accept())
-    except TimeoutError:
-        pass
-    listener.close()
-    assert received == []  # the server never called back
+        body = {"inputs": {"method": "buffer", "distance_m": 3000},
+                "subscriber": {"successUri": f"http://127.0.0.1:{port}/done"}}
+        refused = httpx.post(open_server + "/ogc/processes/coverage/execution", json=body,
+                             headers=keys["editor"], timeout=30)
+        assert refused.status_code == 400
+        assert "host 127.0.0.1 is not on the allow-list" in _message(refused)
+        body["subscriber"] = {"successUri": f"http://localhost:{port}/done",
+                              "inProgressUri": f"http://localhost:{port}/started"}
+        started = httpx.post(open_server + "/ogc/processes/coverage/execution", json=body,
+                             headers={**keys["editor"], "Prefer": "respond-async"}, timeout=30)
+        assert started.status_code == 201, started.text
+        deadline = time.monotonic() + 90
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        result = httpx.get(started.headers["location"] + "/results?f=json", timeout=10).json()
+    finally:
+        listener.shutdown()
+    assert received == [("/started", {}), ("/done", result)]  # refused one never called back
+    assert result["id"] == "run" and result["value"]["summary"]["households"] > 0
 
 
 def test_request_bodies_are_limited_by_the_bytes_received(open_server, keys):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gis_service import jobs
 from gis_service.api.auth import requires
@@ -48,59 +48,77 @@ class Job(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    ogc: dict | None = Field(None, description="Started through OGC API – Processes: response kind, subscriber")
 
 
 def router(settings: Settings, engine: Engine) -> APIRouter:
     api = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(400, 401, 403, 413))
     reader = requires("viewer", engine, public=settings.public_read)
     editor = requires("editor", engine)
+    limits = jobs.JobLimits.of(settings)
 
     def found(job: dict | None, job_id: int) -> dict:
         if job is None:
             raise HTTPException(404, {"message": f"no job {job_id}; GET /api/jobs lists them", "field": "job_id"})
         return job
 
-    @api.post("", response_model=Job, status_code=202, responses=errors(404, 422))
+    @api.post("", response_model=Job, status_code=202, responses=errors(404, 422, 429))
     def submit(body: Annotated[CoverageJob | ScaleupJob, Field(discriminator="kind")],
                user: Annotated[User, Depends(editor)], response: Response):
-        """Queue a coverage or scale-up run of a scenario; poll the job (Location) for its progress."""
-        with engine.begin() as conn:
-            scenario_id = None
-            if body.scenario is not None:
-                scenario_id = conn.execute(text("SELECT id FROM scenario WHERE name = :n"), {"n": body.scenario}).scalar()
-                if scenario_id is None:
-                    raise HTTPException(404, {"message": f"no scenario named '{body.scenario}'; GET /api/scenarios "
-                                                         "lists them", "field": "scenario"})
-            region = getattr(body.options, "region", None)
-            unknown = [c for c in (region or "").split(",") if c.strip() and conn.execute(
-                text("SELECT 1 FROM admin_area WHERE code = :c"), {"c": c.strip()}).first() is None]
-            if unknown:
-                raise HTTPException(422, {"message": f"unknown region code {', '.join(unknown)}; use loaded "
-                                                     "Kemendagri codes", "field": "options.region"})
-            job_id = jobs.submit(conn, body.kind, scenario_id, body.scenario, body.options, user=user.name)
+        """Queue a coverage or scale-up run of a scenario; poll the job (Location) for its progress.
+        A user may have ``max_jobs_per_user`` jobs queued or running, and ``max_queued_jobs`` wait
+        in all: more are 429."""
+        try:
+            with engine.begin() as conn:
+                job_id = jobs.submit(conn, body.kind, body.scenario, body.options, user=user.name, limits=limits)
+        except jobs.JobRefused as refused:
+            status = {"unknown": 404, "invalid": 422, "limit": 429}[refused.reason]
+            field = {"scenario": "scenario", "region": "options.region"}.get(refused.field or "")
+            raise HTTPException(status, {"message": str(refused), "field": field}) from refused
         jobs.ensure_workers(settings.max_jobs, database_url(settings))
         response.headers["Location"] = f"/api/jobs/{job_id}"
         with engine.begin() as conn:
-            return jobs.get_job(conn, job_id)
+            return jobs.get_job(conn, job_id, lease_s=limits.lease_s)
 
     @api.get("", response_model=list[Job], responses=errors(422))
     def job_list(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=500)] = 50):
-        """The latest jobs, newest first."""
+        """The latest jobs, newest first (those started over OGC API – Processes too)."""
         with engine.begin() as conn:
-            return jobs.list_jobs(conn, limit=limit)
+            return jobs.list_jobs(conn, limit=limit, lease_s=limits.lease_s)
 
     @api.get("/{job_id}", response_model=Job, responses=errors(404, 422))
     def job(job_id: int, user: Annotated[User, Depends(reader)]):
         with engine.begin() as conn:
-            return found(jobs.get_job(conn, job_id), job_id)
+            return found(jobs.get_job(conn, job_id, lease_s=limits.lease_s), job_id)
+
+    def owned(job_id: int, user: User) -> None:
+        """Only the job's owner or an admin may cancel or delete it (403)."""
+        with engine.connect() as conn:
+            who = jobs.owner(conn, job_id)
+        found(who and {"user_name": who}, job_id)
+        if who != user.name and not user.may("admin"):
+            raise HTTPException(403, {"message": f"job {job_id} is {who}'s; only its owner or an admin may "
+                                                 "cancel or delete it", "field": "job_id"})
 
     @api.post("/{job_id}/cancel", response_model=Job, responses=errors(404, 409, 422))
     def cancel(job_id: int, user: Annotated[User, Depends(editor)]):
         """Cancel a queued job, or stop a running one (its run is rolled back, nothing is stored);
-        a job that has ended is 409."""
+        a job that has ended is 409. Its owner or an admin only."""
+        owned(job_id, user)
         try:
-            return found(jobs.cancel(engine, job_id), job_id)
+            return found(jobs.cancel(engine, job_id, lease_s=limits.lease_s), job_id)
         except ValueError as exc:
             raise HTTPException(409, {"message": str(exc), "field": "job_id"}) from exc
+
+    @api.delete("/{job_id}", status_code=204, responses=errors(404, 409, 422))
+    def delete(job_id: int, user: Annotated[User, Depends(editor)]):
+        """Forget a job that has ended (the run it stored stays: GET /api/runs/{id}/summary or /api/plans/{id}); an active job
+        is 409 (cancel it first). Its owner or an admin only."""
+        owned(job_id, user)
+        try:
+            found(jobs.delete(engine, job_id) or None, job_id)
+        except ValueError as exc:
+            raise HTTPException(409, {"message": str(exc), "field": "job_id"}) from exc
+        return Response(status_code=204)
 
     return api

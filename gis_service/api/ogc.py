@@ -21,7 +21,9 @@ from sqlalchemy.engine import make_url
 from pygeoapi.util import json_serial
 
 from gis_service.api.layers import Layer, load_layers
+from gis_service.api.ogc_jobs import install, manager_config
 from gis_service.db.engine import database_url, statement_timeout_option
+from gis_service.jobs import JobLimits
 from gis_service.settings import OSM_TILES, Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -31,9 +33,9 @@ DEFAULT_ITEMS, MAX_ITEMS = 100, 10000
 TILE_PROVIDER = "gis_service.api.tiles.FastMVTProvider"
 
 
-def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, jobs_dir: Path) -> dict:
+def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str) -> dict:
     """The whole pygeoapi configuration for ``layers`` served under ``base_url`` + /ogc, with
-    the coverage process and its job store in ``jobs_dir``."""
+    the coverage process, whose executions are jobs of the job table (``ogc_jobs.py``)."""
     url = make_url(database_url(settings))
     connection = {"host": url.host, "port": url.port or 5432, "dbname": url.database,
                   "user": url.username, "password": url.password, "search_path": ["public"]}
@@ -49,8 +51,8 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, j
             "languages": ["id-ID", "en-US"],
             "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS},
             "map": {"url": settings.basemap_tiles or OSM_TILES, "attribution": settings.basemap_attribution},
-            "manager": {"name": "TinyDB", "connection": str(jobs_dir / "jobs.json"),
-                        "output_dir": str(jobs_dir)},
+            "manager": manager_config(database_url(settings), JobLimits.of(settings),
+                                      callback_hosts=settings.callback_hosts),
         },
         "logging": {"level": "WARNING"},
         "metadata": {
@@ -148,9 +150,8 @@ def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path, dict
 
     folder = Path(settings.data_dir) / "api"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "jobs").mkdir(exist_ok=True)
-    config = pygeoapi_config(load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points), settings, base_url=base_url,
-                             jobs_dir=folder / "jobs")
+    config = pygeoapi_config(load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points),
+                             settings, base_url=base_url)
     config_path, openapi_path = folder / "pygeoapi-config.yml", folder / "pygeoapi-openapi.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     os.chmod(config_path, 0o600)  # it holds the database password
@@ -179,6 +180,7 @@ def ogc_app(settings: Settings, *, base_url: str):
     import pygeoapi.util
 
     pygeoapi.util.to_json = script_safe_json
+    install()
     config_path, openapi_path, config = write_config(settings, base_url=base_url)
     os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(config_path), str(openapi_path)
     module = sys.modules.get("pygeoapi.starlette_app")

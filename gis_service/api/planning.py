@@ -69,7 +69,8 @@ def errors(*codes: int) -> dict:
     why = {400: "the body is not JSON", 401: "no key, or an unknown or revoked key", 403: "the key's role is too small",
            404: "not found (the message names what)", 409: "changed meanwhile (stale version), or cannot be undone",
            413: "request body too large", 422: "invalid input; the field is named",
-           428: "the version read is missing (field version or If-Match)"}
+           428: "the version read is missing (field version or If-Match)",
+           429: "too many jobs queued or running (for this user, or in all); the message says which limit"}
     return {code: {"model": Problem, "description": why[code]} for code in codes}
 
 

@@ -1,14 +1,16 @@
-"""OGC API – Processes: a coverage analysis as a (synchronous or asynchronous) job. The process
-calls the same ``run_coverage`` as ``gis-service coverage run``; its result names the stored run,
-whose layers (``coverage_all_runs?run_id=``) and exports then hold the details."""
+"""OGC API – Processes: a coverage analysis as a (synchronous or asynchronous) job. The job runs
+the same ``run_coverage`` as ``gis-service coverage run`` and ``POST /api/jobs``, in the same
+worker (``ogc_jobs.py``); its result names the stored run, whose layers
+(``coverage_all_runs?run_id=``) and exports then hold the details."""
 
 from __future__ import annotations
 
+from pydantic import Field
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
-from gis_service.analysis.coverage import METHODS, CoverageOptions, run_coverage
+from gis_service.analysis.coverage import METHODS
 from gis_service.analysis.demand import MODES
-from gis_service.db.engine import make_engine
+from gis_service.jobs import CoverageJobOptions
 
 
 def _input(title: str, description: str, schema: dict) -> dict:
@@ -28,16 +30,17 @@ PROCESS_METADATA = {
     "keywords": ["cakupan", "coverage", "LLTT", "IPLT"],
     "inputs": {
         "scenario": _input("Scenario", "Scenario name; omitted: existing and pilot facilities",
-                           {"type": "string"}),
+                           {"type": "string", "minLength": 1, "maxLength": 200}),
         "method": _input("Method", "network (travel time), buffer (distance) or polygon (drawn areas)",
                          {"type": "string", "enum": list(METHODS), "default": "network"}),
         "thresholds": _input("Travel-time bands (minutes)", "e.g. [30, 60]",
-                             {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}}),
+                             {"type": "array", "minItems": 1, "maxItems": 10,
+                              "items": {"type": "number", "exclusiveMinimum": 0}}),
         "distance_m": _input("Buffer radius (metres)", "method buffer",
-                             {"type": "number", "exclusiveMinimum": 0, "default": 5000}),
+                             {"type": "number", "exclusiveMinimum": 0, "maximum": 100000, "default": 5000}),
         "capacity": _input("Capacity-limited", "false: pure accessibility",
                            {"type": "boolean", "default": True}),
-        "demand": _input("Demand", "households, settlements, villages or raster",
+        "demand": _input("Demand", " or ".join(m for m in MODES if m != "raster"),
                          {"type": "string", "enum": [m for m in MODES if m != "raster"], "default": "households"}),
         "nearest_k": _input("Nearest facilities stored per household", "0: none",
                             {"type": "integer", "minimum": 0, "maximum": 10, "default": 3}),
@@ -50,33 +53,28 @@ PROCESS_METADATA = {
 }
 
 
+class CoverageInputs(CoverageJobOptions):
+    """The process's inputs: ``POST /api/jobs``'s coverage options and the scenario, checked by the
+    same model (unknown inputs, wrong types and out-of-range values are refused, naming the input)."""
+
+    scenario: str | None = Field(None, min_length=1, max_length=200)
+
+
 class CoverageProcessor(BaseProcessor):
-    """Runs ``run_coverage`` with the request's inputs and returns the stored run."""
+    """The coverage process's description and input model. Its executions are jobs: the manager
+    (``ogc_jobs.JobTableManager``) queues them in the job table, where a worker runs
+    ``run_coverage`` as for ``POST /api/jobs``; nothing runs inside the web server."""
+
+    inputs_model = CoverageInputs  # what a request may send
+    options_model = CoverageJobOptions  # what the job stores (the scenario aside)
+    kind = "coverage"  # the job's kind
 
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, PROCESS_METADATA)
 
     def execute(self, data: dict, outputs=None):
-        unknown = set(data) - set(PROCESS_METADATA["inputs"])
-        if unknown:
-            raise ProcessorExecuteError(f"unknown inputs {sorted(unknown)}; "
-                                        f"use {sorted(PROCESS_METADATA['inputs'])}")
-        options = CoverageOptions(scenario=data.get("scenario"), method=data.get("method", "network"),
-                                  distance_m=float(data.get("distance_m", 5000)),
-                                  capacity=bool(data.get("capacity", True)),
-                                  demand=data.get("demand", "households"),
-                                  nearest_k=int(data.get("nearest_k", 3)))
-        if data.get("thresholds"):
-            options.thresholds_min = [float(t) for t in data["thresholds"]]
-        engine = make_engine()
-        try:
-            result = run_coverage(engine, options)
-        except (ValueError, KeyError) as exc:
-            raise ProcessorExecuteError(str(exc).strip("'\"")) from exc
-        finally:
-            engine.dispose()
-        return "application/json", {"id": "run", "value": {
-            "run_id": result.run_id, "summary": result.summary, "seconds": result.seconds}}
+        raise ProcessorExecuteError("the coverage process runs as a job of the job table; serve it with "
+                                    "gis_service.api.ogc_jobs.JobTableManager (gis-service serve does)")
 
     def __repr__(self) -> str:
         return "<CoverageProcessor>"

@@ -2,10 +2,11 @@
 
 - **Body limit.** Every request body is read here, chunked bodies included, and counted by the
   bytes actually received; over ``max_body_kb`` the answer is 413 before any route sees it.
-- **Who may write or start work.** Under /ogc every request that is not a read needs an API key:
-  starting a process (``POST /ogc/processes/{id}/execution``) an editor's, deleting a job an
-  admin's (pygeoapi's job store does not record who started a job). No key: 401; too small a role:
-  403. The planning API checks its own routes (``auth.requires``).
+- **Who may write or start work.** Under /ogc every request that is not a read needs an editor's
+  API key: starting a process (``POST /ogc/processes/{id}/execution``) and dismissing a job
+  (``DELETE /ogc/jobs/{id}``), which only the job's owner or an admin may do. No key: 401; too
+  small a role, or somebody else's job: 403. The planning API checks its own routes
+  (``auth.requires``).
 - **Callbacks.** An execute request's ``subscriber`` URLs are refused (400) unless their host is on
   ``callback_hosts``: the server would otherwise POST wherever a client asks (SSRF).
 - **Closed reads.** With ``public_read`` off, every route that returns data needs a viewer key;
@@ -25,7 +26,7 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from gis_service.db.users import User, authenticate
@@ -35,7 +36,7 @@ READS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = {"/", "/health", "/ready", "/map", "/openapi.json", "/docs", "/docs/oauth2-redirect"}  # no data
 OPEN_PREFIXES = ("/map/app/", "/map/vendor/", "/styles/")  # the map's page, code and styles (no data)
 EXECUTION = re.compile(r"^/ogc/processes/[^/]+/execution/?$")
-JOB = re.compile(r"^/ogc/jobs/[^/]+/?$")
+JOB = re.compile(r"^/ogc/jobs/([^/]+)/?$")
 KEY_CACHE_S = 10.0
 
 
@@ -110,10 +111,12 @@ class Guard:
     async def _authorise(self, scope, body: bytes) -> None:
         path, method = scope["path"], scope["method"]
         if path.startswith("/ogc") and method not in READS:
-            role = "admin" if method == "DELETE" and JOB.match(path) else "editor"
-            await self._require(scope, role)
+            user = await self._require(scope, "editor")
             if method == "POST" and EXECUTION.match(path):
                 self._check_subscriber(body)
+            job = JOB.match(path)
+            if method == "DELETE" and job:
+                await run_in_threadpool(self._check_owner, job.group(1), user)
         elif not self.settings.public_read and not _open(path) and not path.startswith("/api/"):
             await self._require(scope, "viewer")  # the planning API checks its own reads
         if path.startswith("/ogc"):
@@ -148,6 +151,16 @@ class Guard:
             self._known.clear()
         self._known[digest] = (user, now + KEY_CACHE_S)
         return user
+
+    def _check_owner(self, job_id: str, user: User) -> None:
+        """Only a job's owner or an admin may dismiss it (a job that does not exist is pygeoapi's
+        404 to give)."""
+        if user.may("admin") or not job_id.isdigit() or len(job_id) > 18:
+            return
+        with self.engine.connect() as conn:
+            who = conn.execute(text("SELECT user_name FROM job WHERE id = :i"), {"i": int(job_id)}).scalar()
+        if who is not None and who != user.name:
+            raise Refusal(403, f"job {job_id} is {who}'s; only its owner or an admin may cancel or delete it")
 
     def _check_subscriber(self, body: bytes) -> None:
         try:

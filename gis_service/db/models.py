@@ -657,6 +657,7 @@ class Job(Base):
         CheckConstraint("kind IN ('coverage', 'scaleup')", name="kind_vocab"),
         CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status_vocab"),
         Index("ix_job_status", "status"),
+        Index("ix_job_user_name_status", "user_name", "status"),
         {"comment": "Coverage and scale-up runs asked for through the planning API, run in the background"},
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -674,6 +675,10 @@ class Job(Base):
     host: Mapped[str | None] = mapped_column(Text, comment="Host of the worker while running")
     pid: Mapped[int | None] = mapped_column(Integer, comment="Worker process while running")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="Last sign of life of its worker while running (the lease)")
+    ogc: Mapped[dict | None] = mapped_column(
+        JSONB, comment="Started through OGC API - Processes: its response kind and subscriber")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
