@@ -16,8 +16,8 @@ demo: bootstrap
 	$(GIS) db up
 	$(GIS) db upgrade
 	$(GIS) demo load --scale $(SCALE)
-	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps
-	$(GIS) scaleup run --scenario "Pilot only (demo)" --report out/rencana_pilot.html --gpkg out/rencana_pilot.gpkg
+	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps --publish
+	$(GIS) scaleup run --scenario "Pilot only (demo)" --report out/rencana_pilot.html --gpkg out/rencana_pilot.gpkg --publish
 	$(GIS) serve --host 127.0.0.1 --port 8000
 
 ## Run the whole test suite against a throwaway PostGIS the suite starts itself, with the real

@@ -455,8 +455,10 @@ def coverage_run(
                                                          "database")] = None,
     output: Annotated[Optional[Path], typer.Option(help="--engine dask: write the results as GeoParquet "
                                                         "files into DIR instead of the database")] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="Publish the run once stored: the default layers, "
+                                          "the web map's first view and the QGIS project then show it")] = False,
 ) -> None:
-    """Run a coverage analysis, store it, print the regency summary."""
+    """Run a coverage analysis, store it, print the regency summary (``--publish``: and publish it)."""
     from gis_service.analysis.coverage import CoverageOptions
     from gis_service.db.engine import make_engine
 
@@ -468,8 +470,9 @@ def coverage_run(
         _fail(f"unknown engine '{engine_name}' (single, dask)")
     if engine_name == "single" and (scheduler or workers or level or resume or keep_work or dataset or output):
         _fail("--scheduler, --workers, --level, --resume, --keep-work, --dataset and --output need --engine dask")
-    if dataset is not None and (export or maps):
-        _fail("--export and --maps read a stored run; a run on a dataset folder is in its --output folder")
+    if (dataset is not None or output is not None) and (export or maps or publish):
+        _fail("--export, --maps and --publish need a stored run; a run on a dataset folder or with --output "
+              "is in its --output folder")
     engine = make_engine() if dataset is None else None
     try:
         if engine_name == "dask":
@@ -489,6 +492,32 @@ def coverage_run(
         _export(engine, result.run_id, export)
     if maps:
         _maps(engine, result.run_id, maps, dpi=150)
+    if publish:
+        _publish(engine, "coverage", result.run_id)
+
+
+@coverage_app.command("publish")
+def coverage_publish(run: Annotated[int, typer.Argument(help="Coverage run id (gis-service summary lists runs)")]) -> None:
+    """Publish a coverage run: the default layers (coverage_villages, coverage_districts, coverage_gaps,
+    service_areas), the web map's first view and the QGIS project show it from now on."""
+    from gis_service.db.engine import make_engine
+
+    _publish(make_engine(), "coverage", run)
+
+
+def _publish(engine, kind: str, run_id: int) -> None:
+    import getpass
+
+    from gis_service.analysis.publishing import WHAT, publish
+
+    try:
+        with engine.begin() as conn:
+            done = publish(conn, kind, run_id, by=f"{getpass.getuser()} (command line)")
+    except ValueError as exc:
+        _fail(str(exc))
+    replaced = f"; it replaces {WHAT[kind]} {done['replaces']}" if done["replaces"] else ""
+    console.print(f"published {WHAT[kind]} {run_id}: the default layers, the web map and the QGIS project "
+                  f"show it{replaced}", soft_wrap=True)
 
 
 def _coverage_in_process(engine, options):
@@ -798,8 +827,11 @@ def scaleup_run(
     report: Annotated[Optional[Path], typer.Option(help="Also write the meeting report (HTML) here")] = None,
     english: Annotated[bool, typer.Option("--english", help="Report in English (default: Bahasa Indonesia)")] = False,
     gpkg: Annotated[Optional[Path], typer.Option(help="Also write the plan's styled GeoPackage here")] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="Publish the plan once stored: the default layers, "
+                                          "the web map's first view and the QGIS project then show it")] = False,
 ) -> None:
-    """Plan the scale-up of a scenario for a region, store it, print its headline."""
+    """Plan the scale-up of a scenario for a region, store it, print its headline (``--publish``: and
+    publish it)."""
     from rich.progress import Progress
 
     from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
@@ -823,6 +855,17 @@ def scaleup_run(
         scaleup_report(result.run_id, report, compare=None, english=english)
     if gpkg:
         scaleup_export(result.run_id, gpkg)
+    if publish:
+        _publish(make_engine(), "scaleup", result.run_id)
+
+
+@scaleup_app.command("publish")
+def scaleup_publish(run: Annotated[int, typer.Argument(help="Scale-up run id")]) -> None:
+    """Publish a scale-up plan: the default layers (scaleup_villages, scaleup_facilities), the web
+    map and the QGIS project show it from now on."""
+    from gis_service.db.engine import make_engine
+
+    _publish(make_engine(), "scaleup", run)
 
 
 def print_scaleup(result) -> None:

@@ -135,6 +135,7 @@ def published_region(admin_loaded, tmp_path, monkeypatch):
     """What the API tests serve: the test villages, 300 households in the west one, a pilot depot
     and one stored coverage run; the API's generated files go to a temporary data folder."""
     from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.analysis.publishing import publish
     from gis_service.ingest.importer import import_file
     from tests.helpers import households, write_csv
 
@@ -142,7 +143,9 @@ def published_region(admin_loaded, tmp_path, monkeypatch):
     import_file(admin_loaded, "households", write_csv(tmp_path / "h.csv", households(300)))
     depot = [{"id": "D1", "nama": "Depot", "jenis": "depot", "status": "pilot", "lon": "112.10", "lat": "-2.90"}]
     import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", depot))
-    run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000))
+    run = run_coverage(admin_loaded, CoverageOptions(method="buffer", distance_m=3000)).run_id
+    with admin_loaded.begin() as conn:  # what the default layers show
+        publish(conn, "coverage", run, by="tests")
     return admin_loaded
 
 

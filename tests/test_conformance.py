@@ -56,6 +56,7 @@ def every_layer_filled(published_region, tmp_path):
     second coverage run (which then has gaps to the targets) and a scale-up plan: no published
     collection is empty, so the tools check features in every collection, not only the first ones."""
     from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.analysis.publishing import publish
     from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
     from gis_service.analysis.scaleup.scenarios import load_scenarios
     from gis_service.ingest.config_tables import load_targets
@@ -73,12 +74,15 @@ def every_layer_filled(published_region, tmp_path):
     import_file(engine, "network", tmp_path / "roads.geojson")
     with engine.begin() as conn:
         load_targets(conn, get_settings().config_dir / "targets.yml")
-    run_coverage(engine, CoverageOptions(method="buffer", distance_m=3000))
+    coverage = run_coverage(engine, CoverageOptions(method="buffer", distance_m=3000)).run_id
     scenarios = tmp_path / "scenarios.yml"
     scenarios.write_text("scenarios:\n  - {name: Uji, plan: {calibration: defaults}}\n")
     with engine.begin() as conn:
         load_scenarios(conn, scenarios, region_code="62.07")
-    run_scaleup(engine, ScaleupOptions(scenario="Uji"))
+    plan = run_scaleup(engine, ScaleupOptions(scenario="Uji")).run_id
+    with engine.begin() as conn:  # the default layers show published runs
+        publish(conn, "coverage", coverage, by="tests")
+        publish(conn, "scaleup", plan, by="tests")
     layers = load_layers(get_settings().layers_dir)
     with engine.connect() as conn:
         empty = [layer.id for layer in layers

@@ -126,13 +126,15 @@ def test_datetime_filters_runs_by_their_start(client, admin_loaded):
 
 def test_gap_priorities_rank_the_largest_gap_first(published_region):
     from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.analysis.publishing import publish
     from gis_service.ingest.config_tables import load_targets
     from gis_service.settings import get_settings
 
     with published_region.begin() as conn:
         load_targets(conn, get_settings().config_dir / "targets.yml")
-    run_coverage(published_region, CoverageOptions(method="buffer", distance_m=3000))
-    with published_region.connect() as conn:
+    run = run_coverage(published_region, CoverageOptions(method="buffer", distance_m=3000)).run_id
+    with published_region.begin() as conn:
+        publish(conn, "coverage", run, by="tests")
         rows = conn.execute(text(
             "SELECT level, indicator, year, gap_households, priority FROM layer_coverage_gap "
             "ORDER BY level, indicator, year, priority")).all()

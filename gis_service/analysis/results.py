@@ -9,7 +9,7 @@ from sqlalchemy import Connection, text
 
 from gis_service.analysis.ladder import LAYAK
 
-RUN_COLUMNS = "r.id, r.scenario_name, r.method, r.started_at, r.illustrative"
+RUN_COLUMNS = "r.id, r.scenario_name, r.method, r.started_at, r.illustrative, r.published_at, r.published_by"
 AREA_SQL = """
     SELECT c.area_code AS code, a.name, c.level, a.parent_code, c.service, c.households, c.people,
            c.served_households, c.served_people, c.ladder, c.ladder_projected
@@ -64,7 +64,8 @@ def list_runs(conn: Connection, *, limit: int = 100) -> list[dict]:
 def list_plans(conn: Connection, *, limit: int = 100) -> list[dict]:
     """Scale-up runs, newest first, with their headline."""
     return [dict(r) for r in conn.execute(text(
-        "SELECT id, scenario_name, region_code, started_at, illustrative, summary -> 'headline' AS headline "
+        "SELECT id, scenario_name, region_code, started_at, illustrative, published_at, published_by, "
+        "summary -> 'headline' AS headline "
         "FROM scaleup_run ORDER BY id DESC LIMIT :n"), {"n": limit}).mappings()]
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from starlette.background import BackgroundTask
 
 from gis_service import __version__
@@ -47,7 +47,21 @@ def _export(filename: str, media_type: str, write: Callable[[Path], object]) -> 
 def router(settings: Settings, engine: Engine) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["results"], responses=errors(401, 403))
     reader = requires("viewer", engine, public=settings.public_read)
+    editor = requires("editor", engine)
     region = settings.region_config()
+
+    def published_at(table: str, run_id: int):
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT published_at FROM {table} WHERE id = :i"), {"i": run_id}).scalar()
+
+    def publish(kind: str, run_id: int, user: User) -> dict:
+        from gis_service.analysis.publishing import publish as publish_run
+
+        try:
+            with engine.begin() as conn:
+                return publish_run(conn, kind, run_id, by=user.name)
+        except ValueError as exc:
+            raise HTTPException(404, {"message": str(exc), "field": "run_id"}) from exc
 
     def layers():
         return load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points)
@@ -82,7 +96,8 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
 
     @api.get("/runs", responses=errors(422))
     def runs(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
-        """Coverage runs, newest first, with the regency's coverage and aman share."""
+        """Coverage runs, newest first, with the regency's coverage and aman share; ``published_at``
+        is set on published runs, and the default layers show the one published last."""
         with engine.connect() as conn:
             return results.list_runs(conn, limit=limit)
 
@@ -115,6 +130,13 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         return _export(f"cakupan_run_{run_id}.gpkg", GPKG,
                        lambda path: export_run_geopackage(engine, run_id, layers(), targets(), path))
 
+    @api.post("/runs/{run_id}/publish", responses=errors(404, 422))
+    def run_publish(run_id: int, user: Annotated[User, Depends(editor)]) -> dict:
+        """Publish the coverage run: the default layers (coverage_villages, coverage_districts,
+        coverage_gaps, service_areas), the web map's first view and the QGIS project show it from
+        now on. Editors only; ``replaces`` is the run published before."""
+        return publish("coverage", run_id, user)
+
     @api.get("/plans", responses=errors(422))
     def plans(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
         """Scale-up runs, newest first, with their headline."""
@@ -127,7 +149,14 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         run = stored_plan(run_id)
         return {"id": run.id, "scenario_name": run.scenario, "region_code": run.region,
                 "started_at": run.started_at, "illustrative": run.illustrative, "summary": run.summary,
+                "published_at": published_at("scaleup_run", run_id),
                 "phases": run.phases.drop(columns="run_id").to_dict("records")}
+
+    @api.post("/plans/{run_id}/publish", responses=errors(404, 422))
+    def plan_publish(run_id: int, user: Annotated[User, Depends(editor)]) -> dict:
+        """Publish the scale-up plan: the layers scaleup_villages and scaleup_facilities, the web
+        map and the QGIS project show it from now on. Editors only."""
+        return publish("scaleup", run_id, user)
 
     @api.get("/plans/{run_id}/villages", responses={**errors(404, 422), 200: {
         "content": {"text/csv": {}}, "description": "One row per village: phase, rank, score, coverage"}})

@@ -13,7 +13,7 @@ from enum import StrEnum
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Identity, Index, Integer,
-    REAL, MetaData, Numeric, Text, UniqueConstraint, func,
+    REAL, MetaData, Numeric, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -31,6 +31,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+PUBLISHED_AT = "When an editor published it; the default layers show the run published last"
 
 
 class Base(DeclarativeBase):
@@ -367,6 +370,7 @@ class CoverageRun(Base):
     __tablename__ = "coverage_run"
     __table_args__ = (
         CheckConstraint("method IN ('buffer', 'network', 'polygon')", name="method_vocab"),
+        Index("ix_coverage_run_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
         {"comment": "One coverage analysis: scenario, method, thresholds, parameters used, timings"},
     )
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -382,6 +386,8 @@ class CoverageRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     seconds: Mapped[dict | None] = mapped_column(JSONB, comment="Timings by step")
     summary: Mapped[dict | None] = mapped_column(JSONB, comment="Regency totals")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment=PUBLISHED_AT)
+    published_by: Mapped[str | None] = mapped_column(Text, comment="Who published it")
 
 
 class CoverageHousehold(Base):
@@ -515,7 +521,10 @@ class VillageRisk(Base):
 
 class ScaleupRun(Base):
     __tablename__ = "scaleup_run"
-    __table_args__ = {"comment": "One scale-up plan: scenario, region, parameters and calibration used, totals"}
+    __table_args__ = (
+        Index("ix_scaleup_run_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
+        {"comment": "One scale-up plan: scenario, region, parameters and calibration used, totals"},
+    )
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     scenario_id: Mapped[int | None] = mapped_column(ForeignKey("scenario.id", ondelete="SET NULL"))
     scenario_name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -527,6 +536,8 @@ class ScaleupRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     seconds: Mapped[dict | None] = mapped_column(JSONB, comment="Timings by step")
     summary: Mapped[dict | None] = mapped_column(JSONB, comment="Headline, siting, finance, institutions")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment=PUBLISHED_AT)
+    published_by: Mapped[str | None] = mapped_column(Text, comment="Who published it")
 
 
 class ScaleupFacility(Base):

@@ -6,7 +6,7 @@
 import { formatDate, formatNumber, language, setLanguage, t, term } from "./i18n.js";
 
 const RUN_SOURCE = "run-villages"; // GeoJSON: the villages of the run a map shows
-const LATEST_VILLAGES = "coverage_villages"; // the style's tiles of the latest run, replaced by RUN_SOURCE
+const LATEST_VILLAGES = "coverage_villages"; // the style's tiles of the published run, replaced by RUN_SOURCE
 const ALL_RUNS = /_all_runs$/; // sources holding every run: drawn for the map's run only
 const GAPS = "coverage_gaps_all_runs"; // village gaps to the targets of every run (filtered by run_id)
 const MAX_ITEMS = 10000; // the OGC API's page limit, above the villages of any regency
@@ -292,7 +292,15 @@ function setVisible(source, shown) {
 function runLabel(run) {
   const label = t("runOption", { id: run.id, scenario: run.scenario_name, date: formatDate(run.started_at),
     method: term("method", run.method) });
-  return run.illustrative ? `${label} (${t("illustrative")})` : label;
+  const marks = [run.id === publishedRun()?.id ? t("published") : null, run.illustrative ? t("illustrative") : null]
+    .filter(Boolean);
+  return marks.length ? `${label} (${marks.join(", ")})` : label;
+}
+
+/** The run the default layers show: the one published last (none: the newest run is shown first). */
+function publishedRun() {
+  return state.runs.filter((run) => run.published_at)
+    .sort((a, b) => b.published_at.localeCompare(a.published_at) || b.id - a.id)[0] ?? null;
 }
 
 async function loadRuns() {
@@ -302,7 +310,7 @@ async function loadRuns() {
 
 function renderRunSelects() {
   const runs = state.runs.map((run) => [run.id, runLabel(run)]);
-  options($("run-select"), runs, $("run-select").value || state.runs[0]?.id);
+  options($("run-select"), runs, $("run-select").value || (publishedRun() ?? state.runs[0])?.id);
   options($("compare-select"), [["", t("noCompare")], ...runs], $("compare-select").value);
 }
 
