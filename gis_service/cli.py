@@ -743,13 +743,17 @@ def serve(
 
     from gis_service.api.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     from gis_service import jobs
-    from gis_service.db.engine import database_url
+    from gis_service.db.roles import RoleError
 
-    app = create_app(base_url=base_url or f"http://{host}:{port}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        app = create_app(base_url=base_url or f"http://{host}:{port}")
+    except RoleError as exc:
+        _fail(str(exc))
     settings = get_settings()
-    jobs.ensure_workers(settings.max_jobs, database_url(settings))  # warm, so the first job starts at once
+    urls = app.state.database_urls
+    jobs.ensure_workers(settings.max_jobs, urls.worker)  # warm, so the first job starts at once
     url = (base_url or f"http://{host}:{port}").rstrip("/")
     console.print(f"serving on {url}: web map {url}/map, planning API {url}/docs, OGC API {url}/ogc")
     # keep idle connections 30 s (uvicorn's 5 s races clients that reuse them, e.g. map viewers)

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
                                        "run by jobs and the command line are not limited")
     max_offset: int = Field(default=1_000_000, ge=0, description="Item pages deeper than this offset are "
                             "refused (400): deep offsets cost the database a scan of every skipped row")
+    web_database_url: str | None = Field(default=None, description="The planning API's connection (role "
+                                         "gis_service_web); none: `serve` derives it from the database URL")
+    read_database_url: str | None = Field(default=None, description="pygeoapi's connection (role "
+                                          "gis_service_read); none: derived")
+    worker_database_url: str | None = Field(default=None, description="The job workers' connection (role "
+                                            "gis_service_owner); none: derived")
     callback_hosts: list[str] = Field(default=[], description="Hosts an OGC execute request's subscriber "
                                       "URLs may name (JSON list); empty: callbacks are refused (400)")
     web_dir: Path = Field(default=REPO_ROOT / "web", description="The web map's files; MapLibre GL JS "

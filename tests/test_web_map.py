@@ -49,13 +49,17 @@ def site(server):
 @pytest.fixture
 def run_with_gaps(published_region) -> int:
     """The national targets and a coverage run like conftest's (pilot depot, 3 km), which then
-    has gaps to the targets; returns its id."""
+    has gaps to the targets, published (the map opens on it); returns its id."""
     from gis_service.analysis.coverage import CoverageOptions, run_coverage
+    from gis_service.analysis.publishing import publish
     from gis_service.ingest.config_tables import load_targets
 
     with published_region.begin() as conn:
         load_targets(conn, get_settings().config_dir / "targets.yml")
-    return run_coverage(published_region, CoverageOptions(method="buffer", distance_m=DISTANCE_M)).run_id
+    run = run_coverage(published_region, CoverageOptions(method="buffer", distance_m=DISTANCE_M)).run_id
+    with published_region.begin() as conn:
+        publish(conn, "coverage", run, by="tests")
+    return run
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from gis_service.api.security import Guard
 from gis_service.api.scenarios import router as scenarios_router
 from gis_service.api.web import mount_web_map
 from gis_service.db.engine import database_url, make_serving_engine
+from gis_service.db.roles import serving_urls
 from gis_service.settings import Settings, get_settings
 
 log = logging.getLogger("gis_service.api")
@@ -33,7 +34,8 @@ log = logging.getLogger("gis_service.api")
 
 def create_app(settings: Settings | None = None, *, base_url: str = "http://127.0.0.1:8000") -> FastAPI:
     settings = settings or get_settings()
-    engine = make_serving_engine(database_url(settings), statement_timeout_s=settings.statement_timeout_s)
+    urls = serving_urls(settings, database_url(settings))  # one role each, never a superuser
+    engine = make_serving_engine(urls.web, statement_timeout_s=settings.statement_timeout_s)
     app = FastAPI(title="gis-service", version=__version__,
                   description="Sanitation coverage and scale-up planning: OGC APIs under /ogc")
 
@@ -70,11 +72,11 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
     app.include_router(planning_router(settings, engine))
     app.include_router(scenarios_router(settings, engine))
     app.include_router(scenario_edits_router(settings, engine))
-    app.include_router(jobs_router(settings, engine))
+    app.include_router(jobs_router(settings, engine, worker_url=urls.worker))
     app.include_router(results_router(settings, engine))
     mount_web_map(app, settings)
     app.include_router(clients_router(settings, engine, base_url=base_url, ogc_url=base_url.rstrip("/") + MOUNT))
-    ogc, config = ogc_app(settings, base_url=base_url)
+    ogc, config = ogc_app(settings, base_url=base_url, urls=urls)
     if settings.api_hot_paths:
         layers = load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points)
         tiles = {layer.id: provider for layer in layers for provider in config["resources"][layer.id]["providers"]
@@ -82,4 +84,5 @@ def create_app(settings: Settings | None = None, *, base_url: str = "http://127.
         ogc = HotPaths(ogc, layers, engine, tiles, ogc_url=base_url.rstrip("/") + MOUNT,
                        default_limit=DEFAULT_ITEMS, max_limit=MAX_ITEMS, count_limit=settings.api_count_limit)
     app.mount(MOUNT, ogc)
+    app.state.database_urls = urls
     return app

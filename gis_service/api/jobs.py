@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from gis_service import jobs
 from gis_service.api.auth import requires
 from gis_service.api.planning import errors
-from gis_service.db.engine import database_url
 from gis_service.db.users import User
 from gis_service.settings import Settings
 
@@ -51,7 +50,8 @@ class Job(BaseModel):
     ogc: dict | None = Field(None, description="Started through OGC API – Processes: response kind, subscriber")
 
 
-def router(settings: Settings, engine: Engine) -> APIRouter:
+def router(settings: Settings, engine: Engine, *, worker_url: str) -> APIRouter:
+    """The job routes; ``worker_url`` is the connection the job workers get (the owner role)."""
     api = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(400, 401, 403, 413))
     reader = requires("viewer", engine, public=settings.public_read)
     editor = requires("editor", engine)
@@ -75,7 +75,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
             status = {"unknown": 404, "invalid": 422, "limit": 429}[refused.reason]
             field = {"scenario": "scenario", "region": "options.region"}.get(refused.field or "")
             raise HTTPException(status, {"message": str(refused), "field": field}) from refused
-        jobs.ensure_workers(settings.max_jobs, database_url(settings))
+        jobs.ensure_workers(settings.max_jobs, worker_url)
         response.headers["Location"] = f"/api/jobs/{job_id}"
         with engine.begin() as conn:
             return jobs.get_job(conn, job_id, lease_s=limits.lease_s)

@@ -22,7 +22,8 @@ from pygeoapi.util import json_serial
 
 from gis_service.api.layers import Layer, load_layers
 from gis_service.api.ogc_jobs import install, manager_config
-from gis_service.db.engine import database_url, statement_timeout_option
+from gis_service.db.engine import statement_timeout_option
+from gis_service.db.roles import ServingUrls
 from gis_service.jobs import JobLimits
 from gis_service.settings import OSM_TILES, Settings
 
@@ -33,10 +34,11 @@ DEFAULT_ITEMS, MAX_ITEMS = 100, 10000
 TILE_PROVIDER = "gis_service.api.tiles.FastMVTProvider"
 
 
-def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str) -> dict:
+def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str, urls: ServingUrls) -> dict:
     """The whole pygeoapi configuration for ``layers`` served under ``base_url`` + /ogc, with
-    the coverage process, whose executions are jobs of the job table (``ogc_jobs.py``)."""
-    url = make_url(database_url(settings))
+    the coverage process, whose executions are jobs of the job table (``ogc_jobs.py``). The
+    providers connect as the read-only role, the job manager as the web role."""
+    url = make_url(urls.read)
     connection = {"host": url.host, "port": url.port or 5432, "dbname": url.database,
                   "user": url.username, "password": url.password, "search_path": ["public"]}
     region = settings.region_config()
@@ -51,7 +53,7 @@ def pygeoapi_config(layers: list[Layer], settings: Settings, *, base_url: str) -
             "languages": ["id-ID", "en-US"],
             "limits": {"default_items": DEFAULT_ITEMS, "max_items": MAX_ITEMS},
             "map": {"url": settings.basemap_tiles or OSM_TILES, "attribution": settings.basemap_attribution},
-            "manager": manager_config(database_url(settings), JobLimits.of(settings),
+            "manager": manager_config(urls.web, urls.worker, JobLimits.of(settings),
                                       callback_hosts=settings.callback_hosts),
         },
         "logging": {"level": "WARNING"},
@@ -143,7 +145,7 @@ def with_datetime(openapi: dict) -> dict:
     return openapi
 
 
-def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path, dict]:
+def write_config(settings: Settings, *, base_url: str, urls: ServingUrls) -> tuple[Path, Path, dict]:
     """Write the pygeoapi configuration and its OpenAPI document to ``<data dir>/api/``; returns
     both paths and the configuration."""
     from pygeoapi.openapi import generate_openapi_document
@@ -151,7 +153,7 @@ def write_config(settings: Settings, *, base_url: str) -> tuple[Path, Path, dict
     folder = Path(settings.data_dir) / "api"
     folder.mkdir(parents=True, exist_ok=True)
     config = pygeoapi_config(load_layers(settings.layers_dir, include_sensitive=settings.publish_household_points),
-                             settings, base_url=base_url)
+                             settings, base_url=base_url, urls=urls)
     config_path, openapi_path = folder / "pygeoapi-config.yml", folder / "pygeoapi-openapi.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     os.chmod(config_path, 0o600)  # it holds the database password
@@ -173,7 +175,7 @@ def script_safe_json(dict_, pretty: bool = False) -> str:
     return text
 
 
-def ogc_app(settings: Settings, *, base_url: str):
+def ogc_app(settings: Settings, *, base_url: str, urls: ServingUrls):
     """pygeoapi's Starlette application for the current layers and database, and its configuration.
     Its templates' ``to_json`` filter is replaced by ``script_safe_json`` (the filter is looked up in
     ``pygeoapi.util`` each time a page is rendered; its JSON responses use their own import)."""
@@ -181,7 +183,7 @@ def ogc_app(settings: Settings, *, base_url: str):
 
     pygeoapi.util.to_json = script_safe_json
     install()
-    config_path, openapi_path, config = write_config(settings, base_url=base_url)
+    config_path, openapi_path, config = write_config(settings, base_url=base_url, urls=urls)
     os.environ["PYGEOAPI_CONFIG"], os.environ["PYGEOAPI_OPENAPI"] = str(config_path), str(openapi_path)
     module = sys.modules.get("pygeoapi.starlette_app")
     module = importlib.reload(module) if module else importlib.import_module("pygeoapi.starlette_app")

@@ -54,9 +54,11 @@ class CallerError(ProcessorExecuteError):
     http_status_code = 401
 
 
-def manager_config(database_url: str, limits: jobs.JobLimits, *, callback_hosts: list[str]) -> dict:
-    """The ``server.manager`` section of pygeoapi's configuration."""
-    return {"name": f"{__name__}.JobTableManager", "connection": database_url, "output_dir": None,
+def manager_config(database_url: str, worker_url: str, limits: jobs.JobLimits, *, callback_hosts: list[str]) -> dict:
+    """The ``server.manager`` section of pygeoapi's configuration: the job table through
+    ``database_url`` (the web role), workers started with ``worker_url`` (the owner role)."""
+    return {"name": f"{__name__}.JobTableManager", "connection": database_url, "workers": worker_url,
+            "output_dir": None,
             "limits": {"running": limits.running, "per_user": limits.per_user, "queued": limits.queued,
                        "lease_s": limits.lease_s},
             "callback_hosts": list(callback_hosts)}
@@ -69,7 +71,7 @@ class JobTableManager(BaseManager):
         super().__init__(manager_def)
         self.is_async = True
         self.supports_subscribing = True
-        self.database_url = manager_def["connection"]
+        self.database_url, self.worker_url = manager_def["connection"], manager_def["workers"]
         self.limits = jobs.JobLimits(**manager_def.get("limits", {}))
         self.engine = create_engine(self.database_url, pool_size=5, max_overflow=5, pool_pre_ping=True)
 
@@ -99,7 +101,7 @@ class JobTableManager(BaseManager):
             if refused.reason == "limit":
                 raise LimitError(user_msg=str(refused)) from refused
             raise InputError(user_msg=f"input {refused.field}: {refused}") from refused
-        jobs.ensure_workers(self.limits.running, self.database_url)
+        jobs.ensure_workers(self.limits.running, self.worker_url)
         if execution_mode == RequestedProcessExecutionMode.respond_async:
             return str(job_id), "application/json", None, JobStatus.accepted, {
                 "Preference-Applied": RequestedProcessExecutionMode.respond_async.value}

@@ -2,10 +2,11 @@
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from gis_service.db.migrate import include_object
 from gis_service.db.models import Base
+from gis_service.db.roles import apply_grants
 
 config = context.config
 
@@ -23,6 +24,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        with connection.begin():  # tables added after 0011 get the roles' grants too
+            if (connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() and
+                    int(connection.execute(text("SELECT version_num FROM alembic_version")).scalar() or 0) >= 11):
+                apply_grants(connection)
     engine.dispose()
 
 
