@@ -10,7 +10,7 @@ bootstrap:
 
 ## Bring up the local PostGIS, apply the migrations, load the demo region, run coverage for the
 ## demo's pilot scenario, print the regency summary, draw the two Buku Putih maps into out/maps,
-## plan the pilot scenario's scale-up (headline printed; report and GeoPackage in out/),
+## plan the pilot scenario's scale-up (headline printed; report and GeoPackage in out/), publish both,
 ## then serve the OGC APIs on http://127.0.0.1:8000 (Ctrl-C stops the server; the database keeps running).
 demo: bootstrap
 	$(GIS) db up

@@ -40,6 +40,11 @@ def test_backup_change_restore_gives_back_every_table(admin_loaded, tmp_path):
     assert "row counts equal the manifest's" in restored.output.replace("\n", " ")
     admin_loaded.dispose()
     assert snapshot(admin_loaded) == before
+    with admin_loaded.connect() as conn:  # the roles own and may again what they did before the restore
+        owner = conn.execute(text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'household'")).scalar()
+        readable = conn.execute(text("SELECT has_table_privilege('gis_service_read', 'layer_village', 'SELECT')")).scalar()
+        writable = conn.execute(text("SELECT has_table_privilege('gis_service_web', 'facility', 'INSERT')")).scalar()
+    assert (owner, readable, writable) == ("gis_service_owner", True, True)
 
 
 def test_restore_refuses_a_dump_of_a_newer_schema(admin_loaded, tmp_path):

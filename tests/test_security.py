@@ -205,9 +205,30 @@ def test_deep_offsets_are_refused_and_heavy_queries_cancelled(open_server, db_ur
     default.dispose()
 
 
-def test_script_names_stay_text_in_chromium(open_server, keys):
+def _plan_named(open_server: str, keys: dict, published_region, name: str) -> int:
+    """A scale-up plan of a scenario called ``name``, made through the planning API as a job."""
+    from gis_service.ingest.config_tables import load_targets
+    from gis_service.settings import get_settings
+
+    with published_region.begin() as conn:
+        load_targets(conn, get_settings().config_dir / "targets.yml")
+    scenario = httpx.post(open_server + "/api/scenarios", headers=keys["editor"], timeout=30,
+                          json={"name": name, "plan": {"calibration": "defaults"}})
+    assert scenario.status_code == 201, scenario.text
+    job = httpx.post(open_server + "/api/jobs", headers=keys["editor"], timeout=30,
+                     json={"kind": "scaleup", "scenario": name, "options": {"region": "62.07"}}).json()
+    deadline = time.monotonic() + 120
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.3)
+        job = httpx.get(f"{open_server}/api/jobs/{job['id']}", timeout=10).json()
+    assert job["status"] == "succeeded", job
+    return job["result"]["run_id"]
+
+
+def test_script_names_stay_text_in_chromium(open_server, keys, published_region):
     """In a real browser: a facility named with script and onerror tags shows as text on the OGC
-    HTML pages and in the web map's list of edits, and runs nothing (no dialog, no element)."""
+    HTML pages and in the web map's list of edits, a scenario so named shows as text in its plan's
+    meeting report, and nothing runs (no dialog, no element)."""
     chromium = Path("/usr/bin/chromium")
     if not chromium.is_file():
         pytest.skip("no Chromium at /usr/bin/chromium (Debian package chromium)")
@@ -216,6 +237,7 @@ def test_script_names_stay_text_in_chromium(open_server, keys):
                          json={"name": XSS, "type": "mck", "lon": 112.06, "lat": -2.91})
     assert created.status_code == 201, created.text
     fid = created.json()["id"]
+    plan = _plan_named(open_server, keys, published_region, XSS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
@@ -232,5 +254,31 @@ def test_script_names_stay_text_in_chromium(open_server, keys):
         page.locator("#edits li", has_text="alert(1)").first.wait_for(timeout=20000)
         assert XSS in page.locator("#edits").inner_text()
         assert page.locator("img[src='x']").count() == 0
+        for lang in ("id", "en"):  # the meeting report names the scenario in its title and header
+            answer = page.goto(f"{open_server}/api/plans/{plan}/report.html?lang={lang}", wait_until="load")
+            assert answer.status == 200 and answer.headers["content-security-policy"].startswith("default-src 'self'")
+            assert page.title().endswith(XSS) and XSS in page.locator("body").inner_text(), lang
+            assert page.locator("img[src='x']").count() == 0
         browser.close()
     assert dialogs == []
+
+
+def test_the_server_never_connects_as_a_superuser(open_server, keys, published_region):
+    """`gis-service serve` is given the superuser's URL; its pool, pygeoapi's providers and the job
+    workers connect as the roles of migration 0011 all the same. An OGC input it cannot take is
+    refused before anything is queued, naming the input."""
+    execute = open_server + "/ogc/processes/coverage/execution"
+    bad = httpx.post(execute, json={"inputs": {"distance_m": -1, "method": "buffer"}}, headers=keys["editor"],
+                     timeout=30)
+    assert bad.status_code == 400 and bad.json()["description"].startswith("input distance_m: Input should be greater")
+    assert httpx.post(execute, json={"inputs": {"method": "buffer"}}, headers=keys["editor"], timeout=120).status_code == 200
+    assert httpx.get(open_server + "/ogc/collections/villages/items?f=json", timeout=30).status_code == 200
+    assert httpx.get(open_server + "/api/facilities", timeout=30).status_code == 200
+    published_region.dispose()  # the test's own (superuser) connections go
+    with published_region.connect() as conn:
+        users = dict(conn.execute(text(
+            "SELECT a.usename, bool_or(r.rolsuper) FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename "
+            "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() GROUP BY a.usename")).all())
+        queued = conn.execute(text("SELECT count(*) FROM job WHERE ogc IS NOT NULL")).scalar()
+    assert set(users) == {"gis_service_web", "gis_service_read", "gis_service_owner"} and not any(users.values())
+    assert queued == 1  # the refused one never reached the job table

@@ -27,9 +27,10 @@ from gis_service.settings import Settings
 GPKG = "application/geopackage+sqlite3"
 
 
-def _export(filename: str, media_type: str, write: Callable[[Path], object]) -> FileResponse:
-    """``write`` the file into a new temporary folder and send it; the folder goes once it was
-    sent, or at once when writing fails (a run that cannot be exported is 422)."""
+def _export(filename: str, media_type: str, write: Callable[[Path], object], *, inline: bool = False) -> FileResponse:
+    """``write`` the file into a new temporary folder and send it (``inline``: for the browser to
+    show, else to save); the folder goes once it was sent, or at once when writing fails (a run
+    that cannot be exported is 422)."""
     folder = tempfile.mkdtemp(prefix="gis-service-")
     path = Path(folder) / filename
     try:
@@ -41,6 +42,7 @@ def _export(filename: str, media_type: str, write: Callable[[Path], object]) -> 
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return FileResponse(path, media_type=media_type, filename=filename,
+                        content_disposition_type="inline" if inline else "attachment",
                         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 
@@ -171,12 +173,13 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     def plan_report(run_id: int, user: Annotated[User, Depends(reader)],
                     lang: Annotated[Literal["id", "en"], Query()] = "id",
                     compare: Annotated[list[int] | None, Query(description="Other plans to compare")] = None):
-        """The working-group report (maps and charts embedded), Bahasa Indonesia or English."""
+        """The working-group report (maps and charts embedded), Bahasa Indonesia or English, shown
+        in the browser (save it from there)."""
         from gis_service.analysis.scaleup.report import write_report
 
         runs = [stored_plan(r) for r in [run_id, *(compare or [])]]
         return _export(f"rencana_run_{run_id}.html", "text/html; charset=utf-8",
-                       lambda path: write_report(runs, path, lang=lang))
+                       lambda path: write_report(runs, path, lang=lang), inline=True)
 
     @api.get("/plans/{run_id}/export.gpkg", response_class=FileResponse,
              responses={**errors(404, 422), 200: {"content": {GPKG: {}}, "description": "GeoPackage"}})

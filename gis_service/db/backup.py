@@ -99,7 +99,24 @@ def restore(url: str, file: Path, *, pg_bin: Path | None = None) -> Restored:
     if revision != head_revision():
         upgrade(url)
         upgraded = head_revision()
+    _grant(url)
     return Restored(revision, upgraded, table_counts(url))
+
+
+def _grant(url: str) -> None:
+    """The dump carries no owners or privileges (it restores anywhere): give the restored objects
+    back to the database roles (``roles.py``), as the migrations do."""
+    from sqlalchemy import create_engine
+
+    from gis_service.db.roles import apply_grants, create_roles
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            create_roles(conn)
+            apply_grants(conn)
+    finally:
+        engine.dispose()
 
 
 def _tool(name: str, pg_bin: Path | None) -> str:
