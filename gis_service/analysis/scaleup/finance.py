@@ -31,6 +31,8 @@ from gis_service.analysis.parameters import (
     mapping,
     value,
 )
+from gis_service.analysis.scaleup import calibration as cal
+from gis_service.analysis.scaleup.services import Service, mean_one_way_minutes
 
 LLTT_TYPES = ("iplt", "desludging_depot", "transfer_station")
 FUNDING_LINES = ("apbn", "apbd_province", "apbd_district", "other")
@@ -161,3 +163,55 @@ def funding(capex_by_item: dict[str, float], params: dict) -> dict[str, dict[str
         out[item] = {line: amount * float(shares.get(line, 0.0)) for line in FUNDING_LINES}
     out["total"] = {line: sum(row[line] for row in out.values()) for line in FUNDING_LINES}
     return out
+
+
+def plan_money(services: dict[str, Service], fac: pd.DataFrame, vill: pd.DataFrame, params: dict,
+           calibration: cal.Calibration, *, extra_trucks: int) -> tuple[dict, dict]:
+    """The fleet beyond the depots' trucks (``extra_trucks``, bought over the phases), investment
+    by item, funding, tariffs and unit costs."""
+    lltt = services["lltt"]
+    if lltt.final is not None:
+        flow, minutes = lltt.final.assigned, lltt.problem.pair_minutes
+    else:
+        flow, minutes = np.zeros(0), np.zeros(0)
+    lltt_households = float(flow.sum())
+    one_way = mean_one_way_minutes(lltt)
+    round_trip = 2.0 * one_way
+    needed = fleet_needed(lltt_households, round_trip, calibration.trip_model, params) \
+        if lltt_households else 0.0
+    have = float(fac.loc[fac["service"].eq("lltt"), "trucks"].sum())
+    extra = int(extra_trucks)
+    fleet = {"institution_type": mapping(params, "institution_of_type").get("desludging_depot", "uptd"),
+             "trucks_needed": needed, "trucks_in_plan": have, "trucks": float(extra),
+             "staff": extra * value(params, "staff_per_truck"),
+             "capex_idr": extra * value(params, "capex_truck"),
+             "opex_idr_per_year": extra * value(params, "opex_truck_fixed")}
+    new = fac["role"].eq("new")
+    capex = {kind: float(fac.loc[new & fac["type"].eq(kind), "capex_idr"].sum()
+                         - fac.loc[new & fac["type"].eq(kind), "capex_trucks_idr"].sum())
+             for kind in ("iplt", "desludging_depot", "transfer_station", "ipal_komunal", "mck")}
+    capex["trucks"] = float(fac.loc[new, "capex_trucks_idr"].sum()) + fleet["capex_idr"]
+    capex["septic_tanks"] = float(vill["tanks"].sum()) * value(params, "capex_septic_tank")
+    total_capex = sum(capex.values())
+    lltt_rows = fac["service"].eq("lltt")
+    lltt_opex = float(fac.loc[lltt_rows, "opex_idr_per_year"].sum()) + fleet["opex_idr_per_year"]
+    lltt_capex = float(fac.loc[lltt_rows & new, "capex_idr"].sum()) + fleet["capex_idr"]
+    annual = lltt_opex + value(params, "tariff_capex_recovery") * lltt_capex / value(params, "asset_life_years")
+    wtp = next((r.observed for r in calibration.rows if r.key == "willingness_to_pay"), None)
+    tariff = tariffs(annual_cost=annual, lltt_households=flow, one_way_minutes=minutes,
+                             params=params, wtp=wtp)
+    newly_aman = float(vill["newly_aman"].sum())
+    newly_layak = float(vill["newly_layak"].sum())
+    people_per_hh = float(vill["people"].sum()) / max(float(vill["households"].sum()), 1.0)
+    opex_total = float(fac["opex_idr_per_year"].sum()) + fleet["opex_idr_per_year"]
+    covered = float(vill["covered_end"].sum())
+    money = {"capex_by_item_idr": capex, "capex_total_idr": total_capex,
+             "opex_total_idr_per_year": opex_total, "funding_idr": funding(capex, params),
+             "tariff": tariff, "mean_one_way_min": one_way, "mean_round_trip_min": round_trip,
+             "capex_per_household_newly_aman_idr": total_capex / newly_aman if newly_aman else None,
+             "capex_per_person_newly_aman_idr": total_capex / (newly_aman * people_per_hh) if newly_aman else None,
+             "capex_per_person_newly_layak_idr": total_capex / (newly_layak * people_per_hh) if newly_layak else None,
+             "opex_per_household_served_idr_per_year": opex_total / covered if covered else None,
+             "newly_aman_households": newly_aman, "newly_layak_households": newly_layak,
+             "new_septic_tanks": float(vill["tanks"].sum())}
+    return fleet, money
