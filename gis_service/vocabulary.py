@@ -28,7 +28,7 @@ class UrbanRural(StrEnum):
 
 
 class LadderRung(StrEnum):
-    """Household sanitation access ladder (NAWASIS/BPS, JMP rung in the comment) - DOMAIN.md section 2."""
+    """Household sanitation access ladder (NAWASIS/BPS, JMP rung in the comment) - docs/domain.md §2."""
 
     aman = "aman"  # safely managed
     layak_sendiri = "layak_sendiri"  # basic
@@ -38,7 +38,7 @@ class LadderRung(StrEnum):
 
 
 class ToiletType(StrEnum):
-    """The household's toilet as SUSENAS/EHRA surveys ask it (DOMAIN.md section 2)."""
+    """The household's toilet as SUSENAS/EHRA surveys ask it (docs/domain.md §2)."""
 
     gooseneck = "gooseneck"  # kloset leher angsa (pour-flush)
     non_gooseneck = "non_gooseneck"  # plengsengan, cemplung

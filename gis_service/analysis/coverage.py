@@ -469,7 +469,7 @@ def buffer_pairs(fac_xy: np.ndarray, hh_xy: np.ndarray, radius: float):
     Households are sorted into square cells one radius wide; every household within reach of a
     facility is in the 3 x 3 cells around the facility's, three runs of the sorted order, so the
     candidates are index ranges and their distances one vectorised pass: as fast as the single
-    nearest of a KD-tree (shared/PERFORMANCE.md's floor) where facilities are sparse, done for
+    nearest of a KD-tree (docs/benchmarks.md's floor) where facilities are sparse, done for
     slices of facilities so memory stays bounded (``GRID_CHUNK``). Where they are dense
     (``GRID_CANDIDATES_PER_HOUSEHOLD``), one dual-tree traversal in C (``sparse_distance_matrix``
     of a facility tree against a household tree) instead."""

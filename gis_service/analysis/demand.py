@@ -14,7 +14,7 @@ Four ways to represent demand (recorded with the run):
 
 Modelled demand points are expanded into whole household units at the point, rounded with running
 sums per village so village totals keep their value. Their rungs follow the surveyed households of
-the same village in proportion (an EHRA sample of ~40 households per village, DOMAIN.md section 6);
+the same village in proportion (an EHRA sample of ~40 households per village, docs/domain.md §6);
 with no survey in the village they are 'unknown'. Allocation then works on household units exactly
 as for surveyed households; results per demand point go to ``coverage_demand_point``.
 """

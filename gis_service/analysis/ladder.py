@@ -1,5 +1,5 @@
 """The sanitation access ladder per admin area, now and projected under a scenario, and the gap
-to every target row (shared/DOMAIN.md sections 2 and 3).
+to every target row (docs/domain.md §2 and §3).
 
 Projection rules (explicit, so a planner can check them):
 - connected to an off-site system (served by an IPAL)                         -> aman

@@ -1,4 +1,4 @@
-"""The two maps a Buku Putih Sanitasi needs for each sub-sector (shared/DOMAIN.md §1), drawn from a
+"""The two maps a Buku Putih Sanitasi needs for each sub-sector (docs/domain.md §1), drawn from a
 stored coverage run: the service coverage map (peta cakupan layanan) and the map of main
 infrastructure (peta infrastruktur utama), as PNG files.
 

@@ -1,7 +1,7 @@
 """Travel times (minutes) from facilities to households over a road, river and path network.
 
 The layered model. Seruyan's villages are strung along a navigable river; roads reach only part
-of them and walking paths fill the gaps (shared/DOMAIN.md §7). The network is one directed graph
+of them and walking paths fill the gaps (docs/domain.md §7). The network is one directed graph
 with two layers of nodes:
 
 * **land**: endpoints of ``road`` and ``path`` edges. Roads and paths that meet share a node, so
@@ -21,7 +21,7 @@ Points join the network on foot: a household walks straight to a node at ``walk_
 pays the landing penalty when it boards at a river node); a facility (a depot, an IPLT) sits on
 its node with no access time. Everything runs on arrays: cKDTree for snapping,
 scipy.sparse.csgraph for shortest paths with a ``limit=`` cutoff (the floor in
-shared/PERFORMANCE.md), numpy for the joins.
+docs/benchmarks.md), numpy for the joins.
 
 Conventions: times are minutes; thresholds are inclusive with a tolerance of ``EPS_MIN`` for
 float noise, so a point at exactly 60.0 minutes is inside a 60-minute band. In the sparse

@@ -1,5 +1,5 @@
 """Planning parameters as a run uses them, and the capacity model that turns a facility's capacity
-in its own unit into households it can sustain (shared/DOMAIN.md section 5).
+in its own unit into households it can sustain (docs/domain.md §5).
 
 households a desludging service sustains = trucks x trips/day x truck m3 x working days/year x
 interval years / sludge m3 per emptying; an IPLT of Q m3/day sustains

@@ -1,5 +1,5 @@
 """A household's rung on the sanitation ladder from what a survey records about its toilet
-(shared/DOMAIN.md section 2, NAWASIS definitions after SUSENAS/BPS), for households whose survey
+(docs/domain.md §2, NAWASIS definitions after SUSENAS/BPS), for households whose survey
 gives the facts rather than the rung.
 
 The rules, in order:

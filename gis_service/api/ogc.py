@@ -4,7 +4,7 @@ folder, and pygeoapi's Starlette application is loaded from them.
 
 pygeoapi reads ``PYGEOAPI_CONFIG`` and ``PYGEOAPI_OPENAPI`` when its Starlette module is imported,
 so the module is (re)loaded after both files are written; links in its responses are built from
-``server.url``, which therefore carries the mount path (shared/TOOLCHAIN.md).
+``server.url``, which therefore carries the mount path (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Mapbox vector tiles for every layer (OGC API – Tiles, WebMercatorQuad), plugged into pygeoapi
 by class path. pygeoapi's own MVT-postgresql provider transforms with text CRS names (≈16 ms a
-row on this PostGIS/PROJ, shared/PERFORMANCE.md) and has no feature cap; this one is one
+row on this PostGIS/PROJ, docs/benchmarks.md) and has no feature cap; this one is one
 hand-written statement with integer SRIDs, the index-friendly ``&&`` on the stored EPSG:4326
 geometry, a per-layer zoom range and a cap on features per tile."""
 

@@ -17,7 +17,7 @@ from gis_service.demo.network import Network
 def make_facilities(villages: pd.DataFrame, settlements: pd.DataFrame, network: Network,
                 rng: np.random.Generator) -> gpd.GeoDataFrame:
     """The pilot IPLT and depot, a few existing MCK, one IPAL komunal and the candidate sites.
-    All illustrative; no costs (DOMAIN.md 5: unit costs are user-entered)."""
+    All illustrative; no costs (docs/domain.md §5: unit costs are user-entered)."""
     first = settlements.groupby("village").head(1).set_index("village")
     road_village = np.zeros(len(villages), dtype=bool)
     road_village[settlements.village[network.on_road]] = True

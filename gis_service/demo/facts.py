@@ -20,7 +20,7 @@ OUTPUT_CRS = "EPSG:4326"
 YEAR = 2024
 
 
-HOUSEHOLDS_PER_SCALE = 42_200  # x ~3.75 persons = ~158,000 people (DOMAIN.md 7: 158,282)
+HOUSEHOLDS_PER_SCALE = 42_200  # x ~3.75 persons = ~158,000 people (docs/domain.md §7: 158,282)
 
 
 SURVEY_SOURCE = "demo (illustrative)"
@@ -36,11 +36,11 @@ CAPITAL_LONLAT = (112.55, -3.38)  # Kuala Pembuang, at the mouth of the river
 
 
 class District(NamedTuple):
-    """A real kecamatan (DOMAIN.md 7) and where the demo puts it."""
+    """A real kecamatan (docs/domain.md §7) and where the demo puts it."""
 
     code: str  # Kemendagri
     name: str
-    bps_code: str  # from the crosswalk in DOMAIN.md 7, never derived from the Kemendagri code
+    bps_code: str  # from the crosswalk in docs/domain.md §7, never derived from the Kemendagri code
     band: int  # 0 = coastal south ... 4 = hilly north
     side: int  # -1 west bank of the river, +1 east bank
     villages: int  # illustrative; the ten add up to the real 97 desa + 3 kelurahan

@@ -5,7 +5,7 @@ records are drawn from numpy random streams spawned from one seed, so that the s
 shown and tested end to end without downloading anything; nothing is read from disk (the real
 boundaries must not end up in the repository).
 
-Facts it follows (shared/DOMAIN.md):
+Facts it follows (docs/domain.md):
 - section 7: Kabupaten Seruyan (Kemendagri 62.07, BPS 6208) in Kalimantan Tengah (62); capital
   Kuala Pembuang in Kecamatan Seruyan Hilir; the 10 kecamatan with their real names, Kemendagri
   and BPS codes; 97 desa + 3 kelurahan; about 158,000 people (158,282 in June 2024); about

@@ -39,7 +39,7 @@ def make_households(villages: pd.DataFrame, settlements: pd.DataFrame, network: 
                 scale: float, rng: np.random.Generator
                 ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """Household points scattered around their settlement, strictly inside their village, with a
-    ladder mix by village class and attributes consistent with the rung (DOMAIN.md 2).
+    ladder mix by village class and attributes consistent with the rung (docs/domain.md §2).
     Vectorised: no Python loop per household. Also returns each one's village and settlement."""
     counts = allocate(round(HOUSEHOLDS_PER_SCALE * scale), villages.weight.to_numpy())
     n = int(counts.sum())

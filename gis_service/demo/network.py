@@ -150,7 +150,7 @@ def trace_east_road(land: Land, villages: pd.DataFrame, settlements: pd.DataFram
 def iplt_site(road: np.ndarray, outline: Polygon, settlements: pd.DataFrame,
                from_capital: bool) -> np.ndarray:
     """The first spot beside the main road, on the side away from the river, at least 2.3 km
-    from every settlement (DOMAIN.md 4: >= 2 km from settlements, road access). Scans up from the
+    from every settlement (docs/domain.md §4: >= 2 km from settlements, road access). Scans up from the
     capital for the pilot plant and down from the road's end for the upstream candidate."""
     cum = cumulative_length(road)
     at = np.arange(5_000.0, 40_000.0, 500.0) if from_capital else cum[-1] - np.arange(

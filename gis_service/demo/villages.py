@@ -128,7 +128,7 @@ def inland_seeds(area: shapely.Geometry, river: LineString, taken: np.ndarray, c
 
 def village_names(villages: pd.DataFrame, rng: np.random.Generator) -> list[str]:
     """Unique Indonesian-style names; the capital's kelurahan and two district seats keep their
-    real names (DOMAIN.md 7)."""
+    real names (docs/domain.md §7)."""
     reserved = {*KELURAHAN_NAMES, *DISTRICT_SEATS.values()}
     pool = [f"{a} {b}" for a in NAME_PREFIXES for b in NAME_SECOND if f"{a} {b}" not in reserved]
     pool = [pool[i] for i in rng.permutation(len(pool))]

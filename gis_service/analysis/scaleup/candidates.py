@@ -1,7 +1,7 @@
 """Candidate sites for new facilities: stored candidates (``facility.status = 'candidate'``),
 sites generated at settlements, on a grid over the region or at the nodes of the service's network
 near settlements (river landings for boats), and user-given points, filtered by
-the exclusion rules of DOMAIN.md section 4 (an IPLT at least 2 km from settlements, outside the
+the exclusion rules of docs/domain.md §4 (an IPLT at least 2 km from settlements, outside the
 areas a planner excludes such as flood plains, within reach of the network the service uses).
 Everything is measured in the region's metric CRS."""
 

@@ -1,5 +1,5 @@
 """Demand of a scale-up plan: households grouped into cells, and what each cell needs to reach
-the plan's target (shared/DOMAIN.md sections 2 and 5).
+the plan's target (docs/domain.md §2 and §5).
 
 Households of a village are grouped into square cells of ``cell_m`` metres (metric CRS): siting
 works on ~1,000 cells instead of every household, and a cell keeps its village so results add

@@ -7,7 +7,7 @@ Every unit cost is a parameter (``config/parameters/default.yml``, with its sour
 holds a number of its own. Investment is counted for new facilities, the fleet the plan adds and
 the septic tanks it needs; running cost for every facility of the plan. Formulas:
 
-- trips per emptying = sludge per emptying / truck volume (the volume rule of DOMAIN.md section 5's
+- trips per emptying = sludge per emptying / truck volume (the volume rule of docs/domain.md §5's
   capacity model, which sizes depots too); emptyings per year = households on scheduled
   desludging / interval; every desludging facility (an IPLT's own trucks too) pays its trips;
 - km per trip = 2 x one-way minutes x travel speed / 60;

@@ -1,6 +1,6 @@
 """Who runs what: each facility of a plan carries its operator type (its own for existing and
 pilot facilities, ``institution_of_type`` for new ones), and the plan lists per institution type
-the facilities, staff, fleet and running cost it takes on (shared/DOMAIN.md section 1: UPTD,
+the facilities, staff, fleet and running cost it takes on (docs/domain.md §1: UPTD,
 BUMD/Perumda, KPP community groups, private operators)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Which villages and facilities come first: a transparent priority score per village and the
-short-term / medium-term phases (shared/DOMAIN.md section 1: 1-2 years, up to 5 years).
+short-term / medium-term phases (docs/domain.md §1: 1-2 years, up to 5 years).
 
 score = w_gap x gap / largest gap + w_risk x EHRA class / 4 + w_cost x (1 - cost per person /
 highest cost per person) + w_reach x share of the village's households the plan reaches.

@@ -1,4 +1,4 @@
-"""What reaching each target needs, per district of the region and in total (shared/DOMAIN.md
+"""What reaching each target needs, per district of the region and in total (docs/domain.md
 sections 3 and 5): households to serve by service type, septic tanks to build, sludge per day,
 truck trips and trucks by size, IPLT capacity needed against the existing, IPAL komunal units.
 
@@ -12,7 +12,7 @@ Per area and target row (share ``p`` of households ``H``):
 - ``babs_pct``: needed = ceil(babs now - p H), each needing a toilet with a tank.
 Sludge m3/day = households on desludging x m3 per emptying / (interval x working days/year);
 trips per day = sludge m3/day / truck volume; trucks of size s = sludge m3/day / (s x trips per
-truck-day at the plan's mean round trip), the volume rule of DOMAIN.md section 5's capacity model;
+truck-day at the plan's mean round trip), the volume rule of docs/domain.md §5's capacity model;
 IPLT m3/day needed = the sludge per day.
 """
 
