@@ -1,5 +1,5 @@
 """OGC API serving speed on the province-size generated region: our server against a hand-written
-SQL floor and against tipg, the peer (shared/PERFORMANCE.md, "Serving OGC API from PostGIS").
+SQL floor and against tipg, the peer (docs/benchmarks.md, "Serving OGC API from PostGIS").
 
 The database is a durable cluster of its own (like scripts/benchmark_coverage.py's) kept in
 ``<GIS_SERVICE_DATA_DIR>/benchmark-api`` (gitignored with ``.gis-service/``) so that ``--reuse``

@@ -66,7 +66,7 @@ import httpx
 import psycopg
 from sqlalchemy import create_engine
 
-from gis_service import jobs
+from gis_service import job_queue
 from gis_service.db import migrate
 from gis_service.db.cluster import LocalCluster
 from gis_service.db.users import add_user
@@ -257,7 +257,7 @@ class Jobs:
         except httpx.HTTPError:
             engine = create_engine(db_url)
             with engine.begin() as conn:
-                jobs.cancel(conn, job_id)
+                job_queue.cancel(conn, job_id)
             engine.dispose()
         status = "running"
         with psycopg.connect(_libpq(db_url), autocommit=True) as conn:
@@ -277,7 +277,7 @@ def _stop_workers(db_url: str, wait_s: float = 30.0) -> None:
         found = []
         for proc in Path("/proc").glob("[0-9]*"):
             try:
-                if (b"gis_service.jobs" in (proc / "cmdline").read_bytes()
+                if (b"gis_service.job_queue" in (proc / "cmdline").read_bytes()
                         and db_url.encode() in (proc / "environ").read_bytes()):
                     found.append(int(proc.name))
             except OSError:

@@ -3,7 +3,7 @@ on generated provinces of building footprints (``gis-service demo national``), a
 run, with the scipy cKDTree floor on raw arrays.
 
 Per size (default 1 M and 10 M footprints; regencies of 500k footprints each; 500 depots; buffer
-of 1.5 km with truck capacity, as in shared/PERFORMANCE.md's coverage table):
+of 1.5 km with truck capacity, as in the "Coverage core" floors of docs/benchmarks.md):
 
 - floor: ``cKDTree(depots).query(households, distance_upper_bound=1500)`` on metric arrays
   already in memory (what an answer costs with no I/O, no capacity, no villages), and the reach

@@ -32,7 +32,7 @@ import yaml
 
 from gis_service.analysis import network as net
 from gis_service.analysis.parameters import capacity_households
-from gis_service.analysis.scaleup.demand import cells
+from gis_service.analysis.scaleup.cells import cells
 from gis_service.analysis.scaleup.reach import Reacher
 from gis_service.analysis.siting import SitingProblem, optimality_gap, solve_exact, solve_greedy
 from gis_service.demo.generator import generate_region

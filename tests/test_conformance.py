@@ -58,7 +58,7 @@ def every_layer_filled(published_region, tmp_path):
     from gis_service.analysis.coverage import CoverageOptions, run_coverage
     from gis_service.analysis.publishing import publish
     from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
-    from gis_service.analysis.scaleup.scenarios import load_scenarios
+    from gis_service.planning.scenarios import load_scenarios
     from gis_service.ingest.config_tables import load_targets
     from gis_service.ingest.importer import import_file
     from tests.helpers import write_csv

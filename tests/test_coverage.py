@@ -57,7 +57,7 @@ def test_capacity_limits_and_conversion(small_region):
     with small_region.connect() as conn:
         params = load_parameter_values(conn, parameter_set_id=None, config_dir=get_settings().config_dir)
     truck = capacity_households(1, "trucks", params)
-    # 1 truck x 2.5 trips x 3 m3 x 260 days x 3 years / 2.5 m3 = 2,340 households (DOMAIN.md 5)
+    # 1 truck x 2.5 trips x 3 m3 x 260 days x 3 years / 2.5 m3 = 2,340 households (docs/domain.md §5)
     assert truck == pytest.approx(2340)
     result = run_coverage(small_region, CoverageOptions(method="buffer", distance_m=50_000))
     with small_region.connect() as conn:

@@ -57,7 +57,7 @@ def test_a_run_is_shown_only_once_published(published_region):
 
 def test_scale_up_plans_are_published_too(published_region, tmp_path):
     from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
-    from gis_service.analysis.scaleup.scenarios import load_scenarios
+    from gis_service.planning.scenarios import load_scenarios
     from gis_service.ingest.config_tables import load_targets
     from gis_service.settings import get_settings
 

@@ -85,7 +85,7 @@ def test_fixed_facilities_are_never_dropped_and_capacity_holds(demo):
 def test_a_single_fixed_plant_stays_fixed_and_counted_once(demo, tmp_path):
     """One fixed desludging facility (index 0) and depot candidates: it must not become a candidate
     (that would let siting 'open' it again and count its capacity twice)."""
-    from gis_service.analysis.scaleup.scenarios import load_scenarios
+    from gis_service.planning.scenarios import load_scenarios
 
     engine, _ = demo
     spec = tmp_path / "one.yml"

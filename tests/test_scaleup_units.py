@@ -15,7 +15,7 @@ import yaml
 from gis_service.analysis.parameters import capacity_households
 from gis_service.analysis.scaleup import finance, phasing
 from gis_service.analysis.scaleup.calibration import TripModel, calibrate
-from gis_service.analysis.scaleup.demand import Cells
+from gis_service.analysis.scaleup.cells import Cells
 from gis_service.analysis.scaleup.requirements import requirements
 from gis_service.analysis.scaleup.spec import read_scenarios
 
@@ -47,7 +47,7 @@ def test_depot_costs_by_hand(params):
              opex_per_trip=1.0, opex_per_km=0.5, desludging_interval=3, sludge_per_emptying=2.5,
              truck_volume=3, travel_speed_kmh=30, staff_per_depot=2, staff_per_truck=3)
     out = finance.facility_costs(pd.DataFrame([_facility()]), p).iloc[0]
-    trips = 900 / 3 * 2.5 / 3  # by volume, as DOMAIN.md's capacity model sizes the depot
+    trips = 900 / 3 * 2.5 / 3  # by volume, as docs/domain.md §5 capacity model sizes the depot
     km = trips * 2 * 30 * 30 / 60  # 15 km each way
     assert out["capex_idr"] == 100 + 2 * 10
     assert out["opex_idr_per_year"] == pytest.approx(5 + 2 * 2 + trips * 1 + km * 0.5)
@@ -196,7 +196,7 @@ def test_calibration_keeps_the_configured_rate_when_nobody_paid(params):
 
 
 def test_offsite_share_is_rounded_per_village_not_per_cell(params):
-    from gis_service.analysis.scaleup.demand import cells
+    from gis_service.analysis.scaleup.cells import cells
 
     # a kelurahan of 10 cells with 2 non-aman households each: 20 x 0.2 = 4 connections
     hh = pd.DataFrame({"id": range(20), "village_code": "62.07.01.1001", "rung": "babs",

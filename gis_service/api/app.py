@@ -19,7 +19,7 @@ from gis_service.api.hot_paths import HotPaths
 from gis_service.api.layers import load_layers
 from gis_service.api.ogc import DEFAULT_ITEMS, MAX_ITEMS, MOUNT, ogc_app
 from gis_service.api.jobs import router as jobs_router
-from gis_service.api.planning import router as planning_router
+from gis_service.api.facilities import router as planning_router
 from gis_service.api.results import router as results_router
 from gis_service.api.scenarios import edits_router as scenario_edits_router
 from gis_service.api.security import Guard

@@ -202,7 +202,7 @@ class HotPaths:
         feature = _feature_json(table, _selected(table, query.get("properties")), _flag(query.get("skipGeometry")))
         count_matched = self.count_limit > 0 and planned_rows(
             self.engine, f"SELECT 1 {source}", tuple(values)) <= self.count_limit
-        sql = (f"SELECT coalesce(json_agg(p.j), '[]')::text, count(*)"
+        sql = ("SELECT coalesce(json_agg(p.j), '[]')::text, count(*)"
                + (f", (SELECT count(*) {source})" if count_matched else ", NULL")
                + f" FROM (SELECT {feature} AS j {source} ORDER BY {order} LIMIT %s OFFSET %s) p")
         with self.engine.connect() as conn:

@@ -1,7 +1,7 @@
 """Coverage and scale-up runs as background jobs: ``POST /api/jobs`` queues one (editors) and
 answers 202 at once; ``GET /api/jobs/{id}`` shows its step, progress and, when done, the run it
 stored; ``POST /api/jobs/{id}/cancel`` stops it. The work happens in a worker process
-(``gis_service.jobs``), so a job goes on when the client disconnects."""
+(``gis_service.job_queue``), so a job goes on when the client disconnects."""
 
 # no ``from __future__ import annotations``: FastAPI reads the route annotations
 from datetime import datetime
@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
-from gis_service import jobs
+from gis_service import job_queue
 from gis_service.api.auth import requires
-from gis_service.api.planning import errors
+from gis_service.api.facilities import errors
 from gis_service.db.users import User
 from gis_service.settings import Settings
 
@@ -22,14 +22,14 @@ class CoverageJob(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["coverage"]
     scenario: str | None = Field(None, description="Scenario name; none: existing and pilot facilities")
-    options: jobs.CoverageJobOptions = jobs.CoverageJobOptions()
+    options: job_queue.CoverageJobOptions = job_queue.CoverageJobOptions()
 
 
 class ScaleupJob(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["scaleup"]
     scenario: str = Field(description="Scenario name")
-    options: jobs.ScaleupJobOptions = jobs.ScaleupJobOptions()
+    options: job_queue.ScaleupJobOptions = job_queue.ScaleupJobOptions()
 
 
 class Job(BaseModel):
@@ -55,7 +55,7 @@ def router(settings: Settings, engine: Engine, *, worker_url: str) -> APIRouter:
     api = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=errors(400, 401, 403, 413))
     reader = requires("viewer", engine, public=settings.public_read)
     editor = requires("editor", engine)
-    limits = jobs.JobLimits.of(settings)
+    limits = job_queue.JobLimits.of(settings)
 
     def found(job: dict | None, job_id: int) -> dict:
         if job is None:
@@ -70,31 +70,31 @@ def router(settings: Settings, engine: Engine, *, worker_url: str) -> APIRouter:
         in all: more are 429."""
         try:
             with engine.begin() as conn:
-                job_id = jobs.submit(conn, body.kind, body.scenario, body.options, user=user.name, limits=limits)
-        except jobs.JobRefused as refused:
+                job_id = job_queue.submit(conn, body.kind, body.scenario, body.options, user=user.name, limits=limits)
+        except job_queue.JobRefused as refused:
             status = {"unknown": 404, "invalid": 422, "limit": 429}[refused.reason]
             field = {"scenario": "scenario", "region": "options.region"}.get(refused.field or "")
             raise HTTPException(status, {"message": str(refused), "field": field}) from refused
-        jobs.ensure_workers(settings.max_jobs, worker_url)
+        job_queue.ensure_workers(settings.max_jobs, worker_url)
         response.headers["Location"] = f"/api/jobs/{job_id}"
         with engine.begin() as conn:
-            return jobs.get_job(conn, job_id, lease_s=limits.lease_s)
+            return job_queue.get_job(conn, job_id, lease_s=limits.lease_s)
 
     @api.get("", response_model=list[Job], responses=errors(422))
     def job_list(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=500)] = 50):
         """The latest jobs, newest first (those started over OGC API – Processes too)."""
         with engine.begin() as conn:
-            return jobs.list_jobs(conn, limit=limit, lease_s=limits.lease_s)
+            return job_queue.list_jobs(conn, limit=limit, lease_s=limits.lease_s)
 
     @api.get("/{job_id}", response_model=Job, responses=errors(404, 422))
     def job(job_id: int, user: Annotated[User, Depends(reader)]):
         with engine.begin() as conn:
-            return found(jobs.get_job(conn, job_id, lease_s=limits.lease_s), job_id)
+            return found(job_queue.get_job(conn, job_id, lease_s=limits.lease_s), job_id)
 
     def owned(job_id: int, user: User) -> None:
         """Only the job's owner or an admin may cancel or delete it (403)."""
         with engine.connect() as conn:
-            who = jobs.owner(conn, job_id)
+            who = job_queue.owner(conn, job_id)
         found(who and {"user_name": who}, job_id)
         if who != user.name and not user.may("admin"):
             raise HTTPException(403, {"message": f"job {job_id} is {who}'s; only its owner or an admin may "
@@ -106,7 +106,7 @@ def router(settings: Settings, engine: Engine, *, worker_url: str) -> APIRouter:
         a job that has ended is 409. Its owner or an admin only."""
         owned(job_id, user)
         try:
-            return found(jobs.cancel(engine, job_id, lease_s=limits.lease_s), job_id)
+            return found(job_queue.cancel(engine, job_id, lease_s=limits.lease_s), job_id)
         except ValueError as exc:
             raise HTTPException(409, {"message": str(exc), "field": "job_id"}) from exc
 
@@ -116,7 +116,7 @@ def router(settings: Settings, engine: Engine, *, worker_url: str) -> APIRouter:
         is 409 (cancel it first). Its owner or an admin only."""
         owned(job_id, user)
         try:
-            found(jobs.delete(engine, job_id) or None, job_id)
+            found(job_queue.delete(engine, job_id) or None, job_id)
         except ValueError as exc:
             raise HTTPException(409, {"message": str(exc), "field": "job_id"}) from exc
         return Response(status_code=204)

@@ -24,7 +24,7 @@ from gis_service.api.layers import Layer, load_layers
 from gis_service.api.ogc_jobs import install, manager_config
 from gis_service.db.engine import statement_timeout_option
 from gis_service.db.roles import ServingUrls
-from gis_service.jobs import JobLimits
+from gis_service.job_queue import JobLimits
 from gis_service.settings import OSM_TILES, Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

@@ -3,7 +3,7 @@ execution as a row of ``job``, like ``POST /api/jobs``, so that there is one job
 
 - **Inputs** are checked by the process's pydantic model (the same options model as
   ``/api/jobs``) before anything is queued: a bad input is 400, naming the input.
-- **Limits**: the same per-user and global caps (``jobs.submit``; over them, 429), the same
+- **Limits**: the same per-user and global caps (``job_queue.submit``; over them, 429), the same
   workers and the same ``max_jobs`` running at once.
 - **Who**: the caller's API key (checked by ``security.Guard`` before pygeoapi sees the request)
   is carried to the manager in a context variable, so the job is recorded as the user's.
@@ -30,7 +30,7 @@ from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import DATETIME_FORMAT, JobStatus, RequestedProcessExecutionMode
 from sqlalchemy import create_engine
 
-from gis_service import jobs
+from gis_service import job_queue
 from gis_service.db.users import User, authenticate
 
 CALLER: contextvars.ContextVar[str | None] = contextvars.ContextVar("gis_service_ogc_caller", default=None)
@@ -54,7 +54,7 @@ class CallerError(ProcessorExecuteError):
     http_status_code = 401
 
 
-def manager_config(database_url: str, worker_url: str, limits: jobs.JobLimits, *, callback_hosts: list[str]) -> dict:
+def manager_config(database_url: str, worker_url: str, limits: job_queue.JobLimits, *, callback_hosts: list[str]) -> dict:
     """The ``server.manager`` section of pygeoapi's configuration: the job table through
     ``database_url`` (the web role), workers started with ``worker_url`` (the owner role)."""
     return {"name": f"{__name__}.JobTableManager", "connection": database_url, "workers": worker_url,
@@ -72,7 +72,7 @@ class JobTableManager(BaseManager):
         self.is_async = True
         self.supports_subscribing = True
         self.database_url, self.worker_url = manager_def["connection"], manager_def["workers"]
-        self.limits = jobs.JobLimits(**manager_def.get("limits", {}))
+        self.limits = job_queue.JobLimits(**manager_def.get("limits", {}))
         self.engine = create_engine(self.database_url, pool_size=5, max_overflow=5, pool_pre_ping=True)
 
     # --- pygeoapi's manager interface -------------------------------------------------------
@@ -94,21 +94,21 @@ class JobTableManager(BaseManager):
                                                      "failedUri": subscriber.failed_uri}.items() if v}
         try:
             with self.engine.begin() as conn:
-                job_id = jobs.submit(conn, processor.kind, inputs.scenario,
+                job_id = job_queue.submit(conn, processor.kind, inputs.scenario,
                                      processor.options_model.model_validate(options), user=user.name,
                                      limits=self.limits, ogc=ogc)
-        except jobs.JobRefused as refused:
+        except job_queue.JobRefused as refused:
             if refused.reason == "limit":
                 raise LimitError(user_msg=str(refused)) from refused
             raise InputError(user_msg=f"input {refused.field}: {refused}") from refused
-        jobs.ensure_workers(self.limits.running, self.worker_url)
+        job_queue.ensure_workers(self.limits.running, self.worker_url)
         if execution_mode == RequestedProcessExecutionMode.respond_async:
             return str(job_id), "application/json", None, JobStatus.accepted, {
                 "Preference-Applied": RequestedProcessExecutionMode.respond_async.value}
         headers = {"Preference-Applied": RequestedProcessExecutionMode.wait.value} if execution_mode else None
         job = self._wait(job_id)
         if job["status"] == "succeeded":
-            return str(job_id), "application/json", jobs.ogc_outputs(job["result"], ogc["response"]), \
+            return str(job_id), "application/json", job_queue.ogc_outputs(job["result"], ogc["response"]), \
                 JobStatus.successful, headers
         outputs = {"type": "InvalidParameterValue" if job["status"] == "failed" else "JobDismissed",
                    "code": "InvalidParameterValue" if job["status"] == "failed" else "JobDismissed",
@@ -118,9 +118,9 @@ class JobTableManager(BaseManager):
     def get_jobs(self, status=None, limit=None, offset=None) -> dict:
         kinds = tuple(self.processes)
         with self.engine.begin() as conn:
-            rows = jobs.list_jobs(conn, limit=limit or 10, offset=offset or 0, kinds=kinds,
+            rows = job_queue.list_jobs(conn, limit=limit or 10, offset=offset or 0, kinds=kinds,
                                   lease_s=self.limits.lease_s)
-            matched = jobs.count_jobs(conn, kinds=kinds)
+            matched = job_queue.count_jobs(conn, kinds=kinds)
         return {"jobs": [self._as_ogc(r) for r in rows], "numberMatched": matched}
 
     def get_job(self, job_id) -> dict:
@@ -130,21 +130,21 @@ class JobTableManager(BaseManager):
         row = self._row(job_id)
         if row["status"] != "succeeded" or row["result"] is None:
             raise JobResultNotFoundError()
-        return "application/json", jobs.ogc_outputs(row["result"], (row["ogc"] or {}).get("response", "raw"))
+        return "application/json", job_queue.ogc_outputs(row["result"], (row["ogc"] or {}).get("response", "raw"))
 
     def delete_job(self, job_id) -> bool:
         """Dismiss: cancel an active job, forget an ended one (its stored run stays)."""
         row = self._row(job_id)
-        if row["status"] in jobs.ACTIVE:
-            jobs.cancel(self.engine, row["id"], lease_s=self.limits.lease_s)
+        if row["status"] in job_queue.ACTIVE:
+            job_queue.cancel(self.engine, row["id"], lease_s=self.limits.lease_s)
             return True
-        return jobs.delete(self.engine, row["id"])
+        return job_queue.delete(self.engine, row["id"])
 
     def add_job(self, job_metadata: dict) -> str:
-        raise NotImplementedError("jobs are added by execute_process, through gis_service.jobs.submit")
+        raise NotImplementedError("jobs are added by execute_process, through gis_service.job_queue.submit")
 
     def update_job(self, job_id, update_dict: dict) -> bool:
-        raise NotImplementedError("jobs are updated by their worker (gis_service.jobs)")
+        raise NotImplementedError("jobs are updated by their worker (gis_service.job_queue)")
 
     # --- helpers ------------------------------------------------------------------------------
     def _caller(self) -> User:
@@ -159,7 +159,7 @@ class JobTableManager(BaseManager):
         if not str(job_id).isdigit() or len(str(job_id)) > 18:
             raise JobNotFoundError()
         with self.engine.begin() as conn:
-            row = jobs.get_job(conn, int(job_id), lease_s=self.limits.lease_s)
+            row = job_queue.get_job(conn, int(job_id), lease_s=self.limits.lease_s)
         if row is None or row["kind"] not in self.processes:
             raise JobNotFoundError()
         return row
@@ -169,8 +169,8 @@ class JobTableManager(BaseManager):
         pause = 0.1
         while True:
             with self.engine.begin() as conn:
-                row = jobs.get_job(conn, job_id, lease_s=self.limits.lease_s)
-            if row["status"] not in jobs.ACTIVE:
+                row = job_queue.get_job(conn, job_id, lease_s=self.limits.lease_s)
+            if row["status"] not in job_queue.ACTIVE:
                 return row
             time.sleep(pause)
             pause = min(0.5, pause * 1.5)

@@ -10,7 +10,7 @@ from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gis_service.analysis.coverage import METHODS
 from gis_service.analysis.demand import MODES
-from gis_service.jobs import CoverageJobOptions
+from gis_service.job_queue import CoverageJobOptions
 
 
 def _input(title: str, description: str, schema: dict) -> dict:

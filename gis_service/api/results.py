@@ -19,7 +19,7 @@ from gis_service import __version__
 from gis_service.analysis import results
 from gis_service.api.auth import requires
 from gis_service.api.layers import load_layers
-from gis_service.api.planning import errors
+from gis_service.api.facilities import errors
 from gis_service.api.styles import read_targets
 from gis_service.db.users import User
 from gis_service.settings import Settings

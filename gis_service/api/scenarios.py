@@ -1,7 +1,7 @@
 """Scenarios over HTTP: read by anyone allowed to read, created, changed and deleted by editors
 (a change or delete sends the version it read, as facilities do); a facility placed on the map
 joins a scenario with ``PUT /api/scenarios/{id}/facilities/{fid}``. Every edit is logged and
-undoable under ``/api/scenario-edits``. The rules live in ``gis_service.ingest.scenario_edits``."""
+undoable under ``/api/scenario-edits``. The rules live in ``gis_service.planning.scenarios``."""
 
 # no ``from __future__ import annotations``: FastAPI reads the route annotations
 from datetime import datetime
@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from gis_service.api.auth import requires
-from gis_service.api.planning import errors, in_transaction, read_version
+from gis_service.api.facilities import errors, in_transaction, read_version
 from gis_service.db.users import User
-from gis_service.ingest import scenario_edits as se
+from gis_service.planning import scenarios as se
 from gis_service.settings import Settings
 
 

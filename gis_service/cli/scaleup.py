@@ -22,7 +22,7 @@ def scaleup_scenarios(file: Annotated[Path, typer.Argument(help="Scenario YAML (
                           help="Region of scenarios that name none (default: the configured region)")] = None
                       ) -> None:
     """Load (or update) scenarios and their scale-up plans from a YAML file."""
-    from gis_service.analysis.scaleup.scenarios import load_scenarios
+    from gis_service.planning.scenarios import load_scenarios
     from gis_service.db.engine import make_engine
 
     try:

@@ -23,7 +23,7 @@ def serve(
 
     import uvicorn
 
-    from gis_service import jobs
+    from gis_service import job_queue
     from gis_service.api.app import create_app
     from gis_service.db.roles import RoleError
 
@@ -34,7 +34,7 @@ def serve(
         fail(str(exc))
     settings = get_settings()
     urls = app.state.database_urls
-    jobs.ensure_workers(settings.max_jobs, urls.worker)  # warm, so the first job starts at once
+    job_queue.ensure_workers(settings.max_jobs, urls.worker)  # warm, so the first job starts at once
     url = (base_url or f"http://{host}:{port}").rstrip("/")
     console.print(f"serving on {url}: web map {url}/map, planning API {url}/docs, OGC API {url}/ogc")
     # keep idle connections 30 s (uvicorn's 5 s races clients that reuse them, e.g. map viewers)

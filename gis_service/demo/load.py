@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from gis_service.analysis.scaleup.scenarios import load_scenarios
+from gis_service.planning.scenarios import load_scenarios
 from gis_service.demo.generator import generate_region
 from gis_service.ingest.config_tables import load_parameter_set, load_targets
 from gis_service.ingest.context import ImportOptions

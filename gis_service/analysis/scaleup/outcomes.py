@@ -11,7 +11,7 @@ import pandas as pd
 from gis_service.analysis.parameters import (
     value,
 )
-from gis_service.analysis.scaleup.demand import Cells, village_needs
+from gis_service.analysis.scaleup.cells import Cells, village_needs
 from gis_service.analysis.scaleup.services import SERVICE_ORDER, Service
 from gis_service.analysis.scaleup.sites import cell_flow
 from gis_service.analysis.scaleup.spec import Plan

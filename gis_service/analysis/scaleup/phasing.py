@@ -25,7 +25,7 @@ from gis_service.analysis.parameters import mapping, value
 from gis_service.analysis.scaleup import calibration as cal
 from gis_service.analysis.scaleup import finance
 from gis_service.analysis.scaleup.assignment import assign
-from gis_service.analysis.scaleup.demand import Cells
+from gis_service.analysis.scaleup.cells import Cells
 from gis_service.analysis.scaleup.outcomes import (
     count_newly_aman,
     count_newly_layak,

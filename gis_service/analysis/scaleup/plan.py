@@ -39,7 +39,7 @@ from gis_service.analysis.parameters import (
 )
 from gis_service.analysis.scaleup import calibration as cal
 from gis_service.analysis.scaleup import institutions, phasing
-from gis_service.analysis.scaleup.demand import cells
+from gis_service.analysis.scaleup.cells import cells
 from gis_service.analysis.scaleup.finance import plan_money
 from gis_service.analysis.scaleup.outcomes import village_outcomes
 from gis_service.analysis.scaleup.phasing import (

@@ -23,7 +23,7 @@ import math
 import pandas as pd
 
 from gis_service.analysis.parameters import numbers, value
-from gis_service.analysis.scaleup.demand import Cells
+from gis_service.analysis.scaleup.cells import Cells
 
 COLUMNS = ["area_code", "indicator", "year", "level", "target_pct", "households", "households_needed",
            "new_tanks", "lltt_households", "offsite_households", "sludge_m3_per_day", "trips_per_day",

@@ -15,7 +15,7 @@ from gis_service.analysis.parameters import (
     value,
 )
 from gis_service.analysis.scaleup import calibration as cal
-from gis_service.analysis.scaleup.demand import Cells
+from gis_service.analysis.scaleup.cells import Cells
 from gis_service.analysis.siting import (
     SitingProblem,
     SitingSolution,

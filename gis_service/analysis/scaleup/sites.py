@@ -13,7 +13,7 @@ from gis_service.analysis.parameters import (
 from gis_service.analysis.scaleup import finance
 from gis_service.analysis.scaleup.assignment import assign
 from gis_service.analysis.scaleup.candidates import candidates
-from gis_service.analysis.scaleup.demand import Cells
+from gis_service.analysis.scaleup.cells import Cells
 from gis_service.analysis.scaleup.reach import Reacher
 from gis_service.analysis.scaleup.services import (
     DEFAULT_CAPACITY,

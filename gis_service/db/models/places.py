@@ -116,7 +116,7 @@ class Household(_Sourced, Base):
         one_of("toilet_type", ToiletType),
         one_of("disposal", Disposal),
         CheckConstraint("members IS NULL OR members > 0", name="members_positive"),
-        {"comment": "Households or buildings as points with their sanitation access (DOMAIN.md 2)"},
+        {"comment": "Households or buildings as points with their sanitation access (docs/domain.md §2)"},
     )
     source: Mapped[str] = source_fk()
     village_code: Mapped[str | None] = mapped_column(

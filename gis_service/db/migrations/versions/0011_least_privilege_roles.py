@@ -23,11 +23,16 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 
+HOUSEHOLD = "Households or buildings as points with their sanitation access ({})"
+
+
 def upgrade() -> None:
     create_roles(op.get_bind())
     apply_grants(op.get_bind())
+    op.create_table_comment("household", HOUSEHOLD.format("docs/domain.md §2"))  # the repository's own page
 
 
 def downgrade() -> None:
+    op.create_table_comment("household", HOUSEHOLD.format("DOMAIN.md 2"))
     op.execute(f"REASSIGN OWNED BY {OWNER} TO current_user")
     op.execute(f"DROP OWNED BY {OWNER}, {WEB}, {READ}")  # their privileges here; they own nothing now

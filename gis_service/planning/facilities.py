@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Connection, text
 
-from gis_service.ingest.edit_log import FACILITIES, EditError
+from gis_service.planning.edit_log import FACILITIES, EditError
 from gis_service.vocabulary import (
     CapacityUnit,
     FacilityStatus,

@@ -1,5 +1,5 @@
 """Background jobs: coverage and scale-up runs asked for over HTTP. A job is a row of ``job``; a
-worker process (``python -m gis_service.jobs``) claims queued rows and runs them with the same
+worker process (``python -m gis_service.job_queue``) claims queued rows and runs them with the same
 ``run_coverage`` / ``run_scaleup`` as the CLI, so a job outlives the request and the client that
 asked for it, and the API's threads stay free for the map while a scenario runs.
 
@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, text
 from gis_service.analysis.coverage import METHODS
 from gis_service.analysis.demand import MODES
 
-log = logging.getLogger("gis_service.jobs")
+log = logging.getLogger("gis_service.job_queue")
 HOST = socket.gethostname()  # a job's pid means something only on its worker's host
 CLAIM_LOCK = 7_260_001  # pg advisory lock key serialising claims
 SUBMIT_LOCK = 7_260_002  # and the one serialising submissions (the limits are counted under it)
@@ -158,7 +158,7 @@ def ensure_workers(count: int, database_url: str) -> None:
         alive = _workers[database_url] = [w for w in _workers.get(database_url, []) if w.poll() is None]
         while len(alive) < count:
             alive.append(subprocess.Popen(
-                [sys.executable, "-m", "gis_service.jobs", "--parent", str(os.getpid())], start_new_session=True,
+                [sys.executable, "-m", "gis_service.job_queue", "--parent", str(os.getpid())], start_new_session=True,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 env={**os.environ, "GIS_SERVICE_DATABASE_URL": database_url}))
 

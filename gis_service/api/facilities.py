@@ -1,7 +1,7 @@
 """The planning API under /api: facilities read by anyone (unless ``public_read`` is off) and
 created, changed, deleted and undone by editors, with optimistic locking (send the version you
 read, as ``version`` or ``If-Match``; a stale one is 409) and every edit logged. The routes are
-thin: the rules live in ``gis_service.ingest.edits``."""
+thin: the rules live in ``gis_service.planning.facilities``."""
 
 # no ``from __future__ import annotations``: FastAPI reads the route annotations, which name the
 # dependencies made inside ``router``
@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from gis_service.api.auth import requires
 from gis_service.db.users import User
-from gis_service.ingest import edits, scenario_edits
-from gis_service.ingest.edit_log import EditError
+from gis_service.planning import facilities as edits, scenarios as scenario_edits
+from gis_service.planning.edit_log import EditError
 from gis_service.settings import Settings
 
 

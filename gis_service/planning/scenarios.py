@@ -7,14 +7,15 @@ after, and undoable. Each function runs in the caller's transaction."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
 from gis_service.analysis.parameters import load_parameter_values
-from gis_service.analysis.scaleup.spec import Plan
-from gis_service.ingest.edit_log import SCENARIOS, EditError
+from gis_service.analysis.scaleup.spec import Plan, read_scenarios
+from gis_service.planning.edit_log import SCENARIOS, EditError
 
 OVERRIDE = "planning API"  # how an override's source starts, telling it from the defaults
 ROW = """SELECT s.id, s.name, s.description, s.region_code, s.plan, s.version, s.created_at,
@@ -249,3 +250,30 @@ def _set_parameters(conn: Connection, scenario_id: int, name: str, overrides: di
 def _known_region(conn: Connection, code: str) -> None:
     if conn.execute(text("SELECT 1 FROM admin_area WHERE code = :c"), {"c": code}).first() is None:
         raise EditError(f"unknown region code {code}; use a loaded Kemendagri code", field="region_code")
+
+
+def load_scenarios(conn: Connection, path: Path, *, region_code: str,
+                   parameter_set_id: int | None = None) -> list[int]:
+    """Write every scenario of ``path``; returns their ids in file order."""
+    ids = []
+    for spec in read_scenarios(path):
+        region = spec.region or region_code
+        known = conn.execute(text("SELECT 1 FROM admin_area WHERE code = :c"), {"c": region}).first()
+        if known is None:
+            raise ValueError(f"{path}: scenario '{spec.name}': unknown region code {region} "
+                             "(import the administrative areas first)")
+        sid = conn.execute(text(
+            "INSERT INTO scenario (name, description, region_code, parameter_set_id, plan) "
+            "VALUES (:n, :d, :r, :p, CAST(:plan AS jsonb)) ON CONFLICT (name) DO UPDATE SET "
+            "description = EXCLUDED.description, region_code = EXCLUDED.region_code, "
+            "parameter_set_id = COALESCE(EXCLUDED.parameter_set_id, scenario.parameter_set_id), "
+            "plan = EXCLUDED.plan RETURNING id"),
+            {"n": spec.name, "d": spec.description, "r": region, "p": parameter_set_id,
+             "plan": spec.plan.model_dump_json()}).scalar_one()
+        conn.execute(text("DELETE FROM scenario_facility WHERE scenario_id = :s"), {"s": sid})
+        conn.execute(text(
+            "INSERT INTO scenario_facility (scenario_id, facility_id) SELECT :s, f.id FROM facility f "
+            "WHERE f.status = ANY(:st) AND EXISTS (SELECT 1 FROM admin_area a WHERE a.code = :r "
+            "AND ST_Intersects(a.geom, f.geom))"), {"s": sid, "st": list(spec.facilities), "r": region})
+        ids.append(sid)
+    return ids
