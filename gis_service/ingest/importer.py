@@ -230,7 +230,8 @@ def _canonical(frame: gpd.GeoDataFrame, spec: Kind, options: ImportOptions, repo
             lengths = _text_lengths(values)
             for i in np.flatnonzero(lengths > f.max_length):
                 if not bad[i]:
-                    report.reject(int(rows[i]), None, f"column '{col}' holds {lengths[i]:,} characters, more "
+                    named = ids[i] if f.name != "source_id" else None  # an id too long is not repeated
+                    report.reject(int(rows[i]), named, f"column '{col}' holds {lengths[i]:,} characters, more "
                                   f"than the {f.max_length:,} a {f.name} may have", "shorten the value")
                 bad[i] = True
         if f.required and not f.fallback:

@@ -20,11 +20,12 @@ from gis_service.ingest.checks import (
 )
 from gis_service.ingest.codes import CodeError, bps_code, level_of, normalise_code, parent_of
 from gis_service.ingest.context import Context
+from gis_service.ingest.facility_fields import FACILITY_FIELDS
 from gis_service.ingest.fields import Field, capacity_number
 from gis_service.ingest.geometry import GeomRule
 from gis_service.ingest.writer import upsert
 from gis_service.vocabulary import (
-    AdminLevel, CapacityUnit, Disposal, FacilityStatus, FacilityType, InstitutionType, LadderRung,
+    AdminLevel, CapacityUnit, Disposal, InstitutionType, LadderRung,
     NetworkMode, ToiletType, UrbanRural, VillageKind, match_term, values,
 )
 
@@ -454,6 +455,22 @@ def source_id(*own: str) -> Field:
     return Field("source_id", aliases=(*own, *ID_ALIASES), max_length=200)
 
 
+def facility_fields(**import_rules: dict) -> list[Field]:
+    """The facility fields of the shared specification (``facility_fields.py``: kind, vocabulary,
+    bounds, length) with what only an import has: the column names sources use, whether a column
+    must be there, and for capacity and its unit a text read (``_check_facilities`` parses
+    '20 m3/hari' into both)."""
+    out = []
+    for spec in FACILITY_FIELDS:
+        rules = dict(import_rules[spec.name])
+        kind = rules.pop("kind", spec.kind)
+        numeric = kind in ("int", "float")
+        out.append(Field(spec.name, kind, vocab=spec.vocab if kind == "vocab" else None,
+                         minimum=spec.minimum if numeric else None, maximum=spec.maximum if numeric else None,
+                         max_length=spec.max_length or Field.max_length, **rules))
+    return out
+
+
 VILLAGE = Field("village_code", aliases=VILLAGE_CODE_ALIASES)
 COUNT = {"minimum": 0}  # counts and amounts: zero or more
 YEAR = {"minimum": 1900, "maximum": 2100}
@@ -524,18 +541,19 @@ KINDS: dict[str, Kind] = {
     "facilities": Kind(
         "facilities", [
             source_id("facility_id", "id_fasilitas", "kode_fasilitas", "fasilitas_id", "facility_code"),
-            Field("name", aliases=("nama", "nama_fasilitas", "nama_instalasi", "namobj", "facility_name"),
-                  required=True, fallback="source_id"),
-            Field("type", "vocab", ("jenis", "tipe", "jenis_fasilitas", "kategori"), FacilityType, True),
-            Field("status", "vocab", ("kondisi", "status_fasilitas"), FacilityStatus),
-            Field("capacity", aliases=("kapasitas", "kapasitas_desain")),
-            Field("capacity_unit", aliases=("satuan", "satuan_kapasitas", "unit")),
-            Field("operator", aliases=("pengelola", "operator_name")),
-            Field("institution_type", "vocab", ("jenis_pengelola", "kelembagaan", "lembaga"), InstitutionType),
-            Field("year", "int", ("tahun", "tahun_bangun", "tahun_pembangunan"), **YEAR),
-            Field("capex_idr", "float", ("biaya_investasi", "capex", "nilai_investasi"), **COUNT),
-            Field("opex_idr_per_year", "float", ("biaya_operasional", "opex", "biaya_om"), **COUNT),
-            Field("service_modes", "list", ("moda", "moda_layanan", "modes")),
+            *facility_fields(
+                name={"aliases": ("nama", "nama_fasilitas", "nama_instalasi", "namobj", "facility_name"),
+                      "required": True, "fallback": "source_id"},
+                type={"aliases": ("jenis", "tipe", "jenis_fasilitas", "kategori"), "required": True},
+                status={"aliases": ("kondisi", "status_fasilitas")},
+                capacity={"aliases": ("kapasitas", "kapasitas_desain"), "kind": "text"},  # '20 m3/hari'
+                capacity_unit={"aliases": ("satuan", "satuan_kapasitas", "unit"), "kind": "text"},
+                operator={"aliases": ("pengelola", "operator_name")},
+                institution_type={"aliases": ("jenis_pengelola", "kelembagaan", "lembaga")},
+                year={"aliases": ("tahun", "tahun_bangun", "tahun_pembangunan")},
+                capex_idr={"aliases": ("biaya_investasi", "capex", "nilai_investasi")},
+                opex_idr_per_year={"aliases": ("biaya_operasional", "opex", "biaya_om")},
+                service_modes={"aliases": ("moda", "moda_layanan", "modes")}),
             Field("feeds", aliases=("iplt_tujuan", "ke_iplt", "feeds_iplt", "iplt")),
             VILLAGE,
         ], GeomRule("point", polygons_to_points=True), "source_id", _check_facilities, _write_facilities),

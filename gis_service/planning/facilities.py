@@ -7,51 +7,52 @@ written together or not at all."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from sqlalchemy import Connection, text
 
+from gis_service.ingest.facility_fields import FACILITY_FIELDS, NAME_LENGTH, FacilityField
 from gis_service.planning.edit_log import FACILITIES, EditError
-from gis_service.vocabulary import (
-    CapacityUnit,
-    FacilityStatus,
-    FacilityType,
-    InstitutionType,
-    NetworkMode,
-)
+from gis_service.vocabulary import FacilityStatus, FacilityType
 
 SOURCE = "planning-edits"
-COLUMNS = ["name", "type", "status", "capacity", "capacity_unit", "operator", "institution_type", "year",
-           "capex_idr", "opex_idr_per_year", "service_modes"]
+COLUMNS = [f.name for f in FACILITY_FIELDS]
 ROW = ("id, source, source_id, name, type, status, capacity::float AS capacity, capacity_unit, operator, "
        "institution_type, year, capex_idr::float AS capex_idr, opex_idr_per_year::float AS opex_idr_per_year, "
        "service_modes, village_code, version, ST_X(geom) AS lon, ST_Y(geom) AS lat")
+PYTHON_TYPES = {"text": str, "int": int, "float": float}
 
 
-class FacilityFields(BaseModel):
-    """What an editor may set; every field optional (a change names only what changes)."""
+def _annotation(spec: FacilityField):
+    """The pydantic type of a facility field, with the bounds of the shared specification."""
+    if spec.kind == "vocab":
+        return spec.vocab | None
+    if spec.kind == "list":
+        return list[spec.vocab] | None
+    bounds = {"ge": spec.minimum, "le": spec.maximum, "max_length": spec.max_length}
+    if spec.kind == "text":
+        bounds["min_length"] = 1
+    return Annotated[PYTHON_TYPES[spec.kind] | None, Field(**{k: v for k, v in bounds.items() if v is not None})]
 
+
+class _Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    type: FacilityType | None = None
-    status: FacilityStatus | None = None
-    capacity: float | None = Field(None, ge=0)
-    capacity_unit: CapacityUnit | None = None
-    operator: str | None = Field(None, max_length=200)
-    institution_type: InstitutionType | None = None
-    year: int | None = Field(None, ge=1900, le=2100)
-    capex_idr: float | None = Field(None, ge=0)
-    opex_idr_per_year: float | None = Field(None, ge=0)
-    service_modes: list[NetworkMode] | None = None
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
+
+
+# What an editor may set; every field optional (a change names only what changes). Made from the
+# facility fields the importer checks too (``ingest/facility_fields.py``), so the two agree.
+FacilityFields = create_model(
+    "FacilityFields", __base__=_Location, __doc__="What an editor may set; every field optional.",
+    **{f.name: (_annotation(f), Field(None, description=f.description)) for f in FACILITY_FIELDS})
 
 
 class NewFacility(FacilityFields):
     """A facility to create: a name, a type and a location are needed; status defaults to candidate."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=NAME_LENGTH)
     type: FacilityType
     status: FacilityStatus = FacilityStatus.candidate
     lon: float = Field(ge=-180, le=180)
