@@ -8,11 +8,9 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import geopandas as gpd
-import psycopg
 import pytest
 import shapely
 import uvicorn
@@ -22,8 +20,8 @@ from gis_service.api.app import create_app
 from gis_service.db import migrate
 from gis_service.db.cluster import LocalCluster, free_port
 from gis_service.db.models import Base
+from tests.helpers import TEMPLATE, admin_connection, create_database, drop_database
 
-TEMPLATE = "gis_template"
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"  # scripts/make_bad_inputs.py
 CORPUS_TEMPLATE = "gis_corpus_template"
 SHARED_SERUYAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "seruyan"
@@ -53,22 +51,14 @@ def pg_cluster():
     shutil.rmtree(home, ignore_errors=True)
 
 
-def _admin_conn(cluster: LocalCluster):
-    return psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres",
-                           password=cluster.password(), dbname="postgres", autocommit=True)
-
 
 @pytest.fixture
 def db_url(pg_cluster, monkeypatch):
     """A fresh migrated database for one test; every command in the test points at it."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    url = pg_cluster.url(name)
+    name, url = create_database(pg_cluster)
     monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", url)
     yield url
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_cluster, name)
 
 
 @pytest.fixture
@@ -175,7 +165,7 @@ def corpus_template(pg_cluster):
     two facilities (an IPLT and the depot feeding it)."""
     from gis_service.ingest.importer import import_file
 
-    with _admin_conn(pg_cluster) as conn:
+    with admin_connection(pg_cluster) as conn:
         conn.execute(f'CREATE DATABASE "{CORPUS_TEMPLATE}" TEMPLATE "{TEMPLATE}"')
     engine = create_engine(pg_cluster.url(CORPUS_TEMPLATE))
     kinds = {"1": "admin", "2": "admin", "3": "admin", "4": "facilities"}
@@ -189,13 +179,9 @@ def corpus_template(pg_cluster):
 @pytest.fixture
 def corpus_db(pg_cluster, corpus_template, monkeypatch):
     """A fresh database with the corpus's base for one test; the command line points at it."""
-    name = f"c_{uuid.uuid4().hex[:12]}"
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{corpus_template}"')
-    url = pg_cluster.url(name)
+    name, url = create_database(pg_cluster, template=corpus_template, prefix="c")
     monkeypatch.setenv("GIS_SERVICE_DATABASE_URL", url)
     engine = create_engine(url)
     yield engine
     engine.dispose()
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_cluster, name)

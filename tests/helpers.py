@@ -1,11 +1,35 @@
-"""Builders for small input files used across the importer tests."""
+"""What the tests share: databases made from a migrated template (the one way a test gets a
+database), and builders for small input files."""
 
 from __future__ import annotations
 
 import csv
+import uuid
 from pathlib import Path
 
 import pandas as pd
+import psycopg
+
+TEMPLATE = "gis_template"  # migrated once per session (conftest.pg_cluster)
+
+
+def admin_connection(cluster) -> psycopg.Connection:
+    """An autocommit connection to the cluster's ``postgres`` database, for CREATE/DROP DATABASE."""
+    return psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", password=cluster.password(),
+                           dbname="postgres", autocommit=True)
+
+
+def create_database(cluster, *, template: str = TEMPLATE, prefix: str = "t") -> tuple[str, str]:
+    """A new database copied from ``template`` (migrated, maybe loaded); returns its name and URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin_connection(cluster) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name, cluster.url(name)
+
+
+def drop_database(cluster, name: str) -> None:
+    with admin_connection(cluster) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def write_csv(path: Path, rows: list[dict], encoding: str = "utf-8") -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,7 +32,7 @@ from gis_service.distributed.engine import ClusterOptions, run_coverage_dask
 from gis_service.distributed.generate import generate_national
 from gis_service.distributed.tasks import Margins
 from gis_service.settings import get_settings
-from tests.conftest import TEMPLATE, _admin_conn
+from tests.helpers import create_database, drop_database
 from tests.helpers import load_two_regencies
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,10 +47,7 @@ TABLES = {
 def _database(pg_cluster, env: dict, load):
     """A database loaded under ``env`` (the settings its tests run with, set per test: a module
     fixture must not leave them set for the next module's tests)."""
-    name = f"d_{uuid.uuid4().hex[:12]}"
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    env["GIS_SERVICE_DATABASE_URL"] = pg_cluster.url(name)
+    name, env["GIS_SERVICE_DATABASE_URL"] = create_database(pg_cluster, prefix="d")
     engine = create_engine(env["GIS_SERVICE_DATABASE_URL"])
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
@@ -62,8 +58,7 @@ def _database(pg_cluster, env: dict, load):
 
 def _drop(pg_cluster, engine, name):
     engine.dispose()
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_cluster, name)
 
 
 def _use(env: dict, monkeypatch) -> None:

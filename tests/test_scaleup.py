@@ -4,7 +4,6 @@ calibration is recorded and switchable; bad requests name the fix."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from gis_service.cli import app
 from gis_service.demo.load import load_demo
 from gis_service.ingest.importer import import_file
 from gis_service.ingest.report import ImportRejected
-from tests.conftest import TEMPLATE, _admin_conn
+from tests.helpers import create_database, drop_database
 
 SCENARIOS = [s.name for s in read_scenarios(Path(__file__).resolve().parents[1] / "config" / "scenarios"
                                             / "demo.yml")]
@@ -30,10 +29,7 @@ SCENARIOS = [s.name for s in read_scenarios(Path(__file__).resolve().parents[1] 
 def demo(pg_cluster):
     """One database with the demo region (scale 0.5) for the whole module, and one run of every
     demo scenario."""
-    name = f"s_{uuid.uuid4().hex[:12]}"
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    url = pg_cluster.url(name)
+    name, url = create_database(pg_cluster, prefix="s")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GIS_SERVICE_DATABASE_URL", url)
         engine = create_engine(url)
@@ -41,8 +37,7 @@ def demo(pg_cluster):
         runs = {s: run_scaleup(engine, ScaleupOptions(scenario=s, time_limit=30)) for s in SCENARIOS}
         yield engine, runs
         engine.dispose()
-    with _admin_conn(pg_cluster) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_cluster, name)
 
 
 def test_every_demo_scenario_plans_and_stores_every_part(demo):
