@@ -34,7 +34,8 @@ from gis_service.settings import Settings
 
 OWNER, WEB, READ = "gis_service_owner", "gis_service_web", "gis_service_read"
 ROLES = (OWNER, WEB, READ)
-# what the planning API writes (gis_service/ingest/edits.py, scenario_edits.py, jobs.py, publishing.py)
+# what the planning API writes (gis_service/planning/facilities.py, planning/scenarios.py, job_queue.py,
+# analysis/publishing.py)
 WEB_WRITES = {"facility": "INSERT, UPDATE, DELETE", "facility_edit": "INSERT, UPDATE",
               "scenario": "INSERT, UPDATE, DELETE", "scenario_facility": "INSERT, DELETE",
               "scenario_edit": "INSERT, UPDATE", "parameter_set": "INSERT, UPDATE, DELETE",
