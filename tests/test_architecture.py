@@ -36,3 +36,21 @@ def test_nothing_shipped_points_outside_the_repository():
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if outside.search(line) and "shared/data/seruyan" not in line]
     assert found == []
+
+
+def test_every_default_parameter_is_in_the_domain_page_with_its_source():
+    """parameter -> its source -> docs/domain.md in one step: the page lists every parameter of
+    config/parameters/default.yml with its value, unit and source, equal to the file."""
+    import yaml
+
+    values = yaml.safe_load((ROOT / "config" / "parameters" / "default.yml").read_text(encoding="utf-8"))["values"]
+    page = (ROOT / "docs" / "domain.md").read_text(encoding="utf-8")
+    table = page.split("<!-- parameters:begin -->", 1)[1].split("<!-- parameters:end -->", 1)[0]
+    rows = {}
+    for line in table.strip().splitlines()[2:]:
+        key, value, unit, source = (cell.strip() for cell in line.strip("|").split(" | "))
+        rows[key.strip("`")] = (unit, source)
+    assert list(rows) == list(values)
+    for key, spec in values.items():
+        assert rows[key] == (spec.get("unit", ""), spec.get("source", "").replace("|", "/")), key
+        assert spec.get("source", "").startswith(("[U]", "[V]", "[V,")), key  # verified or a default, said so
