@@ -9,6 +9,7 @@ import zipfile
 import geopandas as gpd
 import pytest
 import shapely
+from sqlalchemy import text
 
 from gis_service.ingest.context import ImportOptions
 from gis_service.ingest.importer import import_file
@@ -239,6 +240,14 @@ def test_skip_bad_writes_good_rows_and_lists_the_bad_one(admin_loaded, tmp_path)
                          ImportOptions(skip_bad=True))
     assert report.inserted == 999 and len(report.rejected) == 1
     assert report.rejected[0].row == 638 and report.rejected[0].record == "H00637"
+    with admin_loaded.connect() as conn:  # the good rows as they were written, the bad one not at all
+        stored = conn.execute(text("SELECT source_id, ladder_rung, members, round(ST_X(geom)::numeric, 6) "
+                                   "FROM household WHERE source_id IN ('H00636', 'H00637', 'H00638') "
+                                   "ORDER BY source_id")).all()
+    expected = [(r["id"], r["akses_sanitasi"], int(r["jumlah_anggota"]), float(r["lon"])) for r in (rows[636], rows[638])]
+    assert [(i, rung, n, float(x)) for i, rung, n, x in stored] == [
+        (i, {"Layak Sendiri": "layak_sendiri", "layak-bersama": "layak_bersama", "belum layak": "belum_layak",
+             "BABS": "babs"}.get(rung, rung), n, x) for i, rung, n, x in expected]
 
 
 def test_swap_xy_option_fixes_swapped_axes(admin_loaded, tmp_path):
@@ -246,9 +255,14 @@ def test_swap_xy_option_fixes_swapped_axes(admin_loaded, tmp_path):
     report = import_file(admin_loaded, "facilities", write_csv(tmp_path / "f.csv", rows),
                          ImportOptions(swap_xy=True))
     assert report.inserted == 1
+    with admin_loaded.connect() as conn:  # stored with the axes put right
+        assert conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM facility WHERE name = 'IPLT'")).one() == (112.1, -2.9)
 
 
 def test_plain_codes_option_accepts_undotted_codes(admin_loaded, tmp_path):
     kind, path, _, _ = case_undotted_codes(tmp_path)
     report = import_file(admin_loaded, kind, path, ImportOptions(plain_codes=True))
     assert report.inserted == 1
+    with admin_loaded.connect() as conn:  # stored under its dotted code, below its district
+        assert conn.execute(text("SELECT code, name, level, parent_code FROM admin_area WHERE name = 'Tanpa Titik'")
+                            ).one() == ("62.07.01.2005", "Tanpa Titik", "village", "62.07.01")
