@@ -281,3 +281,40 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     page.wait_for_selector('[data-testid="regency-served_households-a"]')
     assert page.text_content("h1") == "Sanitation Planning Map" and page.get_attribute("html", "lang") == "en"
     assert errors == []
+
+
+def _service_area_runs(page, view: str) -> set[int]:
+    """The runs whose service areas the pane ``view`` ('main' or 'compare') draws now."""
+    return set(page.evaluate(f"""() => {{
+        const map = webMap.{view};
+        const ids = map.getStyle().layers.filter(l => l.source === 'service_areas_all_runs').map(l => l.id);
+        return map.queryRenderedFeatures({{layers: ids}}).map(f => f.properties.run_id);
+    }}"""))
+
+
+def test_every_run_layer_shows_the_run_of_its_pane(site, published_region, browser_page):
+    """Two runs with service areas of different radii: each pane draws the service areas of its own
+    run (the published-run layer gives way to the every-run layer filtered to the pane's run), and
+    choosing an older run changes what is drawn. Facilities and the plan say they are not per run."""
+    from gis_service.analysis.coverage import CoverageOptions, run_coverage
+
+    page, errors = browser_page
+    with published_region.connect() as conn:
+        published = conn.execute(text("SELECT id FROM coverage_run WHERE published_at IS NOT NULL")).scalar_one()
+    wide = run_coverage(published_region, CoverageOptions(method="buffer", distance_m=9000)).run_id
+    page.goto(f"{site}/map")
+    page.wait_for_selector(f'#map[data-run-id="{published}"]')  # the published run, not the newest
+    style = page.evaluate("() => webMap.main.getStyle().layers.map(l => [l.source, l.layout?.visibility])")
+    assert not any(source == "service_areas" for source, _ in style)  # the published-run layer is replaced
+    assert ("service_areas_all_runs", "visible") in [tuple(s) for s in style]
+    _show_test_villages(page)
+    assert _service_area_runs(page, "main") == {published}
+    page.select_option("#run-select", str(wide))
+    page.wait_for_selector(f'#map[data-run-id="{wide}"]')
+    assert _service_area_runs(page, "main") == {wide}
+    page.select_option("#compare-select", str(published))
+    page.wait_for_selector(f'#map-compare[data-run-id="{published}"]')
+    assert _service_area_runs(page, "compare") == {published} and _service_area_runs(page, "main") == {wide}
+    names = page.locator("#layers").inner_text()
+    assert "Fasilitas" in names and "keadaan sekarang, bukan per run" in names
+    assert errors == []

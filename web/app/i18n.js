@@ -21,6 +21,7 @@ const STRINGS = {
     layersTitle: "Lapisan peta",
     runLayer: "Cakupan layanan per desa (run terpilih)",
     selectedRunOnly: "{group}: hanya run terpilih",
+    currentNotRun: "keadaan sekarang, bukan per run",
     basemapOffline: "Peta dasar tidak dapat dimuat (tanpa internet?); lapisan data tetap tampil.",
     loading: "Memuat…",
     // summary
@@ -154,6 +155,7 @@ const STRINGS = {
     layersTitle: "Map layers",
     runLayer: "Service coverage per village (selected run)",
     selectedRunOnly: "{group}: selected run only",
+    currentNotRun: "as they are now, not per run",
     basemapOffline: "The basemap could not be loaded (no internet?); the data layers still show.",
     loading: "Loading…",
     regency: "Regency",

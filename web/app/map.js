@@ -9,6 +9,15 @@ const RUN_SOURCE = "run-villages"; // GeoJSON: the villages of the run a map sho
 const LATEST_VILLAGES = "coverage_villages"; // the style's tiles of the published run, replaced by RUN_SOURCE
 const ALL_RUNS = /_all_runs$/; // sources holding every run: drawn for the map's run only
 const GAPS = "coverage_gaps_all_runs"; // village gaps to the targets of every run (filtered by run_id)
+// layers of the published run, and the every-run source (with its extra filter) that draws the same
+// for the run a map shows instead: in both panes every run layer is the pane's own run
+const RUN_TWINS = {
+  service_areas: ["service_areas_all_runs", true],
+  coverage_gaps: ["coverage_gaps_all_runs", true],
+  coverage_districts: ["coverage_all_runs", ["==", ["get", "level"], "district"]],
+};
+// layers that cannot follow a run and say so (the plan layers' own titles name the published plan)
+const NOT_OF_THE_RUN = { facilities: "currentNotRun" };
 const MAX_ITEMS = 10000; // the OGC API's page limit, above the villages of any regency
 const POLL_MS = 1000;
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
@@ -125,23 +134,38 @@ async function loadStyle() {
   state.baseStyle = await api(`/styles/maplibre.json?lang=${language()}`);
 }
 
-/** The server's style for one map: the latest-run village tiles become the GeoJSON villages of
- * the map's run (same classes and colours: the layers are copied), every-run layers are filtered
- * to that run, and the user's layer ticks override the default visibility. */
+/** The server's style for one map: the published-run village tiles become the GeoJSON villages of
+ * the map's run (same classes and colours: the layers are copied); the other published-run layers
+ * give way to their every-run twins filtered to the map's run (shown as they would be); layers that
+ * cannot follow a run say so in their name; the user's layer ticks override the default visibility. */
 function buildStyle(runId, data) {
   const { center, zoom, ...base } = state.baseStyle; // the camera is the map's, not the style's
-  const layers = base.layers.map((layer) => {
-    if (layer.source === LATEST_VILLAGES) {
-      const { "source-layer": _, ...copy } = layer;
-      return { ...copy, id: `run-${layer.id}`, source: RUN_SOURCE,
-        metadata: { ...layer.metadata, group: t("runLayer") } };
-    }
-    if (ALL_RUNS.test(layer.source)) {
-      return { ...layer, filter: ["all", ["==", ["get", "run_id"], runId ?? -1], layer.filter ?? true],
-        metadata: { ...layer.metadata, group: t("selectedRunOnly", { group: layer.metadata.group }) } };
-    }
-    return layer;
-  }).map((layer) => layer.source in state.visible
+  const sourceIds = new Set(base.layers.map((layer) => layer.source));
+  const shownByDefault = {}; // every-run source -> shown when its published-run twin is shown by default
+  for (const layer of base.layers) {
+    const twin = RUN_TWINS[layer.source];
+    if (twin && sourceIds.has(twin[0]) && layer.layout?.visibility === "visible") shownByDefault[twin[0]] = true;
+  }
+  const layers = base.layers.filter((layer) => !(RUN_TWINS[layer.source] && sourceIds.has(RUN_TWINS[layer.source][0])))
+    .map((layer) => {
+      if (layer.source === LATEST_VILLAGES) {
+        const { "source-layer": _, ...copy } = layer;
+        return { ...copy, id: `run-${layer.id}`, source: RUN_SOURCE,
+          metadata: { ...layer.metadata, group: t("runLayer") } };
+      }
+      if (ALL_RUNS.test(layer.source)) {
+        const twin = Object.values(RUN_TWINS).find(([source]) => source === layer.source);
+        const filter = ["all", ["==", ["get", "run_id"], runId ?? -1], twin?.[1] ?? true, layer.filter ?? true];
+        const layout = shownByDefault[layer.source] ? { ...layer.layout, visibility: "visible" } : layer.layout;
+        return { ...layer, filter, layout,
+          metadata: { ...layer.metadata, group: t("selectedRunOnly", { group: layer.metadata.group }) } };
+      }
+      if (NOT_OF_THE_RUN[layer.source]) {
+        return { ...layer, metadata: { ...layer.metadata,
+          group: `${layer.metadata.group} (${t(NOT_OF_THE_RUN[layer.source])})` } };
+      }
+      return layer;
+    }).map((layer) => layer.source in state.visible
     ? { ...layer, layout: { ...layer.layout, visibility: state.visible[layer.source] ? "visible" : "none" } }
     : layer);
   const sources = { ...base.sources, [RUN_SOURCE]: { type: "geojson", data } };
