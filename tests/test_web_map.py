@@ -184,6 +184,9 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert popup.locator('[data-testid="popup-served"]').text_content() == str(village.served_households)
     assert popup.locator("tbody tr").first.locator("td").first.get_attribute("data-value") == village.aman
     assert gaps > 0 and popup.locator('[data-testid="popup-gaps"] li').count() == gaps
+    years = [int(re.search(r" (\d{4}):", item).group(1))
+             for item in popup.locator('[data-testid="popup-gaps"] li').all_inner_texts()]
+    assert years == sorted(years)  # by target year, the nearest first
     page.keyboard.press("Escape")  # closes the popup
 
     # the PNG export: a real PNG of the map, the choropleth in it (drawn over white)
@@ -259,6 +262,8 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     page.wait_for_selector('[data-testid="regency-served_households-diff"]')
     assert _served(page, "regency-served_households-diff") == gain
     assert _served(page, "regency-served_households-b") == before
+    shares = page.text_content('[data-testid="regency-coverage_pct-diff"]')
+    assert shares.startswith("+") and shares.endswith(" poin")  # a difference of shares: percentage points
     page.evaluate("() => webMap.main.panBy([40, 0], {animate: false})")
     assert page.evaluate("() => webMap.compare.getCenter().toArray()") == page.evaluate(
         "() => webMap.main.getCenter().toArray()")

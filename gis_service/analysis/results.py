@@ -18,7 +18,9 @@ AREA_SQL = """
 
 
 def _pct(part: float, whole: float) -> float | None:
-    return round(100.0 * part / whole, 2) if whole else None
+    """A share in percent, to three decimals: the precision the gaps to the targets are stored with
+    (``ladder.share``), so that a share shown in two tables is the same number, rounded once."""
+    return round(100.0 * part / whole, 3) if whole else None
 
 
 def _areas(conn: Connection, run_id: int, levels: list[str]) -> list[dict]:

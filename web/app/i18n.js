@@ -22,6 +22,7 @@ const STRINGS = {
     runLayer: "Cakupan layanan per desa (run terpilih)",
     selectedRunOnly: "{group}: hanya run terpilih",
     currentNotRun: "keadaan sekarang, bukan per run",
+    points: "poin",
     basemapOffline: "Peta dasar tidak dapat dimuat (tanpa internet?); lapisan data tetap tampil.",
     loading: "Memuat…",
     // summary
@@ -156,6 +157,7 @@ const STRINGS = {
     runLayer: "Service coverage per village (selected run)",
     selectedRunOnly: "{group}: selected run only",
     currentNotRun: "as they are now, not per run",
+    points: "pp",
     basemapOffline: "The basemap could not be loaded (no internet?); the data layers still show.",
     loading: "Loading…",
     regency: "Regency",

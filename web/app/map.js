@@ -370,8 +370,9 @@ function show(value, percent = false) {
   return percent && value !== null && value !== undefined ? `${formatNumber(value, 1)} %` : formatNumber(value);
 }
 
+/** A difference: of shares in percentage points ("poin"/"pp"), of counts as a count. */
 function signed(value, percent) {
-  const text = show(Math.abs(value), percent);
+  const text = percent ? `${formatNumber(Math.abs(value), 1)} ${t("points")}` : show(Math.abs(value));
   return value > 0 ? `+${text}` : value < 0 ? `−${text}` : text;
 }
 
@@ -464,11 +465,11 @@ async function mapClick(view, event) {
   popup.setDOMContent(villageCard(village.properties, gapList(gaps)));
 }
 
-/** The village's gaps to the targets of the run, biggest first. */
+/** The village's gaps to the targets of the run, by target year (the nearest first). */
 async function villageGaps(runId, areaCode) {
   const found = await features(GAPS, { run_id: runId, area_code: areaCode });
   return found.features.map((f) => f.properties).filter((g) => g.gap_households > 0)
-    .sort((x, y) => x.priority - y.priority);
+    .sort((x, y) => x.year - y.year || x.indicator.localeCompare(y.indicator));
 }
 
 function gapList(gaps) {
