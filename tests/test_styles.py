@@ -71,6 +71,13 @@ def test_facility_symbols_cross_type_and_status(layers_and_targets):
     mck_candidate = next(r for r in rules if [(c.field, c.value) for c in r.where] == [("type", "mck"), ("status", "candidate")])
     assert iplt_pilot.symbol.shape == "square" and mck_candidate.symbol.shape == "triangle"
     assert iplt_pilot.symbol.color != mck_candidate.symbol.color
+    # every type and status a facility may be saved with has a symbol: none is invisible
+    from gis_service.vocabulary import FacilityStatus, FacilityType
+
+    drawn = {tuple(c.value for c in r.where) for r in rules}
+    assert drawn == {(t.value, s.value) for t in FacilityType for s in FacilityStatus}
+    shapes = {r.where[0].value: r.symbol.shape for r in rules}
+    assert len(set(shapes.values())) == len(FacilityType)  # each type its own marker
 
 
 def test_a_bad_style_says_what_is_wrong():
@@ -102,7 +109,7 @@ def test_the_api_serves_styles_tilejson_and_the_maplibre_style(published_region)
         assert qgis.status_code == 200 and qgis.headers["content-type"].startswith("application/vnd.qgis.qml+xml")
         assert "RuleRenderer" in qgis.text and "Tanpa data" in qgis.text
         assert "No data" in client.get("/styles/coverage_villages.qml", params={"lang": "en"}).text
-        assert client.get("/styles/facilities.sld").text.count("<Rule>") == 15
+        assert client.get("/styles/facilities.sld").text.count("<Rule>") == 7 * 4  # every type x every status
         assert client.get("/styles/nosuch.qml").status_code == 404
 
         tiles = client.get("/tiles/network.json").json()
