@@ -323,3 +323,41 @@ def test_every_run_layer_shows_the_run_of_its_pane(site, published_region, brows
     names = page.locator("#layers").inner_text()
     assert "Fasilitas" in names and "keadaan sekarang, bukan per run" in names
     assert errors == []
+
+
+@pytest.fixture
+def unreachable_basemap(monkeypatch):
+    """A basemap whose tiles never come (nothing listens on the port): set before ``site`` makes the app."""
+    from gis_service.db.cluster import free_port
+
+    monkeypatch.setenv("GIS_SERVICE_BASEMAP_TILES", f"http://127.0.0.1:{free_port()}/{{z}}/{{x}}/{{y}}.png")
+
+
+def test_the_basemap_notice_can_be_closed_and_never_covers_a_popup(unreachable_basemap, site, published_region,
+                                                                   browser_page):
+    page, errors = browser_page
+    page.goto(f"{site}/map")
+    page.wait_for_selector("#notice:not([hidden])", timeout=30_000)
+    assert "Peta dasar tidak dapat dimuat" in page.text_content("#notice")
+    _show_test_villages(page)
+    x, y = page.evaluate("() => Object.values(webMap.main.project([112.1, -2.7]))")
+    page.mouse.click(x, y)  # the west village: its popup opens
+    popup = page.locator(".maplibregl-popup")
+    popup.wait_for(state="visible")
+    page.wait_for_function("() => document.querySelector('.maplibregl-popup').getBoundingClientRect().height > 50")
+    notice = page.locator("#notice").bounding_box()
+    centre = [notice["x"] + notice["width"] / 2, notice["y"] + notice["height"] / 2]
+    # move the map so that the middle of the popup's card sits where the middle of the notice is
+    card = page.locator(".maplibregl-popup-content").bounding_box()
+    middle = [card["x"] + card["width"] / 2, card["y"] + card["height"] / 2]
+    _drawn_after(page, lambda: page.evaluate("""([x, y, cx, cy]) => {
+        webMap.main.panBy([x - cx, y - cy], {animate: false}); }""", [*middle, *centre]))
+    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.maplibregl-popup') !== null", centre)
+    assert on_top  # where the two meet, the popup is on top
+    page.keyboard.press("Escape")  # closes the popup
+    page.click("#notice-close")
+    assert page.locator("#notice").is_hidden()
+    _drawn_after(page, lambda: page.evaluate("() => webMap.main.panBy([60, 0], {animate: false})"))
+    assert page.locator("#notice").is_hidden()  # more failed tiles do not bring it back
+    assert page.get_attribute("#notice-close", "aria-label") == "Tutup pemberitahuan"
+    assert [e for e in errors if "ERR_CONNECTION_REFUSED" not in e] == []  # the browser's own line per tile

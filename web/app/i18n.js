@@ -23,6 +23,7 @@ const STRINGS = {
     selectedRunOnly: "{group}: hanya run terpilih",
     currentNotRun: "keadaan sekarang, bukan per run",
     points: "poin",
+    closeNotice: "Tutup pemberitahuan",
     basemapOffline: "Peta dasar tidak dapat dimuat (tanpa internet?); lapisan data tetap tampil.",
     loading: "Memuat…",
     // summary
@@ -158,6 +159,7 @@ const STRINGS = {
     selectedRunOnly: "{group}: selected run only",
     currentNotRun: "as they are now, not per run",
     points: "pp",
+    closeNotice: "Close the notice",
     basemapOffline: "The basemap could not be loaded (no internet?); the data layers still show.",
     loading: "Loading…",
     regency: "Regency",

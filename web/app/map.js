@@ -45,6 +45,7 @@ const state = {
   pending: null, // {lngLat, marker} of the facility being placed
   job: null,
   popup: null, // the open village popup
+  noticeClosed: false, // the planner closed the basemap notice: it stays closed
 };
 
 class ApiError extends Error {}
@@ -199,8 +200,10 @@ function withKey(url) {
  * tile. Every other map error stays an error. */
 function mapError(event) {
   if (state.baseStyle.sources[event.sourceId]?.type === "raster") {
-    if ($("notice").hidden) console.info("basemap unavailable:", event.error?.message);
-    $("notice").hidden = false;
+    if ($("notice").hidden && !state.noticeClosed) {
+      console.info("basemap unavailable:", event.error?.message);
+      $("notice").hidden = false;
+    }
     event.target.triggerRepaint(); // a failed tile asks for no new frame, and without one 'idle' never comes
     return;
   }
@@ -777,6 +780,7 @@ async function start() {
   $("run-select").addEventListener("change", guarded(selectRuns));
   $("compare-select").addEventListener("change", guarded(selectRuns));
   $("export-png").addEventListener("click", exportPng);
+  $("notice-close").addEventListener("click", () => { state.noticeClosed = true; $("notice").hidden = true; });
   $("key-form").addEventListener("submit", guarded(async (event) => {
     event.preventDefault();
     await signIn($("api-key").value.trim());
