@@ -199,11 +199,16 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert image.width >= shot.width and image.height > shot.height  # the map under a title
     assert _pixels_like(image, fill, opacity, (255, 255, 255)) > 0.03 * area
 
-    # an editor signs in with a key and places a depot with a click on the map
+    # an editor signs in with a key (after a mistyped one, whose refusal then goes) and places a
+    # depot with a click on the map
+    page.fill("#api-key", "gs_not-a-key")
+    page.click("#api-key-apply")
+    page.wait_for_selector('#message[data-kind="error"]')
     page.fill("#api-key", key)
     page.click("#api-key-apply")
     page.wait_for_selector("#edit-tools:not([disabled])")
     assert "ed (editor)" in page.text_content("#user")
+    assert page.locator("#message").is_hidden()
     page.select_option("#scenario-select", str(scenario["id"]))
     page.click("#add-facility")
     x, y = page.evaluate("p => Object.values(webMap.main.project(p))", list(NEW_DEPOT))
@@ -215,7 +220,8 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     page.click("#facility-save")
     page.wait_for_selector('#message[data-kind="error"]')
     assert "capacity_unit" in page.text_content("#message")
-    assert len(errors) == 1 and "422" in errors.pop()  # the browser logs the refused request
+    assert [e.split("status of ")[1][:3] for e in errors] == ["401", "422"]  # the browser logs the refused requests
+    errors.clear()
     page.fill("#facility-capacity", "")  # no capacity: it does not bind, every household in reach is served
     page.click("#facility-save")
     page.wait_for_function("() => document.getElementById('message').textContent.includes('Depo tambahan')")
@@ -272,6 +278,7 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     create = httpx.get(f"{site}/api/edits?facility_id={facility['id']}").json()[0]
     page.click(f'#edits button[data-edit="{create["id"]}"]')
     page.wait_for_function(f"() => document.getElementById('message').textContent.includes('#{create['id']}')")
+    assert page.text_content("#message") == f"Diurungkan: menambah “Depo baru dari peta” (perubahan #{create['id']})."
     assert httpx.get(f"{site}/api/facilities/{facility['id']}").status_code == 404
 
     # English: the page, the run list, the summary and the server's layer names; kept on reload

@@ -90,7 +90,7 @@ const STRINGS = {
     noEdits: "Belum ada perubahan.",
     editLine: "{at} · {user} {action} “{name}”",
     undo: "Urungkan",
-    undone: "Perubahan #{id} diurungkan.",
+    undone: "Diurungkan: {action} “{name}” (perubahan #{id}).",
     // API errors in plain words
     error401: "Kunci API tidak dikenal atau sudah dicabut.",
     error403: "Peran Anda tidak boleh melakukan ini (perlu editor).",
@@ -223,7 +223,7 @@ const STRINGS = {
     noEdits: "No edits yet.",
     editLine: "{at} · {user} {action} “{name}”",
     undo: "Undo",
-    undone: "Edit #{id} undone.",
+    undone: "Undone: {action} “{name}” (edit #{id}).",
     error401: "The API key is unknown or revoked.",
     error403: "Your role may not do this (editor needed).",
     errorField: "“{field}”: {message}",

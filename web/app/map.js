@@ -566,6 +566,7 @@ async function signIn(key) {
     throw error;
   }
   sessionStorage.setItem(STORED_KEY, key);
+  if ($("message").dataset.kind === "error") say(""); // an earlier refusal no longer holds
   renderUser();
   if (canEdit()) await loadScenarios();
 }
@@ -720,11 +721,14 @@ function renderEdits() {
   $("edits").replaceChildren(...(items.length ? items : [h("li", {}, t("noEdits"))]));
 }
 
+/** Undo an edit and say what was undone: the action and the facility's name. */
 async function undoEdit(id) {
+  const edit = state.edits.find((e) => e.id === id);
+  const facility = edit?.after ?? edit?.before;
   await api(`/api/edits/${id}/undo`, { method: "POST" });
   refreshFacilities();
   await Promise.all([loadEdits(), loadScenarios()]);
-  say(t("undone", { id }));
+  say(t("undone", { id, action: term("action", edit?.action), name: facility?.name ?? `#${edit?.facility_id}` }));
 }
 
 // ---- language ----------------------------------------------------------------------------------
