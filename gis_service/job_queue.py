@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine, text
 
 from gis_service.analysis.coverage import METHODS
 from gis_service.analysis.demand import MODES
+from gis_service.db.users import User
 
 log = logging.getLogger("gis_service.job_queue")
 HOST = socket.gethostname()  # a job's pid means something only on its worker's host
@@ -67,7 +68,7 @@ class JobLimits:
 
 class JobRefused(ValueError):
     """A job that cannot be submitted. ``field`` names the input at fault (None: a limit);
-    ``reason`` is ``unknown`` (a named thing does not exist), ``invalid`` or ``limit``."""
+    ``reason`` is ``unknown`` (a named thing does not exist), ``invalid``, ``limit`` or ``forbidden``."""
 
     def __init__(self, message: str, *, field: str | None, reason: str):
         super().__init__(message)
@@ -183,9 +184,15 @@ def count_jobs(conn: Connection, *, kinds: tuple[str, ...]) -> int:
     return conn.execute(text("SELECT count(*) FROM job WHERE kind = ANY(:kinds)"), {"kinds": list(kinds)}).scalar()
 
 
-def owner(conn: Connection, job_id: int) -> str | None:
-    """Who submitted the job (None: no such job)."""
-    return conn.execute(text("SELECT user_name FROM job WHERE id = :i"), {"i": job_id}).scalar()
+def refuse_unless_owner(conn: Connection, job_id: int, user: User) -> None:
+    """Only a job's owner or an admin may cancel or delete it. Raises ``JobRefused``: reason
+    ``unknown`` when there is no such job, ``forbidden`` when it is somebody else's."""
+    who = conn.execute(text("SELECT user_name FROM job WHERE id = :i"), {"i": job_id}).scalar()
+    if who is None:
+        raise JobRefused(f"no job {job_id}; GET /api/jobs lists them", field="job_id", reason="unknown")
+    if who != user.name and not user.may("admin"):
+        raise JobRefused(f"job {job_id} is {who}'s; only its owner or an admin may cancel or delete it",
+                         field="job_id", reason="forbidden")
 
 
 def delete(engine: Engine, job_id: int) -> bool:

@@ -93,12 +93,12 @@ def router(settings: Settings, engine: Engine, *, worker_url: str) -> APIRouter:
 
     def owned(job_id: int, user: User) -> None:
         """Only the job's owner or an admin may cancel or delete it (403)."""
-        with engine.connect() as conn:
-            who = job_queue.owner(conn, job_id)
-        found(who and {"user_name": who}, job_id)
-        if who != user.name and not user.may("admin"):
-            raise HTTPException(403, {"message": f"job {job_id} is {who}'s; only its owner or an admin may "
-                                                 "cancel or delete it", "field": "job_id"})
+        try:
+            with engine.connect() as conn:
+                job_queue.refuse_unless_owner(conn, job_id, user)
+        except job_queue.JobRefused as refused:
+            status = 404 if refused.reason == "unknown" else 403
+            raise HTTPException(status, {"message": str(refused), "field": "job_id"}) from refused
 
     @api.post("/{job_id}/cancel", response_model=Job, responses=errors(404, 409, 422))
     def cancel(job_id: int, user: Annotated[User, Depends(editor)]):

@@ -26,9 +26,10 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from gis_service import job_queue
 from gis_service.db.users import User, authenticate
 from gis_service.settings import Settings
 
@@ -155,12 +156,14 @@ class Guard:
     def _check_owner(self, job_id: str, user: User) -> None:
         """Only a job's owner or an admin may dismiss it (a job that does not exist is pygeoapi's
         404 to give)."""
-        if user.may("admin") or not job_id.isdigit() or len(job_id) > 18:
+        if not job_id.isdigit() or len(job_id) > 18:
             return
-        with self.engine.connect() as conn:
-            who = conn.execute(text("SELECT user_name FROM job WHERE id = :i"), {"i": int(job_id)}).scalar()
-        if who is not None and who != user.name:
-            raise Refusal(403, f"job {job_id} is {who}'s; only its owner or an admin may cancel or delete it")
+        try:
+            with self.engine.connect() as conn:
+                job_queue.refuse_unless_owner(conn, int(job_id), user)
+        except job_queue.JobRefused as refused:
+            if refused.reason == "forbidden":
+                raise Refusal(403, str(refused)) from refused
 
     def _check_subscriber(self, body: bytes) -> None:
         try:
