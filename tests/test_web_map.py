@@ -180,9 +180,19 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     popup = page.locator('[data-testid="village-popup"]')
     popup.wait_for()
     assert popup.locator("h3").text_content() == "Desa Barat"
-    assert popup.locator('[data-testid="popup-households"]').text_content() == str(village.households)
-    assert popup.locator('[data-testid="popup-served"]').text_content() == str(village.served_households)
-    assert popup.locator("tbody tr").first.locator("td").first.get_attribute("data-value") == village.aman
+    assert popup.locator(f'[data-testid="popup-households-{base_run}"]').text_content() == str(village.households)
+    assert popup.locator(f'[data-testid="popup-served_households-{base_run}"]').text_content() == str(
+        village.served_households)
+    assert popup.locator('[data-testid="popup-rung-aman"] td').first.get_attribute("data-value") == village.aman
+    # the ladder's rows are disjoint: now and projected, they add up to the village's households
+    for column in (0, 1):
+        rungs = [int(row.locator("td").nth(column).get_attribute("data-value"))
+                 for row in popup.locator('[data-testid^="popup-rung-"]').all()]
+        assert sum(rungs) == village.households, rungs
+    assert popup.locator('[data-testid="popup-ladder-total"]').get_attribute("data-value") == str(village.households)
+    # the share in the popup and in the regency table: the same stored number, rounded half up once
+    assert popup.locator(f'[data-testid="popup-coverage_pct-{base_run}"]').text_content() == page.text_content(
+        '[data-testid="regency-coverage_pct-a"]')
     assert gaps > 0 and popup.locator('[data-testid="popup-gaps"] li').count() == gaps
     years = [int(re.search(r" (\d{4}):", item).group(1))
              for item in popup.locator('[data-testid="popup-gaps"] li').all_inner_texts()]
@@ -253,6 +263,13 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     page.wait_for_selector(f'#map[data-run-id="{new_run}"]')
     page.wait_for_function(f"() => document.querySelector('#summary th.n').textContent === '#{new_run}'")
     assert _served(page) == before + gain
+    # what the run changed against the run before it: the gain, in the one village
+    changes = page.text_content('[data-testid="changes-line"]')
+    assert f"#{base_run}" in page.text_content('[data-testid="changes"]')
+    assert f"(+{gain})" in changes and "1 desa bertambah" in changes, changes
+    # every run has its own label (scenario, method, facility count, time)
+    labels = page.locator("#run-select option").all_inner_texts()
+    assert len(set(labels)) == len(labels) and "2 fasilitas" in labels[0], labels
 
     # the village's colour follows its new class
     old_class = _class_of(style, 100 * before / village.households)
@@ -270,6 +287,25 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert _served(page, "regency-served_households-b") == before
     shares = page.text_content('[data-testid="regency-coverage_pct-diff"]')
     assert shares.startswith("+") and shares.endswith(" poin")  # a difference of shares: percentage points
+    # the district and ladder tables have their differences too, and nothing needs a sideways scroll
+    assert page.locator('#summary [data-testid^="district-"][data-testid$="-diff"]').count() > 0
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_timeout(200)
+    wide = page.evaluate("""() => [...document.querySelectorAll('#summary .table-scroll')]
+        .filter(t => t.scrollWidth > t.clientWidth + 1).map(t => [t.textContent.slice(0, 40), t.scrollWidth, t.clientWidth])""")
+    assert wide == []
+    # downloads for both runs, the Excel table in the UI's language
+    assert page.locator(f'[data-testid="csv-{new_run}"]').get_attribute("href").endswith("lang=id")
+    assert page.locator(f'[data-testid="csv-{base_run}"]').count() == 1
+    # the village popup shows both runs
+    x, y = page.evaluate("() => Object.values(webMap.main.project([112.1, -2.7]))")
+    page.locator("#map canvas").click(position={"x": x, "y": y})
+    popup.wait_for()
+    assert popup.locator(f'[data-testid="popup-served_households-{new_run}"]').get_attribute("data-value") == str(
+        before + gain)
+    assert popup.locator(f'[data-testid="popup-served_households-{base_run}"]').get_attribute("data-value") == str(
+        before)
+    page.keyboard.press("Escape")
     page.evaluate("() => webMap.main.panBy([40, 0], {animate: false})")
     assert page.evaluate("() => webMap.compare.getCenter().toArray()") == page.evaluate(
         "() => webMap.main.getCenter().toArray()")

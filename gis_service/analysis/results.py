@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from gis_service.analysis.ladder import LAYAK
+from gis_service.analysis.rounding import half_up
 
 RUN_COLUMNS = "r.id, r.scenario_name, r.method, r.started_at, r.illustrative, r.published_at, r.published_by"
 AREA_SQL = """
@@ -51,9 +52,10 @@ def run_row(conn: Connection, run_id: int) -> dict | None:
 
 
 def list_runs(conn: Connection, *, limit: int = 100) -> list[dict]:
-    """Coverage runs, newest first, with their regency headline."""
+    """Coverage runs, newest first, with their regency headline and how many facilities they used."""
     runs = [dict(r) for r in conn.execute(text(
-        f"SELECT {RUN_COLUMNS}, c.households, c.served_households, c.ladder, c.ladder_projected "
+        f"SELECT {RUN_COLUMNS}, c.households, c.served_households, c.ladder, c.ladder_projected, "
+        "(SELECT count(*) FROM coverage_facility f WHERE f.run_id = r.id) AS facilities "
         "FROM coverage_run r LEFT JOIN coverage_area c ON c.run_id = r.id AND c.level = 'regency' "
         "AND c.service = 'all' ORDER BY r.id DESC LIMIT :n"), {"n": limit}).mappings()]
     for run in runs:
@@ -93,8 +95,33 @@ def village_rows(conn: Connection, run_id: int) -> list[dict]:
     return [{**a, "district_code": a.pop("parent_code")} for a in _areas(conn, run_id, ["village"])]
 
 
-def village_csv(rows: list[dict]) -> str:
-    """The village rows flattened for a spreadsheet: ladder rungs and services as columns."""
+RUNG_WORDS = {"id": {"aman": "aman", "layak_sendiri": "layak sendiri", "layak_bersama": "layak bersama",
+                     "belum_layak": "belum layak", "babs": "BABS", "unknown": "tidak diketahui"},
+              "en": {"aman": "safely managed", "layak_sendiri": "basic (own)", "layak_bersama": "limited (shared)",
+                     "belum_layak": "unimproved", "babs": "open defecation", "unknown": "unknown"}}
+SERVICE_WORDS = {"id": {"lltt": "LLTT", "offsite": "IPAL", "mck": "MCK"},
+                 "en": {"lltt": "scheduled desludging", "offsite": "sewer/IPAL", "mck": "public toilet"}}
+HEADERS = {
+    "id": {"code": "Kode desa", "name": "Desa", "district_code": "Kode kecamatan", "households": "Rumah tangga",
+           "people": "Jiwa", "served_households": "RT terlayani", "served_people": "Jiwa terlayani",
+           "coverage_pct": "Terlayani (%)", "aman_pct_now": "Aman sekarang (%)",
+           "aman_pct_projected": "Aman proyeksi (%)", "layak_pct_now": "Layak termasuk aman sekarang (%)",
+           "layak_pct_projected": "Layak termasuk aman proyeksi (%)", "served": "RT terlayani {}",
+           "now": "RT {} sekarang", "projected": "RT {} proyeksi"},
+    "en": {"code": "Village code", "name": "Village", "district_code": "District code", "households": "Households",
+           "people": "People", "served_households": "Households served", "served_people": "People served",
+           "coverage_pct": "Served (%)", "aman_pct_now": "Safely managed now (%)",
+           "aman_pct_projected": "Safely managed projected (%)", "layak_pct_now": "Basic or better now (%)",
+           "layak_pct_projected": "Basic or better projected (%)", "served": "Households served: {}",
+           "now": "Households {} now", "projected": "Households {} projected"},
+}
+
+
+def village_csv(rows: list[dict], *, lang: str | None = None) -> str:
+    """The village rows flattened for a spreadsheet: ladder rungs and services as columns. With
+    ``lang``, headers in that language and shares rounded half up to one decimal; ``id`` also
+    writes ';' between columns and decimal commas, as Indonesian Excel reads them (both with a
+    byte-order mark, so Excel reads UTF-8)."""
     flat = []
     for row in rows:
         out = {k: v for k, v in row.items() if k not in ("ladder", "ladder_projected", "served_by_service", "level")}
@@ -102,4 +129,21 @@ def village_csv(rows: list[dict]) -> str:
         out |= {f"{k}_now": v for k, v in row["ladder"].items()}
         out |= {f"{k}_projected": v for k, v in row["ladder_projected"].items()}
         flat.append(out)
-    return pd.DataFrame(flat).to_csv(index=False)
+    table = pd.DataFrame(flat)
+    if lang is None:
+        return table.to_csv(index=False)
+    words = HEADERS[lang]
+    for column in [c for c in table.columns if c.endswith("_pct") or "_pct_" in c]:
+        table[column] = table[column].map(half_up)
+    names = {}
+    for column in table.columns:
+        if column in words:
+            names[column] = words[column]
+        elif column.startswith("served_") and column.endswith("_households"):
+            service = column[len("served_"):-len("_households")]
+            names[column] = words["served"].format(SERVICE_WORDS[lang].get(service, service))
+        elif column.endswith(("_now", "_projected")):
+            rung, when = column.rsplit("_", 1)
+            names[column] = words[when].format(RUNG_WORDS[lang].get(rung, rung))
+    table = table.rename(columns=names)
+    return "\ufeff" + table.to_csv(index=False, sep=";" if lang == "id" else ",", decimal="," if lang == "id" else ".")

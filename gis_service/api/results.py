@@ -111,15 +111,38 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
     @api.get("/runs/{run_id}/villages", responses={**errors(404, 422), 200: {
         "content": {"application/json": {}, "text/csv": {}}, "description": "One row per village"}})
     def run_villages(run_id: int, user: Annotated[User, Depends(reader)],
-                     f: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json"):
+                     f: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+                     lang: Annotated[Literal["id", "en"] | None, Query(
+                         description="csv: headers in this language, and with id ';' between columns and "
+                                     "decimal commas (Indonesian Excel); default: column codes, ',' and '.'")] = None):
         """Every village: households, served, coverage and the ladder now and projected."""
         coverage_run(run_id)
         with engine.connect() as conn:
             rows = results.village_rows(conn, run_id)
         if f == "csv":
-            return Response(results.village_csv(rows), media_type="text/csv; charset=utf-8", headers={
-                "Content-Disposition": f'attachment; filename="cakupan_run_{run_id}.csv"'})
+            suffix = f"_{lang}" if lang else ""
+            return Response(results.village_csv(rows, lang=lang), media_type="text/csv; charset=utf-8", headers={
+                "Content-Disposition": f'attachment; filename="cakupan_run_{run_id}{suffix}.csv"'})
         return rows
+
+    @api.get("/runs/{run_id}/changes", responses=errors(404, 422))
+    def run_changes(run_id: int, user: Annotated[User, Depends(reader)],
+                    against: Annotated[int | None, Query(description="The other run (default: the last "
+                                                                   "earlier run of the same scenario)")] = None) -> dict:
+        """What the run changed against another: households served before and after, the villages
+        that gained or lost (largest first), facilities only one run had, and the run's facilities
+        that serve nobody with the reason (outside_region, capacity_zero, no_drawn_area,
+        off_network, nobody_in_reach, served_by_others, not_in_scenario)."""
+        from gis_service.analysis.run_changes import run_changes as changes
+
+        coverage_run(run_id)
+        if against is not None:
+            coverage_run(against)
+        from gis_service.analysis.network import NetworkParams
+
+        snap = NetworkParams.from_config(settings.network_config()).max_snap_m
+        with engine.connect() as conn:
+            return changes(conn, run_id, against, metric_crs=region.metric_crs, max_snap_m=snap)
 
     @api.get("/runs/{run_id}/export.gpkg", response_class=FileResponse,
              responses={**errors(404, 422), 200: {"content": {GPKG: {}}, "description": "GeoPackage"}})

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from gis_service.cli.common import console, err, fail, group, publish_run
-from gis_service.cli.tables import print_coverage
+from gis_service.cli.tables import print_changes, print_coverage
 from gis_service.settings import get_settings
 
 coverage_app = group("coverage", "Coverage analysis: who is served, the access ladder and the gaps.")
@@ -94,6 +94,7 @@ def coverage_run(
     if output is not None:
         console.print(f"results written to {output} (GeoParquet; run.json has the summary)", soft_wrap=True)
         return
+    _changes(engine, result.run_id)
     if export:
         _export(engine, result.run_id, export)
     if maps:
@@ -111,6 +112,16 @@ def coverage_publish(run: Annotated[int, typer.Argument(help="Coverage run id (g
     publish_run(make_engine(), "coverage", run)
 
 
+
+
+def _changes(engine, run_id: int) -> None:
+    from gis_service.analysis.network import NetworkParams
+    from gis_service.analysis.run_changes import run_changes
+
+    settings = get_settings()
+    snap = NetworkParams.from_config(settings.network_config()).max_snap_m
+    with engine.connect() as conn:
+        print_changes(run_changes(conn, run_id, metric_crs=settings.region_config().metric_crs, max_snap_m=snap))
 
 
 def _coverage_in_process(engine, options):

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from gis_service.cli.common import console, err, fail, group, publish_run
 from gis_service.cli.exports import layers_and_targets
-from gis_service.cli.tables import number, print_calibration, print_scaleup
+from gis_service.cli.tables import number, one, print_calibration, print_scaleup
 from gis_service.settings import get_settings
 
 scaleup_app = group("scaleup", "Scale-up planning: from the pilot to a costed, phased plan for a region.")
@@ -142,7 +142,7 @@ def scaleup_compare(run_ids: Annotated[list[int], typer.Argument(help="Scale-up 
         table.add_column(col)
     for r in frame.itertuples():
         table.add_row(str(r.run), r.scenario, str(r.new_facilities),
-                      f"{r.coverage_now_pct:.1f} -> {r.coverage_plan_pct:.1f}", f"{r.aman_now_pct:.1f} -> {r.aman_plan_pct:.1f}",
+                      f"{one(r.coverage_now_pct)} -> {one(r.coverage_plan_pct)}", f"{one(r.aman_now_pct)} -> {one(r.aman_plan_pct)}",
                       f"{r.capex_idr:,.0f}", f"{r.opex_idr_per_year:,.0f}", number(r.flat_tariff_idr),
                       f"{r.villages_short_term}/{r.villages_medium_term}/{r.villages_later}")
     console.print(table)

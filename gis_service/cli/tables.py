@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from gis_service.analysis.rounding import number_text
 from gis_service.cli.common import console
+
+
+def one(value) -> str:
+    """A share or amount to one decimal, rounded half up like the web map and the report."""
+    return number_text(value, 1, thousands=False)
 
 
 def print_summary(engine) -> None:
@@ -71,7 +77,7 @@ def print_coverage(result) -> None:
         for col in ("indicator", "year", "target %", "now %", "projected %", "gap households", "gap people"):
             gt.add_column(col, justify="left" if col == "indicator" else "right")
         for _, g in reg.iterrows():
-            gt.add_row(g.indicator, str(g.year), f"{g.target_pct:g}", f"{g.current_pct:.1f}", f"{g.projected_pct:.1f}",
+            gt.add_row(g.indicator, str(g.year), f"{g.target_pct:g}", f"{one(g.current_pct)}", f"{one(g.projected_pct)}",
                        f"{g.gap_households:,}", f"{g.gap_people:,}")
         console.print(gt)
     console.print(f"timings (s): {result.seconds}", soft_wrap=True)
@@ -90,6 +96,34 @@ def print_calibration(result, params: dict) -> None:
     console.print(table)
 
 
+IDLE_REASONS = {
+    "outside_region": "it lies outside the region's villages",
+    "capacity_zero": "its capacity is 0",
+    "no_drawn_area": "no service area is drawn for it (gis-service import service_areas FILE)",
+    "off_network": "no road or river lies within the joining distance ({max_snap_m:g} m)",
+    "nobody_in_reach": "no household lies within {reach}",
+    "served_by_others": "the {households_in_reach:,} households in reach were served by other facilities first "
+                        "(or its plant's capacity was used up)",
+    "not_in_scenario": "it was saved or changed since the last run but is not in the scenario '{scenario}'",
+}
+
+
+def print_changes(changes: dict) -> None:
+    """What the run changed against the run before it, and a warning per facility serving nobody."""
+    if changes["against"] is not None:
+        diff = changes["served_households_after"] - changes["served_households_before"]
+        console.print(f"against run {changes['against']}: households served {changes['served_households_before']:,} -> "
+                      f"{changes['served_households_after']:,} ({diff:+,}); {changes['villages_gained']} villages "
+                      f"gained {changes['households_gained']:,} households, {changes['villages_lost']} lost "
+                      f"{changes['households_lost']:,}; facilities added {len(changes['facilities_added'])}, "
+                      f"removed {len(changes['facilities_removed'])}", soft_wrap=True)
+    for f in changes["idle_facilities"]:
+        why = IDLE_REASONS[f["reason"]].format(**{"max_snap_m": 0, "reach": "reach", "scenario": "", **{
+            k: v for k, v in f.items() if v is not None}})
+        console.print(f"[yellow]warning: facility {f['id']} '{f['name']}' ({f['type']}) serves nobody: {why}[/yellow]",
+                      soft_wrap=True)
+
+
 def number(v) -> str:
     if v is None:
         return "-"
@@ -106,8 +140,8 @@ def print_scaleup(result) -> None:
     table.add_column("")
     table.add_column("value", justify="right")
     rows = [("households in reach of a service, now -> plan",
-             f"{h['coverage_now_pct']:.1f}% -> {h['coverage_plan_pct']:.1f}%"),
-            ("households aman, now -> plan", f"{h['aman_now_pct']:.1f}% -> {h['aman_plan_pct']:.1f}%"),
+             f"{one(h['coverage_now_pct'])}% -> {one(h['coverage_plan_pct'])}%"),
+            ("households aman, now -> plan", f"{one(h['aman_now_pct'])}% -> {one(h['aman_plan_pct'])}%"),
             ("new facilities / extra trucks", f"{h['new_facilities']} / {h['extra_trucks']}"),
             ("investment (Rp)", f"{h['capex_total_idr']:,.0f}"),
             ("running cost (Rp/year)", f"{h['opex_total_idr_per_year']:,.0f}"),
@@ -135,7 +169,7 @@ def print_scaleup(result) -> None:
         ph.add_column(col, justify="right")
     for p in result.phases.itertuples():
         ph.add_row(("now", "short term", "medium term")[p.phase], str(p.until_year), str(p.new_facilities),
-                   f"{p.coverage_pct:.1f}", f"{p.aman_pct:.1f}", f"{p.layak_pct:.1f}", f"{p.capex_idr:,.0f}",
+                   f"{one(p.coverage_pct)}", f"{one(p.aman_pct)}", f"{one(p.layak_pct)}", f"{p.capex_idr:,.0f}",
                    f"{p.opex_idr_per_year:,.0f}")
     console.print(ph)
     from gis_service.analysis.scaleup.phasing import NOTES

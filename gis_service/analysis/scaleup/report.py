@@ -15,6 +15,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection, text
 
+from gis_service.analysis.rounding import number_text
 from gis_service.analysis.scaleup import figures, phasing
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -120,10 +121,9 @@ def _parameter_rows(params: dict) -> list[dict]:
 
 
 def _number(value, digits: int, lang: str) -> str:
-    """Numbers as each language writes them: 1.234.567,5 (id) or 1,234,567.5 (en)."""
+    """Numbers as each language writes them, rounded half up: 1.234.567,5 (id) or 1,234,567.5 (en)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "–"
     if isinstance(value, (dict, list, str)):
         return str(value)
-    text_ = f"{float(value):,.{digits}f}"
-    return text_.translate(str.maketrans(",.", ".,")) if lang == "id" else text_
+    return number_text(float(value), digits, lang=lang)

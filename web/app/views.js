@@ -1,0 +1,141 @@
+// The maps: the server's style made to show each map's own run, the main and compare views that
+// move together, and what a map draws for a run.
+import { language, t } from "./i18n.js";
+import { $, ALL_RUNS, EMPTY, LATEST_VILLAGES, NOT_OF_THE_RUN, RUN_SOURCE, RUN_TWINS, state } from "./state.js";
+import { api, features, guarded } from "./http.js";
+import { mapClick } from "./village.js";
+
+// ---- style and maps ----------------------------------------------------------------------------
+
+export async function loadStyle() {
+  state.baseStyle = await api(`/styles/maplibre.json?lang=${language()}`);
+}
+
+/** The server's style for one map: the published-run village tiles become the GeoJSON villages of
+ * the map's run (same classes and colours: the layers are copied); the other published-run layers
+ * give way to their every-run twins filtered to the map's run (shown as they would be); layers that
+ * cannot follow a run say so in their name; the user's layer ticks override the default visibility. */
+export function buildStyle(runId, data) {
+  const { center, zoom, ...base } = state.baseStyle; // the camera is the map's, not the style's
+  const sourceIds = new Set(base.layers.map((layer) => layer.source));
+  const shownByDefault = {}; // every-run source -> shown when its published-run twin is shown by default
+  for (const layer of base.layers) {
+    const twin = RUN_TWINS[layer.source];
+    if (twin && sourceIds.has(twin[0]) && layer.layout?.visibility === "visible") shownByDefault[twin[0]] = true;
+  }
+  const layers = base.layers.filter((layer) => !(RUN_TWINS[layer.source] && sourceIds.has(RUN_TWINS[layer.source][0])))
+    .map((layer) => {
+      if (layer.source === LATEST_VILLAGES) {
+        const { "source-layer": _, ...copy } = layer;
+        return { ...copy, id: `run-${layer.id}`, source: RUN_SOURCE,
+          metadata: { ...layer.metadata, group: t("runLayer") } };
+      }
+      if (ALL_RUNS.test(layer.source)) {
+        const twin = Object.values(RUN_TWINS).find(([source]) => source === layer.source);
+        const filter = ["all", ["==", ["get", "run_id"], runId ?? -1], twin?.[1] ?? true, layer.filter ?? true];
+        const layout = shownByDefault[layer.source] ? { ...layer.layout, visibility: "visible" } : layer.layout;
+        return { ...layer, filter, layout,
+          metadata: { ...layer.metadata, group: t("selectedRunOnly", { group: layer.metadata.group }) } };
+      }
+      if (NOT_OF_THE_RUN[layer.source]) {
+        return { ...layer, metadata: { ...layer.metadata,
+          group: `${layer.metadata.group} (${t(NOT_OF_THE_RUN[layer.source])})` } };
+      }
+      return layer;
+    }).map((layer) => layer.source in state.visible
+    ? { ...layer, layout: { ...layer.layout, visibility: state.visible[layer.source] ? "visible" : "none" } }
+    : layer);
+  const sources = { ...base.sources, [RUN_SOURCE]: { type: "geojson", data } };
+  delete sources[LATEST_VILLAGES];
+  return { ...base, sources, layers };
+}
+
+export function createView(container, camera) {
+  const map = new maplibregl.Map({
+    container, style: buildStyle(null, EMPTY), ...camera,
+    transformRequest: withKey, // tiles of a server whose reads are closed need the viewer's key
+    canvasContextAttributes: { preserveDrawingBuffer: true }, // the PNG export reads the last frame
+    attributionControl: { compact: true }, dragRotate: false, pitchWithRotate: false, locale: mapLocale(),
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }));
+  const view = { map, runId: null, data: EMPTY };
+  map.on("error", mapError);
+  map.on("click", guarded((event) => mapClick(view, event)));
+  map.on("move", () => follow(view));
+  return view;
+}
+
+/** MapLibre's own words (its buttons' labels, the map's title) in the UI's language. */
+function mapLocale() {
+  return { "NavigationControl.ZoomIn": t("zoomIn"), "NavigationControl.ZoomOut": t("zoomOut"),
+    "Map.Title": t("mapTitle"), "AttributionControl.ToggleAttribution": t("toggleAttribution"),
+    "Popup.Close": t("popupClose") };
+}
+
+/** The maps made again in the UI's language (MapLibre sets its words when a map is made), each
+ * on its camera and run. */
+export async function remakeViews() {
+  const runs = state.views.map((view) => view.runId);
+  const camera = { center: state.views[0].map.getCenter(), zoom: state.views[0].map.getZoom() };
+  const containers = state.views.map((view) => view.map.getContainer());
+  for (const view of state.views) view.map.remove();
+  state.views.splice(0, state.views.length, ...containers.map((c) => createView(c, camera)));
+  await Promise.all(state.views.map((view, i) => showRun(view, runs[i])));
+}
+
+/** MapLibre's requests to this server carry the signed-in key (never sent to the basemap's host). */
+export function withKey(url) {
+  if (!state.key || new URL(url, location.href).origin !== location.origin) return { url };
+  return { url, headers: { Authorization: `Bearer ${state.key}` } };
+}
+
+/** An unreachable basemap (offline, say) is expected: a small notice instead of an error per
+ * tile. Every other map error stays an error. */
+export function mapError(event) {
+  if (state.baseStyle.sources[event.sourceId]?.type === "raster") {
+    if ($("notice").hidden && !state.noticeClosed) {
+      console.info("basemap unavailable:", event.error?.message);
+      $("notice").hidden = false;
+    }
+    event.target.triggerRepaint(); // a failed tile asks for no new frame, and without one 'idle' never comes
+    return;
+  }
+  console.error(event.error ?? event);
+}
+
+export let following = false;
+/** Side by side maps move together. */
+export function follow(leader) {
+  if (following) return;
+  following = true;
+  const camera = { center: leader.map.getCenter(), zoom: leader.map.getZoom() };
+  for (const view of state.views) if (view !== leader) view.map.jumpTo(camera);
+  following = false;
+}
+
+export function setCompare(on) {
+  const [main] = state.views;
+  if (on && state.views.length === 1) {
+    $("compare-frame").hidden = false;
+    main.map.resize();
+    state.views.push(createView($("map-compare"), { center: main.map.getCenter(), zoom: main.map.getZoom() }));
+  } else if (!on && state.views.length === 2) {
+    state.views.pop().map.remove();
+    $("compare-frame").hidden = true;
+    main.map.resize();
+  }
+}
+
+export async function showRun(view, runId) {
+  const container = view.map.getContainer();
+  delete container.dataset.runId;
+  view.runId = runId;
+  const data = runId ? await features("coverage_all_runs", { run_id: runId, level: "village" }) : EMPTY;
+  if (view.runId !== runId || !state.views.includes(view)) return; // another run was chosen meanwhile
+  view.data = data;
+  view.map.setStyle(buildStyle(runId, data));
+  // marks the map for tests and scripts: it has drawn this run
+  view.map.once("idle", () => { container.dataset.runId = runId ?? ""; });
+  view.map.triggerRepaint();
+}
