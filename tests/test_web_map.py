@@ -126,6 +126,19 @@ def _served(page, testid: str = "regency-served_households-a") -> int:
     return int(page.get_attribute(f'[data-testid="{testid}"]', "data-value"))
 
 
+def _meeting_map(page, folder: Path, name: str) -> Image.Image:
+    """Click the meeting map button; the PNG saved, checked to be A4 landscape at 300 dpi."""
+    with page.expect_download(timeout=120_000) as download:
+        page.click("#export-png")
+    assert download.value.suggested_filename == name
+    path = folder / name
+    download.value.save_as(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(path)
+    assert image.size == (3508, 2480) and [round(d) for d in image.info["dpi"]] == [300, 300]
+    return image
+
+
 def _editor_key() -> str:
     out = CliRunner().invoke(cli, ["users", "add", "ed", "--role", "editor"])
     assert out.exit_code == 0, out.output
@@ -155,6 +168,7 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     w, s, e, n = config["region"]["bbox"]
     assert west <= w + 1e-9 and south <= s + 1e-9 and east >= e - 1e-9 and north >= n - 1e-9
     assert page.text_content("h1") == "Peta Perencanaan Sanitasi"
+    assert page.get_attribute("#map .maplibregl-ctrl-zoom-in", "aria-label") == "Perbesar"  # MapLibre's words too
     before = _served(page)
     assert before == village.served_households  # the only households are in the west village
 
@@ -199,15 +213,17 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert years == sorted(years)  # by target year, the nearest first
     page.keyboard.press("Escape")  # closes the popup
 
-    # the PNG export: a real PNG of the map, the choropleth in it (drawn over white)
-    with page.expect_download() as download:
-        page.click("#export-png")
-    png = tmp_path / "map.png"
-    download.value.save_as(png)
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    image = Image.open(png)
-    assert image.width >= shot.width and image.height > shot.height  # the map under a title
+    # the meeting map: an A4 landscape PNG at 300 dpi naming the regency and the run, the
+    # choropleth in it (drawn over white), a title drawn above the map
+    image = _meeting_map(page, tmp_path, f"peta-sanitasi-run-{base_run}-A4.png")
+    assert "Kabupaten Uji" in image.info["Title"] and f"#{base_run} " in image.info["Title"]
     assert _pixels_like(image, fill, opacity, (255, 255, 255)) > 0.03 * area
+    title_band = np.asarray(image.convert("L"))[100:330, 100:2000]
+    assert (title_band < 80).mean() > 0.01  # dark ink of the title lines
+    links = page.locator('[data-testid="meeting-links"]')
+    assert links.locator('[data-testid="qgis-link"]').get_attribute("href") == "/project.qgs"
+    assert links.locator("a", has_text=f"run #{base_run}").get_attribute("href") == \
+        f"/api/runs/{base_run}/villages?f=csv&lang=id"
 
     # an editor signs in with a key (after a mistyped one, whose refusal then goes) and places a
     # depot with a click on the map
@@ -297,6 +313,8 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     # downloads for both runs, the Excel table in the UI's language
     assert page.locator(f'[data-testid="csv-{new_run}"]').get_attribute("href").endswith("lang=id")
     assert page.locator(f'[data-testid="csv-{base_run}"]').count() == 1
+    # the meeting map of the comparison names both runs
+    _meeting_map(page, tmp_path, f"peta-sanitasi-run-{new_run}-vs-{base_run}-A4.png")
     # the village popup shows both runs
     x, y = page.evaluate("() => Object.values(webMap.main.project([112.1, -2.7]))")
     page.locator("#map canvas").click(position={"x": x, "y": y})
@@ -325,6 +343,7 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     page.wait_for_function("t => document.getElementById('layers').textContent.includes(t)", arg=facilities)
     assert "Straight-line distance" in page.text_content("#run-select")
     assert "Households served" in page.text_content("#summary")
+    page.wait_for_selector('#map .maplibregl-ctrl-zoom-in[aria-label="Zoom in"]')
     page.reload()
     page.wait_for_selector('[data-testid="regency-served_households-a"]')
     assert page.text_content("h1") == "Sanitation Planning Map" and page.get_attribute("html", "lang") == "en"

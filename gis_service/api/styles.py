@@ -82,7 +82,7 @@ class Style(BaseModel):
     graduated: list[float | Literal["targets"]] = []  # inner class breaks; "targets": the target values
     colors: list[str] = []            # one per graduated class, low to high
     labels: list[Label] = []          # graduated class labels; default: the class bounds
-    unit: str = ""
+    unit: str | Label = ""            # after each graduated bound; per language where it is a word
 
     @model_validator(mode="after")
     def _one_way(self) -> "Style":
@@ -137,35 +137,46 @@ def _category_rules(field: str, categories: list[Category], crossed: Crossed | N
     return rules
 
 
-def target_breaks(targets: list[dict]) -> list[tuple[float, str]]:
-    """Distinct target values strictly between 0 and 100 %, each with the targets that set it."""
+INDICATOR_WORDS = {"aman_pct": Label(id="aman", en="safely managed"),
+                   "layak_pct": Label(id="layak", en="improved"), "babs_pct": Label(id="BABS", en="open defecation")}
+
+
+def target_breaks(targets: list[dict], language: str = "id") -> list[tuple[float, str]]:
+    """Distinct target values strictly between 0 and 100 %, each with the targets that set it, as
+    "aman 2024" (id) or "safely managed 2024" (en)."""
     by_value: dict[float, list[str]] = {}
     for target in targets:
         if 0 < float(target["value"]) < 100:
-            by_value.setdefault(float(target["value"]), []).append(
-                f"{target['indicator'].replace('_pct', '')} {target['year']}")
+            word = INDICATOR_WORDS.get(target["indicator"])
+            name = getattr(word, language) if word else target["indicator"].replace("_pct", "")
+            by_value.setdefault(float(target["value"]), []).append(f"{name} {target['year']}")
     return sorted((value, ", ".join(names)) for value, names in by_value.items())
 
 
-def _graduated_rules(field: str, breaks: list, colors: list[str], unit: str, targets: list[dict]) -> list[Rule]:
-    values: list[tuple[float, str]] = []
-    for item in breaks:
-        values += target_breaks(targets) if item == "targets" else [(float(item), "")]
-    values = sorted(dict(values).items())
-    if len(colors) != len(values) + 1:
-        raise ValueError(f"graduated: {len(values)} breaks make {len(values) + 1} classes, "
-                         f"but {len(colors)} colors are given")
-    edges = [None, *[value for value, _ in values], None]
-    notes = ["", *[note for _, note in values]]  # the targets a class starts at
+def _graduated_rules(field: str, breaks: list, colors: list[str], unit: str | Label, targets: list[dict]) -> list[Rule]:
+    labels = {}
+    for language in ("id", "en"):
+        values: list[tuple[float, str]] = []
+        for item in breaks:
+            values += target_breaks(targets, language) if item == "targets" else [(float(item), "")]
+        values = sorted(dict(values).items())
+        if len(colors) != len(values) + 1:
+            raise ValueError(f"graduated: {len(values)} breaks make {len(values) + 1} classes, "
+                             f"but {len(colors)} colors are given")
+        edges = [None, *[value for value, _ in values], None]
+        notes = ["", *[note for _, note in values]]  # the targets a class starts at
+        word = getattr(unit, language) if isinstance(unit, Label) else unit
+        target = {"id": "target", "en": "target"}[language]
+        labels[language] = [
+            (f"< {_number(high)}{word}" if low is None else f"≥ {_number(low)}{word}" if high is None
+             else f"{_number(low)}–{_number(high)}{word}") + (f" (≥ {target} {note})" if note else "")
+            for low, high, note in zip(edges[:-1], edges[1:], notes)]
     rules = []
     for index, color in enumerate(colors):
         low, high = edges[index], edges[index + 1]
         where = ([Condition(field=field, op=">=", value=low)] if low is not None else []) + \
                 ([Condition(field=field, op="<", value=high)] if high is not None else [])
-        text = (f"< {_number(high)}{unit}" if low is None else f"≥ {_number(low)}{unit}" if high is None
-                else f"{_number(low)}–{_number(high)}{unit}")
-        note = f" (≥ target {notes[index]})" if notes[index] else ""
-        rules.append(Rule(label=Label(id=text + note, en=text + note),
+        rules.append(Rule(label=Label(id=labels["id"][index], en=labels["en"][index]),
                           where=where, symbol=Symbol(color=color)))
     return rules + [Rule(label=Label(id="Tanpa data", en="No data"), otherwise=True,
                          symbol=Symbol(color="#d9d9d9"))]

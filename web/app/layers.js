@@ -23,7 +23,7 @@ export function legend(layers) {
     const label = layer.metadata.label;
     classes.set(label, [...(classes.get(label) ?? []), layer]);
   }
-  return [...classes.entries()].map(([label, parts]) => ({ label, swatch: swatch(parts) }));
+  return [...classes.entries()].map(([label, parts]) => ({ label, swatch: swatch(parts), layers: parts }));
 }
 
 export function swatch(parts) {

@@ -9,7 +9,7 @@ import { api, guarded, say } from "./http.js";
 import { createView, loadStyle, remakeViews } from "./views.js";
 import { renderLayers } from "./layers.js";
 import { loadRuns, renderCaptions, renderRunSelects, renderSummary, selectRuns } from "./summary.js";
-import { exportPng } from "./meeting.js";
+import { exportMeetingMap, renderMeetingLinks } from "./meeting.js";
 import { cancelJob, loadEdits, renderJob, renderScenarios, renderUser, renderVocabulary, runScenario, saveFacility, setAdding, showDistance, signIn } from "./editing.js";
 
 // ---- language ----------------------------------------------------------------------------------
@@ -22,6 +22,7 @@ async function switchLanguage(lang) {
   renderRunSelects();
   renderCaptions();
   renderSummary();
+  renderMeetingLinks();
   renderUser();
   renderScenarios();
   renderVocabulary();
@@ -44,7 +45,8 @@ async function vocabulary() {
 /** The runs, the chosen run's maps and summary, and the edit log: what needs a key when the
  * server's reads are not public. */
 async function loadResults() {
-  await loadRuns();
+  const [plans] = await Promise.all([api("/api/plans"), loadRuns()]);
+  state.plans = plans;
   await Promise.all([selectRuns(), loadEdits()]);
 }
 
@@ -52,6 +54,7 @@ async function start() {
   $("lang").value = setLanguage(localStorage.getItem(STORED_LANGUAGE) ?? "id");
   const [config] = await Promise.all([api("/api/config"), loadStyle(),
     vocabulary().then((v) => { state.vocabulary = v; })]);
+  state.region = config.region;
   const [w, s, e, n] = config.region.bbox;
   state.views.push(createView($("map"), { bounds: [[w, s], [e, n]], fitBoundsOptions: { padding: 16 } }));
   // for the browser console and the end-to-end test
@@ -64,7 +67,7 @@ async function start() {
   $("lang").addEventListener("change", guarded(() => switchLanguage($("lang").value)));
   $("run-select").addEventListener("change", guarded(selectRuns));
   $("compare-select").addEventListener("change", guarded(selectRuns));
-  $("export-png").addEventListener("click", exportPng);
+  $("export-png").addEventListener("click", guarded(exportMeetingMap));
   $("notice-close").addEventListener("click", () => { state.noticeClosed = true; $("notice").hidden = true; });
   $("key-form").addEventListener("submit", guarded(async (event) => {
     event.preventDefault();

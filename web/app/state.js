@@ -40,6 +40,8 @@ export const state = {
   adding: false,
   pending: null, // {lngLat, marker} of the facility being placed
   job: null,
+  plans: [], // scale-up plans, newest first (the meeting pack links the report of one)
+  region: null, // code, name and bbox of the configured region
   changes: null, // what the chosen run changed (/api/runs/{id}/changes)
   popup: null, // the open village popup
   noticeClosed: false, // the planner closed the basemap notice: it stays closed

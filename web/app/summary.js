@@ -4,6 +4,7 @@ import { $, REGENCY_ROWS, RUNGS, state } from "./state.js";
 import { api } from "./http.js";
 import { cell, h, isPercent, options, signed, table } from "./dom.js";
 import { setCompare, showRun } from "./views.js";
+import { renderMeetingLinks } from "./meeting.js";
 
 // ---- runs and summary --------------------------------------------------------------------------
 
@@ -47,6 +48,7 @@ export async function selectRuns() {
   state.changes = changes || null;
   renderSummary();
   renderCaptions();
+  renderMeetingLinks();
 }
 
 export function renderCaptions() {
