@@ -158,6 +158,8 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     key = _editor_key()
     scenario = httpx.post(f"{site}/api/scenarios", json={"name": "Depo tambahan"},
                           headers={"Authorization": f"Bearer {key}"}).json()  # the pilot depot takes part
+    far = httpx.post(f"{site}/api/facilities", headers={"Authorization": f"Bearer {key}"}, json={
+        "name": "Depo jauh", "type": "desludging_depot", "lon": 112.35, "lat": -2.7}).json()  # no household near
 
     page.goto(f"{site}/map")
     page.wait_for_selector(f'#map[data-run-id="{base_run}"]')
@@ -236,21 +238,34 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert "ed (editor)" in page.text_content("#user")
     assert page.locator("#message").is_hidden()
     page.select_option("#scenario-select", str(scenario["id"]))
+    # a facility saved earlier, in no scenario, joins it from the list of saved facilities
+    page.select_option("#existing-facility", str(far["id"]))
+    page.click("#add-existing")
+    page.wait_for_function("() => document.getElementById('message').textContent.includes('Depo jauh')")
+    assert far["id"] in httpx.get(f"{site}/api/scenarios/{scenario['id']}").json()["facility_ids"]
     page.click("#add-facility")
+    # typed coordinates the wrong way round: said next to the field, in the UI's language
+    page.fill("#facility-lon", str(NEW_DEPOT[1]))
+    page.fill("#facility-lat", str(NEW_DEPOT[0]))
+    page.click("#facility-save")
+    assert "tertukar" in page.text_content("#facility-lon-error")
+    assert page.get_attribute("#facility-lon", "aria-invalid") == "true"
     x, y = page.evaluate("p => Object.values(webMap.main.project(p))", list(NEW_DEPOT))
-    page.locator("#map canvas").click(position={"x": x, "y": y})
-    page.fill("#facility-name", "Depo baru dari peta")
+    page.locator("#map canvas").click(position={"x": x, "y": y})  # a click puts the coordinates in
+    assert abs(float(page.input_value("#facility-lon")) - NEW_DEPOT[0]) < 0.01
     page.select_option("#facility-type", "desludging_depot")
-    # a capacity without its unit: the API's refusal is shown in plain words, naming the field
+    # no name, and a capacity without its unit: each said under its field, nothing sent
     page.fill("#facility-capacity", "5")
     page.click("#facility-save")
-    page.wait_for_selector('#message[data-kind="error"]')
-    assert "capacity_unit" in page.text_content("#message")
-    assert [e.split("status of ")[1][:3] for e in errors] == ["401", "422"]  # the browser logs the refused requests
+    assert page.text_content("#facility-name-error") == "Isi nama fasilitas."
+    assert page.text_content("#facility-unit-error") == "Pilih satuan kapasitas."
+    assert page.locator("#facility-lon-error").is_hidden() and page.get_attribute("#message", "data-kind") != "error"
+    assert [e.split("status of ")[1][:3] for e in errors] == ["401"]  # the browser logs the refused sign-in
     errors.clear()
+    page.fill("#facility-name", "Depo baru dari peta")
     page.fill("#facility-capacity", "")  # no capacity: it does not bind, every household in reach is served
     page.click("#facility-save")
-    page.wait_for_function("() => document.getElementById('message').textContent.includes('Depo tambahan')")
+    page.wait_for_function("() => document.getElementById('message').textContent.includes('Depo baru dari peta')")
     assert "Depo baru dari peta" in page.text_content("#edits")
     facility = next(f for f in httpx.get(f"{site}/api/facilities").json() if f["name"] == "Depo baru dari peta")
     assert facility["id"] in httpx.get(f"{site}/api/scenarios/{scenario['id']}").json()["facility_ids"]
@@ -283,9 +298,19 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     changes = page.text_content('[data-testid="changes-line"]')
     assert f"#{base_run}" in page.text_content('[data-testid="changes"]')
     assert f"(+{gain})" in changes and "1 desa bertambah" in changes, changes
+    # ... and names the facility that serves nobody, with the reason
+    assert page.text_content('[data-testid="idle-facilities"]') == \
+        "“Depo jauh” (Depo sedot tinja) tidak melayani siapa pun: tidak ada rumah tangga dalam jangkauan 3000 m."
     # every run has its own label (scenario, method, facility count, time)
     labels = page.locator("#run-select option").all_inner_texts()
-    assert len(set(labels)) == len(labels) and "2 fasilitas" in labels[0], labels
+    assert len(set(labels)) == len(labels) and "3 fasilitas" in labels[0], labels
+    # the village list finds a village by name and opens the same popup as a click
+    page.fill("#village-search", "desa barat")
+    page.press("#village-search", "Enter")
+    popup.wait_for()
+    assert popup.locator(f'[data-testid="popup-served_households-{new_run}"]').get_attribute("data-value") == str(
+        before + gain)
+    page.keyboard.press("Escape")
 
     # the village's colour follows its new class
     old_class = _class_of(style, 100 * before / village.households)
@@ -324,6 +349,16 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert popup.locator(f'[data-testid="popup-served_households-{base_run}"]').get_attribute("data-value") == str(
         before)
     page.keyboard.press("Escape")
+    # at 768 px the panel goes below the maps; a popup on a half-width map stays inside that map
+    page.set_viewport_size({"width": 768, "height": 1000})
+    page.evaluate("() => { webMap.main.resize(); webMap.compare.resize(); }")
+    x, y = page.evaluate("() => Object.values(webMap.main.project([112.1, -2.7]))")
+    page.locator("#map canvas").click(position={"x": x, "y": y})
+    popup.wait_for()
+    card, frame = page.locator(".maplibregl-popup").bounding_box(), page.locator("#map").bounding_box()
+    assert frame["width"] < 400 and card["x"] >= frame["x"] - 1 and card["x"] + card["width"] <= frame["x"] + frame["width"] + 1
+    page.keyboard.press("Escape")
+    page.set_viewport_size({"width": 1024, "height": 640})
     page.evaluate("() => webMap.main.panBy([40, 0], {animate: false})")
     assert page.evaluate("() => webMap.compare.getCenter().toArray()") == page.evaluate(
         "() => webMap.main.getCenter().toArray()")

@@ -14,15 +14,18 @@ export async function api(path, { method = "GET", body } = {}) {
   } catch {
     throw new ApiError(t("errorNetwork"));
   }
-  if (!response.ok) throw new ApiError(await problem(response));
+  if (!response.ok) {
+    const { message, field } = await problem(response);
+    throw new ApiError(message, field);
+  }
   return response.status === 204 ? null : response.json();
 }
 
-/** The API's refusal in plain words: its `detail.message` (naming `detail.field`), or FastAPI's
- * list of validation errors. */
+/** The API's refusal in plain words and the field it names: its `detail.message` (naming
+ * `detail.field`), or FastAPI's list of validation errors (the first one's field). */
 export async function problem(response) {
-  if (response.status === 401) return t("error401");
-  if (response.status === 403) return t("error403");
+  if (response.status === 401) return { message: t("error401"), field: null };
+  if (response.status === 403) return { message: t("error403"), field: null };
   let detail;
   try {
     detail = (await response.json()).detail;
@@ -30,15 +33,17 @@ export async function problem(response) {
     detail = response.statusText;
   }
   if (Array.isArray(detail)) { // loc is ["body", field…]; pydantic prefixes its own checks with "Value error, "
-    return detail.map((d) => {
-      const [field, message] = [d.loc.slice(1).join("."), d.msg.replace(/^Value error, /, "")];
-      return field ? t("errorField", { field, message }) : message;
+    const message = detail.map((d) => {
+      const [field, text] = [d.loc.slice(1).join("."), d.msg.replace(/^Value error, /, "")];
+      return field ? t("errorField", { field, message: text }) : text;
     }).join(" ");
+    return { message, field: detail[0]?.loc.slice(1).join(".") || null };
   }
   if (detail && typeof detail === "object") {
-    return detail.field ? t("errorField", { field: detail.field, message: detail.message }) : detail.message;
+    return { message: detail.field ? t("errorField", { field: detail.field, message: detail.message }) : detail.message,
+      field: detail.field ?? null };
   }
-  return t("errorOther", { status: response.status, message: detail });
+  return { message: t("errorOther", { status: response.status, message: detail }), field: null };
 }
 
 /** An event handler whose API refusals are shown to the user; anything else is a bug and stays

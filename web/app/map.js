@@ -10,7 +10,8 @@ import { createView, loadStyle, remakeViews } from "./views.js";
 import { renderLayers } from "./layers.js";
 import { loadRuns, renderCaptions, renderRunSelects, renderSummary, selectRuns } from "./summary.js";
 import { exportMeetingMap, renderMeetingLinks } from "./meeting.js";
-import { cancelJob, loadEdits, renderJob, renderScenarios, renderUser, renderVocabulary, runScenario, saveFacility, setAdding, showDistance, signIn } from "./editing.js";
+import { findVillage, renderVillageList } from "./village.js";
+import { addExistingFacility, cancelJob, loadEdits, renderExistingFacilities, showPending, renderJob, renderScenarios, renderUser, renderVocabulary, runScenario, saveFacility, setAdding, showDistance, signIn } from "./editing.js";
 
 // ---- language ----------------------------------------------------------------------------------
 
@@ -23,6 +24,7 @@ async function switchLanguage(lang) {
   renderCaptions();
   renderSummary();
   renderMeetingLinks();
+  renderVillageList();
   renderUser();
   renderScenarios();
   renderVocabulary();
@@ -77,6 +79,10 @@ async function start() {
   $("add-facility").addEventListener("click", () => setAdding(!state.adding));
   $("facility-cancel").addEventListener("click", () => setAdding(false));
   $("facility-form").addEventListener("submit", guarded(saveFacility));
+  for (const id of ["facility-lon", "facility-lat"]) $(id).addEventListener("input", showPending);
+  $("scenario-select").addEventListener("change", guarded(renderExistingFacilities));
+  $("add-existing").addEventListener("click", guarded(addExistingFacility));
+  $("village-search").addEventListener("change", guarded(findVillage));
   $("method-select").addEventListener("change", showDistance);
   $("run-scenario").addEventListener("click", guarded(runScenario));
   $("job-cancel").addEventListener("click", guarded(cancelJob));

@@ -47,4 +47,10 @@ export const state = {
   noticeClosed: false, // the planner closed the basemap notice: it stays closed
 };
 
-export class ApiError extends Error {}
+/** A refusal of the API in plain words; `field` names the input it is about, when one is. */
+export class ApiError extends Error {
+  constructor(message, field = null) {
+    super(message);
+    this.field = field;
+  }
+}

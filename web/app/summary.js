@@ -5,6 +5,7 @@ import { api } from "./http.js";
 import { cell, h, isPercent, options, signed, table } from "./dom.js";
 import { setCompare, showRun } from "./views.js";
 import { renderMeetingLinks } from "./meeting.js";
+import { renderVillageList } from "./village.js";
 
 // ---- runs and summary --------------------------------------------------------------------------
 
@@ -49,6 +50,7 @@ export async function selectRuns() {
   renderSummary();
   renderCaptions();
   renderMeetingLinks();
+  renderVillageList();
 }
 
 export function renderCaptions() {

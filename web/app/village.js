@@ -1,7 +1,7 @@
 // The village popup: households, served, the access ladder and the gaps to the targets.
 import { formatNumber, t, term } from "./i18n.js";
-import { GAPS, RUN_SOURCE, state } from "./state.js";
-import { features } from "./http.js";
+import { $, GAPS, RUN_SOURCE, state } from "./state.js";
+import { features, say } from "./http.js";
 import { h } from "./dom.js";
 import { cell, show, table } from "./dom.js";
 import { placeFacility } from "./editing.js";
@@ -32,7 +32,7 @@ export async function openVillage(view, code, lngLat) {
   const shown = state.views.filter((v) => v.runId && villageOf(v, code));
   if (!shown.length) return;
   state.popup?.remove();
-  const popup = state.popup = new maplibregl.Popup({ maxWidth: "min(420px, 90vw)", className: "village-popup" })
+  const popup = state.popup = new maplibregl.Popup({ maxWidth: "none", className: "village-popup" })
     .setLngLat(lngLat).setDOMContent(villageCard(shown, code, h("p", {}, t("loading")))).addTo(view.map);
   const gaps = await villageGaps(view.runId, code);
   if (state.popup === popup) popup.setDOMContent(villageCard(shown, code, gapList(gaps)));
@@ -77,4 +77,45 @@ export function villageCard(views, code, gaps) {
     table(t("ladderNowProjected"), ["", t("now"), ...projectedHead], [...ladder, total]),
     h("h4", {}, t("gapToTarget"), many ? ` (${t("popupRun", { run: first.run })})` : ""),
     gaps);
+}
+
+// ---- village list with search ------------------------------------------------------------------
+
+const villageOption = (p) => `${p.name} (${p.area_code})`;
+
+/** Every village of the main map's run, for the search box (the browser filters as one types). */
+export function renderVillageList() {
+  const villages = (state.views[0]?.data.features ?? []).map((f) => f.properties)
+    .sort((a, b) => a.name.localeCompare(b.name) || a.area_code.localeCompare(b.area_code));
+  $("village-list").replaceChildren(...villages.map((p) => h("option", { value: villageOption(p) })));
+}
+
+/** The village typed or chosen in the search box: the map goes there and opens its popup, as a
+ * click on it would. A name without its code finds the village when only one has that name. */
+export async function findVillage() {
+  const [view] = state.views;
+  const typed = $("village-search").value.trim().toLowerCase();
+  if (!typed) return;
+  const matches = view.data.features.filter((f) => villageOption(f.properties).toLowerCase() === typed
+    || f.properties.name.toLowerCase() === typed);
+  if (matches.length !== 1) {
+    say(t(matches.length ? "villageAmbiguous" : "villageNotFound", { name: $("village-search").value }), "error");
+    return;
+  }
+  const [village] = matches;
+  const [w, s, e, n] = bounds(village.geometry);
+  view.map.fitBounds([[w, s], [e, n]], { padding: 40, maxZoom: 13, animate: false });
+  await openVillage(view, village.properties.area_code, { lng: (w + e) / 2, lat: (s + n) / 2 });
+}
+
+function bounds(geometry) {
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  const visit = (c) => {
+    if (typeof c[0] === "number") {
+      box[0] = Math.min(box[0], c[0]); box[1] = Math.min(box[1], c[1]);
+      box[2] = Math.max(box[2], c[0]); box[3] = Math.max(box[3], c[1]);
+    } else c.forEach(visit);
+  };
+  visit(geometry.coordinates);
+  return box;
 }
