@@ -328,6 +328,17 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert _served(page, "regency-served_households-b") == before
     shares = page.text_content('[data-testid="regency-coverage_pct-diff"]')
     assert shares.startswith("+") and shares.endswith(" poin")  # a difference of shares: percentage points
+    # the change map: on the main map, each village in the class of its difference A − B
+    shown_a, shown_b = (float(page.text_content(f'[data-testid="regency-coverage_pct-{x}"]').split()[0].replace(",", "."))
+                        for x in "ab")
+    change_class = "#67a9cf" if 0 < shown_a - shown_b <= 5 else "#2166ac"
+    assert f"{change_class}" in page.evaluate("() => JSON.stringify(webMap.main.getStyle().layers)")
+    _drawn_after(page, lambda: page.check('#layers input[data-source="run-change"]'))
+    rgb = tuple(int(change_class[i:i + 2], 16) for i in (1, 3, 5))
+    a_fill, a_opacity = new_class  # run A's class, drawn under the change map
+    under = tuple(a_opacity * np.array(a_fill) + (1 - a_opacity) * np.array(background))
+    assert _pixels_like(_map_shot(page), rgb, 0.85, under) > 0.03 * area
+    _drawn_after(page, lambda: page.uncheck('#layers input[data-source="run-change"]'))
     # the district and ladder tables have their differences too, and nothing needs a sideways scroll
     assert page.locator('#summary [data-testid^="district-"][data-testid$="-diff"]').count() > 0
     page.set_viewport_size({"width": 1280, "height": 800})

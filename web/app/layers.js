@@ -1,14 +1,14 @@
 // The layer list with its legend: one entry per published layer, each class with its swatch.
 import { $, EMPTY, state } from "./state.js";
 import { h } from "./dom.js";
-import { buildStyle } from "./views.js";
+import { listedStyle } from "./views.js";
 
 // ---- layer list with legend --------------------------------------------------------------------
 
 /** The style's layers grouped by source (one published layer each), top-most first. */
 export function layerGroups() {
   const groups = new Map();
-  for (const layer of buildStyle(null, EMPTY).layers) {
+  for (const layer of listedStyle().layers) {
     if (!layer.metadata?.group) continue;
     if (!groups.has(layer.source)) groups.set(layer.source, { title: layer.metadata.group, layers: [] });
     groups.get(layer.source).layers.push(layer);
@@ -61,8 +61,8 @@ export function renderLayers() {
 
 export function setVisible(source, shown) {
   state.visible[source] = shown;
-  const ids = buildStyle(null, EMPTY).layers.filter((layer) => layer.source === source).map((layer) => layer.id);
+  const ids = listedStyle().layers.filter((layer) => layer.source === source).map((layer) => layer.id);
   for (const { map } of state.views) {
-    for (const id of ids) map.setLayoutProperty(id, "visibility", shown ? "visible" : "none");
+    for (const id of ids.filter((i) => map.getLayer(i))) map.setLayoutProperty(id, "visibility", shown ? "visible" : "none");
   }
 }

@@ -2,6 +2,7 @@
 // (the runs, the maps, the signed-in user, the open popup...). `$` finds an element by id.
 
 export const RUN_SOURCE = "run-villages"; // GeoJSON: the villages of the run a map shows
+export const CHANGE_SOURCE = "run-change"; // GeoJSON on the main map when comparing: A − B per village
 export const LATEST_VILLAGES = "coverage_villages"; // the style's tiles of the published run, replaced by RUN_SOURCE
 export const ALL_RUNS = /_all_runs$/; // sources holding every run: drawn for the map's run only
 export const GAPS = "coverage_gaps_all_runs"; // village gaps to the targets of every run (filtered by run_id)

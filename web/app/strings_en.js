@@ -185,4 +185,10 @@ export default {
   villageSearch: "Find a village",
   villageNotFound: "No village “{name}” in this run.",
   villageAmbiguous: "Several villages are called “{name}”: choose one from the list (with its code).",
+  changeLayer: "Change in households served A − B per village (percentage points)",
+  changeMuchWorse: "down by more than 5 pp",
+  changeWorse: "down by at most 5 pp",
+  changeNone: "no change",
+  changeBetter: "up by at most 5 pp",
+  changeMuchBetter: "up by more than 5 pp",
 };

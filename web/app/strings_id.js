@@ -191,4 +191,10 @@ export default {
   villageSearch: "Cari desa",
   villageNotFound: "Desa “{name}” tidak ditemukan di run ini.",
   villageAmbiguous: "Ada beberapa desa bernama “{name}”: pilih dari daftar (dengan kodenya).",
+  changeLayer: "Perubahan terlayani A − B per desa (poin persentase)",
+  changeMuchWorse: "turun lebih dari 5 poin",
+  changeWorse: "turun sampai 5 poin",
+  changeNone: "tidak berubah",
+  changeBetter: "naik sampai 5 poin",
+  changeMuchBetter: "naik lebih dari 5 poin",
 };

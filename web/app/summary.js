@@ -3,7 +3,8 @@ import { formatDate, formatNumber, halfUp, language, t, term } from "./i18n.js";
 import { $, REGENCY_ROWS, RUNGS, state } from "./state.js";
 import { api } from "./http.js";
 import { cell, h, isPercent, options, signed, table } from "./dom.js";
-import { setCompare, showRun } from "./views.js";
+import { setCompare, showChange, showRun } from "./views.js";
+import { renderLayers } from "./layers.js";
 import { renderMeetingLinks } from "./meeting.js";
 import { renderVillageList } from "./village.js";
 
@@ -45,6 +46,8 @@ export async function selectRuns() {
     a && api(`/api/runs/${a}/changes${b ? `?against=${b}` : ""}`),
     showRun(state.views[0], a), b && showRun(state.views[1], b)]);
   if (a !== selectedRun() || b !== comparedRun()) return; // chosen again meanwhile
+  if (b) showChange();
+  renderLayers(); // the change map is listed while comparing
   state.summaries = summaries;
   state.changes = changes || null;
   renderSummary();

@@ -1,7 +1,7 @@
 // The maps: the server's style made to show each map's own run, the main and compare views that
 // move together, and what a map draws for a run.
-import { language, t } from "./i18n.js";
-import { $, ALL_RUNS, EMPTY, LATEST_VILLAGES, NOT_OF_THE_RUN, RUN_SOURCE, RUN_TWINS, state } from "./state.js";
+import { halfUp, language, t } from "./i18n.js";
+import { $, ALL_RUNS, CHANGE_SOURCE, EMPTY, LATEST_VILLAGES, NOT_OF_THE_RUN, RUN_SOURCE, RUN_TWINS, state } from "./state.js";
 import { api, features, guarded } from "./http.js";
 import { mapClick } from "./village.js";
 
@@ -15,7 +15,7 @@ export async function loadStyle() {
  * the map's run (same classes and colours: the layers are copied); the other published-run layers
  * give way to their every-run twins filtered to the map's run (shown as they would be); layers that
  * cannot follow a run say so in their name; the user's layer ticks override the default visibility. */
-export function buildStyle(runId, data) {
+export function buildStyle(runId, data, change = null) {
   const { center, zoom, ...base } = state.baseStyle; // the camera is the map's, not the style's
   const sourceIds = new Set(base.layers.map((layer) => layer.source));
   const shownByDefault = {}; // every-run source -> shown when its published-run twin is shown by default
@@ -47,7 +47,63 @@ export function buildStyle(runId, data) {
     : layer);
   const sources = { ...base.sources, [RUN_SOURCE]: { type: "geojson", data } };
   delete sources[LATEST_VILLAGES];
+  if (change) {
+    sources[CHANGE_SOURCE] = { type: "geojson", data: change };
+    const above = layers.findLastIndex((layer) => layer.source === RUN_SOURCE) + 1;
+    const shown = state.visible[CHANGE_SOURCE] ? "visible" : "none";
+    layers.splice(above, 0, ...changeLayers().map((layer) => ({ ...layer, layout: { visibility: shown } })));
+  }
   return { ...base, sources, layers };
+}
+
+// ---- the change map: A − B per village ----------------------------------------------------------
+
+// classes of the difference in the share of households served, in percentage points (A − B)
+const CHANGE_CLASSES = [
+  ["changeMuchWorse", "#b2182b", ["<", ["get", "change_pp"], -5]],
+  ["changeWorse", "#ef8a62", ["all", [">=", ["get", "change_pp"], -5], ["<", ["get", "change_pp"], 0]]],
+  ["changeNone", "#f7f7f7", ["==", ["get", "change_pp"], 0]],
+  ["changeBetter", "#67a9cf", ["all", [">", ["get", "change_pp"], 0], ["<=", ["get", "change_pp"], 5]]],
+  ["changeMuchBetter", "#2166ac", [">", ["get", "change_pp"], 5]],
+];
+
+function changeLayers() {
+  return CHANGE_CLASSES.flatMap(([label, color, filter], i) => {
+    const metadata = { group: t("changeLayer"), label: t(label) };
+    return [
+      { id: `run-change-${i}`, type: "fill", source: CHANGE_SOURCE, filter, metadata,
+        paint: { "fill-color": color, "fill-opacity": 0.85 } },
+      { id: `run-change-${i}-outline`, type: "line", source: CHANGE_SOURCE, filter, metadata,
+        paint: { "line-color": "#636363", "line-width": 0.4 } },
+    ];
+  });
+}
+
+/** The villages of A with the change from B: the difference of the shares as shown (rounded half
+ * up to one decimal, so it matches the tables), and of the households served. */
+function changeOf(a, b) {
+  const other = new Map(b.features.map((f) => [f.properties.area_code, f.properties]));
+  return { type: "FeatureCollection", features: a.features.filter((f) => other.has(f.properties.area_code))
+    .map((f) => {
+      const p = f.properties, q = other.get(p.area_code);
+      const share = (x) => (x === null || x === undefined ? 0 : halfUp(x, 1));
+      return { type: "Feature", geometry: f.geometry, properties: { area_code: p.area_code, name: p.name,
+        change_pp: halfUp(share(p.coverage_pct) - share(q.coverage_pct), 1),
+        served_change: p.served_households - q.served_households } };
+    }) };
+}
+
+/** When comparing, the main map carries the change map of A against B (a layer shown from the
+ * layer list); otherwise none. */
+export function showChange() {
+  const [main, other] = state.views;
+  main.change = other?.runId && main.runId ? changeOf(main.data, other.data) : null;
+  main.map.setStyle(buildStyle(main.runId, main.data, main.change));
+}
+
+/** The style the layer list is made from: the change map's layer is listed while comparing. */
+export function listedStyle() {
+  return buildStyle(null, EMPTY, state.views.length > 1 ? EMPTY : null);
 }
 
 export function createView(container, camera) {
@@ -82,6 +138,7 @@ export async function remakeViews() {
   for (const view of state.views) view.map.remove();
   state.views.splice(0, state.views.length, ...containers.map((c) => createView(c, camera)));
   await Promise.all(state.views.map((view, i) => showRun(view, runs[i])));
+  if (state.views.length > 1) showChange();
 }
 
 /** MapLibre's requests to this server carry the signed-in key (never sent to the basemap's host). */
@@ -134,6 +191,7 @@ export async function showRun(view, runId) {
   const data = runId ? await features("coverage_all_runs", { run_id: runId, level: "village" }) : EMPTY;
   if (view.runId !== runId || !state.views.includes(view)) return; // another run was chosen meanwhile
   view.data = data;
+  view.change = null; // made again once both runs are shown (showChange)
   view.map.setStyle(buildStyle(runId, data));
   // marks the map for tests and scripts: it has drawn this run
   view.map.once("idle", () => { container.dataset.runId = runId ?? ""; });
