@@ -173,6 +173,10 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert page.get_attribute("#map .maplibregl-ctrl-zoom-in", "aria-label") == "Perbesar"  # MapLibre's words too
     before = _served(page)
     assert before == village.served_households  # the only households are in the west village
+    # a share in the regency table and in the gap table: the same stored number, rounded half up once
+    for indicator in ("aman_pct", "layak_pct"):
+        cells = page.locator(f'[data-testid^="gap-{indicator}-"][data-testid$="-now"]').all_text_contents()
+        assert cells and set(cells) == {page.text_content(f'[data-testid="regency-{indicator}_now-a"]')}
 
     # the village of the run is drawn in the colour of its class in the server's style
     _show_test_villages(page)

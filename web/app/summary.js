@@ -113,7 +113,8 @@ export function renderSummary() {
   const gapOf = (s, g) => s.gaps.find((x) => x.indicator === g.indicator && x.year === g.year);
   const gapRows = a.gaps.map((g) => h("tr", {},
     h("th", { scope: "row" }, `${term("indicator", g.indicator)} ${g.year}`),
-    cell(g.target_pct, pct), !b && cell(g.current_pct, pct), cell(g.projected_pct, pct),
+    cell(g.target_pct, pct), !b && cell(g.current_pct, { percent: true, testid: `gap-${g.indicator}-${g.year}-now` }),
+    cell(g.projected_pct, pct),
     b && cell(gapOf(b, g)?.projected_pct, pct), cell(g.gap_households),
     b && cell(gapOf(b, g)?.gap_households)));
 
