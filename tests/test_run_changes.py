@@ -31,6 +31,8 @@ FACILITIES = [  # D1, the pilot depot at (112.10, -2.90), is already there
      "kapasitas": "", "satuan_kapasitas": ""},
     {"id": "ZERO", "nama": "Depo nol", "jenis": "depot", "status": "existing", "lon": "112.12", "lat": "-2.899",
      "kapasitas": "0", "satuan_kapasitas": "households"},
+    {"id": "MCKF", "nama": "MCK jauh", "jenis": "mck", "status": "existing", "lon": "112.30", "lat": "-2.70",
+     "kapasitas": "", "satuan_kapasitas": ""},
     {"id": "OUT", "nama": "Depo luar", "jenis": "depot", "status": "existing", "lon": "112.45", "lat": "-2.80",
      "kapasitas": "", "satuan_kapasitas": ""},
 ]
@@ -71,7 +73,7 @@ def test_a_run_says_what_it_changed_and_why_a_facility_serves_nobody(published_r
     assert changes["villages"] == [{"code": "62.07.01.2001", "name": "Desa Barat", "households": 300,
                                     "served_before": changes["served_households_before"],
                                     "served_after": changes["served_households_after"], "difference": gain}]
-    assert changes["facilities_added"] == sorted(ids[k] for k in ("EAST", "TWIN", "FAR", "ZERO", "OUT"))
+    assert changes["facilities_added"] == sorted(ids[k] for k in ("EAST", "TWIN", "FAR", "ZERO", "MCKF", "OUT"))
     assert changes["facilities_removed"] == []
 
     reasons = {f["id"]: f["reason"] for f in changes["idle_facilities"]}
@@ -81,6 +83,8 @@ def test_a_run_says_what_it_changed_and_why_a_facility_serves_nobody(published_r
         "FAR": "nobody_in_reach", "ZERO": "capacity_zero", "OUT": "outside_region"}
     far = next(f for f in changes["idle_facilities"] if f["id"] == ids["FAR"])
     assert far["reach"] == "3000 m" and far["households_in_reach"] == 0
+    toilet = next(f for f in changes["idle_facilities"] if f["id"] == ids["MCKF"])  # a walk, not the depot's radius
+    assert (toilet["reason"], toilet["reach"]) == ("nobody_in_reach", "10 min")
 
     # compared the other way round, the gain is a loss
     back = _changes(engine, base, run)
@@ -98,9 +102,10 @@ def test_a_facility_off_the_road_network_or_left_out_of_the_scenario_is_named(pu
             "SELECT (SELECT source FROM facility LIMIT 1), 'road-' || i, 'road', 'residential', "
             "ST_SetSRID(ST_MakeLine(ST_MakePoint(112.04 + i * 0.002, -2.9), ST_MakePoint(112.042 + i * 0.002, -2.9)), 4326) "
             "FROM generate_series(0, 60) i"))
-        # a facility saved through the map after this run, in no scenario (as the planning API logs it)
+        # a facility saved through the map after this run, in no scenario (as the planning API logs it),
+    # its name with what rich would read as markup: printed as it is
         new = conn.execute(text(
-            "INSERT INTO facility (source, source_id, name, type, status, geom) SELECT source, 'MAP', 'Depo dari peta', "
+            "INSERT INTO facility (source, source_id, name, type, status, geom) SELECT source, 'MAP', 'Depo [/dari] peta', "
             "'desludging_depot', 'planned', ST_SetSRID(ST_MakePoint(112.13, -2.899), 4326) FROM facility LIMIT 1 "
             "RETURNING id")).scalar()
         conn.execute(text("INSERT INTO facility_edit (facility_id, user_name, action, after) "
@@ -111,7 +116,7 @@ def test_a_facility_off_the_road_network_or_left_out_of_the_scenario_is_named(pu
     text_ = " ".join(out.output.split())
     assert (f"warning: facility {ids['FAR']} 'Depo jauh' (desludging_depot) serves nobody: no road or river lies "
             "within the joining distance (500 m)") in text_
-    assert (f"warning: facility {new} 'Depo dari peta' (desludging_depot) serves nobody: it was saved or changed "
+    assert (f"warning: facility {new} 'Depo [/dari] peta' (desludging_depot) serves nobody: it was saved or changed "
             "since the last run but is not in the scenario 'existing and pilot facilities'") in text_
     assert "against run" in text_
 
@@ -144,3 +149,4 @@ def test_the_village_table_for_excel_has_indonesian_headers_semicolons_and_decim
     assert line.count(";") == len(table.columns) - 1 and "Layak termasuk aman sekarang (%)" in line
     english = pd.read_csv(io.StringIO(village_csv(rows, lang="en").lstrip("\ufeff")))
     assert {"Village code", "Households served", "Served (%)"} <= set(english.columns)
+    assert not [c for c in list(table.columns) + list(english.columns) if "_" in c]  # no code left untranslated

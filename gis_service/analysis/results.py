@@ -92,7 +92,8 @@ def run_summary(conn: Connection, run_id: int) -> dict | None:
 
 def village_rows(conn: Connection, run_id: int) -> list[dict]:
     """Every village of the run with its district code."""
-    return [{**a, "district_code": a.pop("parent_code")} for a in _areas(conn, run_id, ["village"])]
+    return [{**{k: v for k, v in a.items() if k != "parent_code"}, "district_code": a["parent_code"]}
+            for a in _areas(conn, run_id, ["village"])]
 
 
 RUNG_WORDS = {"id": {"aman": "aman", "layak_sendiri": "layak sendiri", "layak_bersama": "layak bersama",

@@ -1,8 +1,8 @@
 """One rounding rule for every number a person reads: half up (away from zero at .5), from the
 stored value's decimal text, so 5.25 is 5.3 everywhere (Python's ``round`` and ``f"{x:.1f}"``
 round half to even on the binary value and would say 5.2). The web map rounds the same way
-(``Intl.NumberFormat``'s default ``halfExpand``); the API keeps shares to three decimals and
-leaves the rounding to whoever shows them."""
+(``halfUp`` in web/app/i18n.js, on the same decimal text; a test runs both on the same values).
+The API keeps shares to three decimals and leaves the rounding to whoever shows them."""
 
 from __future__ import annotations
 

@@ -10,7 +10,10 @@ Reasons a facility serves nobody, checked in this order (the first that holds is
 - ``off_network``: a road-network run, and no end of a road, path or river edge of its modes lies
   within the joining distance (``max_snap_m`` of config/network.yml: where the network's nodes
   are, so a facility farther from all of them never joins the network);
-- ``nobody_in_reach``: no household lies within the run's travel time or radius;
+- ``nobody_in_reach``: no household lies within the run's travel time or radius for its service
+  (desludging: the run's longest band or radius; IPAL: ``ipal_komunal_radius_m``; MCK:
+  ``mck_walk_minutes`` of walking);
+- ``nobody_in_drawn_area``: a polygon run, and no household lies inside its drawn area;
 - ``served_by_others``: households are in reach but other facilities (or its plant's capacity)
   served them first;
 - ``not_in_scenario``: saved or changed since the run before it, but not a facility of the run's
@@ -19,10 +22,13 @@ Reasons a facility serves nobody, checked in this order (the first that holds is
 
 from __future__ import annotations
 
+from pyproj import CRS
 from sqlalchemy import Connection, text
 
+from gis_service.analysis.parameters import value
+
 REASONS = ("outside_region", "capacity_zero", "no_drawn_area", "off_network", "nobody_in_reach",
-           "served_by_others", "not_in_scenario")
+           "nobody_in_drawn_area", "served_by_others", "not_in_scenario")
 
 _FACILITIES_OF_RUN = """
     SELECT cf.facility_id AS id, f.name, f.type, f.service_modes, cf.service, cf.capacity_households,
@@ -36,7 +42,7 @@ _FACILITIES_OF_RUN = """
 _OFF_NETWORK = """
     SELECT NOT EXISTS (
         SELECT 1 FROM network_edge e, (SELECT ST_Transform(f.geom, :srid) AS p) m
-        WHERE e.mode = ANY(:modes) AND e.geom && ST_Expand(f.geom, :snap / 100000.0)
+        WHERE e.mode = ANY(:modes) AND e.geom && ST_Transform(ST_Expand(m.p, :snap), 4326)
           AND (ST_DWithin(ST_Transform(ST_StartPoint(e.geom), :srid), m.p, :snap)
                OR ST_DWithin(ST_Transform(ST_EndPoint(e.geom), :srid), m.p, :snap)))
     FROM facility f WHERE f.id = :id"""
@@ -53,7 +59,7 @@ _LEFT_OUT = """
 
 def _run(conn: Connection, run_id: int) -> dict | None:
     row = conn.execute(text(
-        "SELECT id, scenario_name, method, started_at, distance_m, thresholds_min, summary "
+        "SELECT id, scenario_name, method, started_at, distance_m, thresholds_min, parameters, summary "
         "FROM coverage_run WHERE id = :r"), {"r": run_id}).mappings().first()
     return dict(row) if row else None
 
@@ -67,18 +73,25 @@ def previous_run(conn: Connection, run_id: int) -> int | None:
         {"r": run_id}).scalar()
 
 
-def _reach_text(run: dict) -> str:
+def _reach_text(run: dict, service: str | None) -> str:
+    """How far the run looked for households of a facility of ``service``, as "3000 m" or "60 min"
+    (the words around it are the reader's language's); "" for a polygon run (its drawn area)."""
+    params = run["parameters"] or {}
+    if run["method"] == "polygon":
+        return ""
+    if service == "offsite":
+        return f"{value(params, 'ipal_komunal_radius_m'):g} m"
+    if service == "mck":
+        return f"{value(params, 'mck_walk_minutes'):g} min"
     if run["method"] == "network" and run["thresholds_min"]:
         return f"{max(run['thresholds_min']):g} min"
-    if run["method"] == "buffer" and run["distance_m"]:
-        return f"{run['distance_m']:g} m"
-    return ""
+    return f"{run['distance_m']:g} m" if run["distance_m"] else ""
 
 
 def _off_network(conn: Connection, row: dict, modes: list[str] | None, metric_crs: str, max_snap_m: float) -> bool:
     return bool(conn.execute(text(_OFF_NETWORK), {
         "id": row["id"], "modes": modes or DEFAULT_MODES[row["service"]],
-        "srid": int(metric_crs.split(":")[1]), "snap": max_snap_m}).scalar())
+        "srid": CRS.from_user_input(metric_crs).to_epsg(), "snap": max_snap_m}).scalar())
 
 
 def _reason(conn: Connection, row: dict, run: dict, metric_crs: str, max_snap_m: float) -> str:
@@ -93,7 +106,7 @@ def _reason(conn: Connection, row: dict, run: dict, metric_crs: str, max_snap_m:
             and _off_network(conn, row, row["service_modes"], metric_crs, max_snap_m):
         return "off_network"
     if not row["households_in_reach"]:
-        return "nobody_in_reach"
+        return "nobody_in_drawn_area" if run["method"] == "polygon" else "nobody_in_reach"
     return "served_by_others"
 
 
@@ -112,7 +125,7 @@ def idle_facilities(conn: Connection, run_id: int, *, metric_crs: str, max_snap_
         out.append({"id": row["id"], "name": row["name"], "type": row["type"], "service": row["service"],
                     "reason": _reason(conn, row, run, metric_crs, max_snap_m),
                     "households_in_reach": row["households_in_reach"], "max_snap_m": max_snap_m,
-                    "reach": _reach_text(run)})
+                    "reach": _reach_text(run, row["service"])})
     before = previous_run(conn, run_id)
     since = conn.execute(text("SELECT started_at FROM coverage_run WHERE id = :r"), {"r": before}).scalar() \
         if before else None

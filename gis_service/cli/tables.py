@@ -4,6 +4,7 @@ scale-up plan's headline, siting and phases, a calibration."""
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from gis_service.analysis.rounding import number_text
 from gis_service.cli.common import console
@@ -102,6 +103,7 @@ IDLE_REASONS = {
     "no_drawn_area": "no service area is drawn for it (gis-service import service_areas FILE)",
     "off_network": "no road or river lies within the joining distance ({max_snap_m:g} m)",
     "nobody_in_reach": "no household lies within {reach}",
+    "nobody_in_drawn_area": "no household lies inside its drawn service area",
     "served_by_others": "the {households_in_reach:,} households in reach were served by other facilities first "
                         "(or its plant's capacity was used up)",
     "not_in_scenario": "it was saved or changed since the last run but is not in the scenario '{scenario}'",
@@ -120,7 +122,9 @@ def print_changes(changes: dict) -> None:
     for f in changes["idle_facilities"]:
         why = IDLE_REASONS[f["reason"]].format(**{"max_snap_m": 0, "reach": "reach", "scenario": "", **{
             k: v for k, v in f.items() if v is not None}})
-        console.print(f"[yellow]warning: facility {f['id']} '{f['name']}' ({f['type']}) serves nobody: {why}[/yellow]",
+        name = f["name"] if f["name"] is not None else f"#{f['id']}"  # deleted since the run
+        # names are the planners' own text: printed as text, never read as rich markup
+        console.print(Text(f"warning: facility {f['id']} '{name}' ({f['type']}) serves nobody: {why}", style="yellow"),
                       soft_wrap=True)
 
 

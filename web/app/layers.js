@@ -1,5 +1,5 @@
 // The layer list with its legend: one entry per published layer, each class with its swatch.
-import { $, EMPTY, state } from "./state.js";
+import { $, state } from "./state.js";
 import { h } from "./dom.js";
 import { listedStyle } from "./views.js";
 

@@ -191,4 +191,5 @@ export default {
   changeNone: "no change",
   changeBetter: "up by at most 5 pp",
   changeMuchBetter: "up by more than 5 pp",
+  "idle.nobody_in_drawn_area": "no household lies inside its drawn service area",
 };

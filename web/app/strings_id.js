@@ -197,4 +197,5 @@ export default {
   changeNone: "tidak berubah",
   changeBetter: "naik sampai 5 poin",
   changeMuchBetter: "naik lebih dari 5 poin",
+  "idle.nobody_in_drawn_area": "tidak ada rumah tangga di dalam wilayah layanan yang digambar",
 };

@@ -1,6 +1,6 @@
 // The runs and the summary tables of the chosen run (and of the compared one).
 import { formatDate, formatNumber, halfUp, language, t, term } from "./i18n.js";
-import { $, REGENCY_ROWS, RUNGS, state } from "./state.js";
+import { $, ApiError, REGENCY_ROWS, RUNGS, state } from "./state.js";
 import { api } from "./http.js";
 import { cell, h, isPercent, options, signed, table } from "./dom.js";
 import { setCompare, showChange, showRun } from "./views.js";
@@ -43,7 +43,11 @@ export async function selectRuns() {
   setCompare(b !== null);
   const [summaries, changes] = await Promise.all([
     Promise.all([a, b].filter(Boolean).map((id) => api(`/api/runs/${id}/summary`))),
-    a && api(`/api/runs/${a}/changes${b ? `?against=${b}` : ""}`),
+    // what changed is an extra: its refusal leaves the maps and tables as they are
+    a && api(`/api/runs/${a}/changes${b ? `?against=${b}` : ""}`).catch((error) => {
+      if (!(error instanceof ApiError)) throw error;
+      return null;
+    }),
     showRun(state.views[0], a), b && showRun(state.views[1], b)]);
   if (a !== selectedRun() || b !== comparedRun()) return; // chosen again meanwhile
   if (b) showChange();
@@ -72,7 +76,7 @@ export function renderCaptions() {
  * counts as a count; "–" where either side has none. */
 function diffCell(va, vb, { percent = false, testid } = {}) {
   const none = va === null || va === undefined || vb === null || vb === undefined;
-  const diff = none ? null : percent ? halfUp(va, 1) - halfUp(vb, 1) : va - vb;
+  const diff = none ? null : percent ? halfUp(halfUp(va, 1) - halfUp(vb, 1), 1) : va - vb;
   return h("td", { class: "n diff", "data-testid": testid, "data-value": diff ?? "" },
     diff === null ? "–" : signed(diff, percent));
 }
@@ -174,11 +178,12 @@ function changesContent() {
       lost: c.villages_lost, hhLost: formatNumber(c.households_lost) })));
     if (c.villages.length) {
       out.push(h("ul", { class: "village-changes" }, c.villages.slice(0, 5).map((v) => h("li", {},
-        `${v.name}: ${formatNumber(v.served_before)} → ${formatNumber(v.served_after)} (${signed(v.difference, false)})`))));
+        `${v.name ?? v.code}: ${formatNumber(v.served_before)} → ${formatNumber(v.served_after)} (${signed(v.difference, false)})`))));
     }
   }
   if (c.idle_facilities.length) {
-    out.push(h("ul", { class: "idle", "data-testid": "idle-facilities" }, c.idle_facilities.map((f) => h("li", {},
+    out.push(h("ul", { class: "idle", "data-testid": "idle-facilities" }, c.idle_facilities.map((f) => h("li", {
+      "data-reason": f.reason },
       t("idleLine", { name: f.name ?? `#${f.id}`, type: term("type", f.type),
         why: t(`idle.${f.reason}`, { m: formatNumber(f.max_snap_m), reach: f.reach, households: formatNumber(f.households_in_reach),
           scenario: f.scenario ?? "" }) })))));

@@ -83,12 +83,15 @@ function changeLayers() {
  * up to one decimal, so it matches the tables), and of the households served. */
 function changeOf(a, b) {
   const other = new Map(b.features.map((f) => [f.properties.area_code, f.properties]));
-  return { type: "FeatureCollection", features: a.features.filter((f) => other.has(f.properties.area_code))
+  const known = (x) => x !== null && x !== undefined;
+  // a village without a share in either run (no households) has no change: it is left out, and
+  // run A's "no data" class shows through
+  return { type: "FeatureCollection", features: a.features.filter((f) => other.has(f.properties.area_code)
+    && known(f.properties.coverage_pct) && known(other.get(f.properties.area_code).coverage_pct))
     .map((f) => {
       const p = f.properties, q = other.get(p.area_code);
-      const share = (x) => (x === null || x === undefined ? 0 : halfUp(x, 1));
       return { type: "Feature", geometry: f.geometry, properties: { area_code: p.area_code, name: p.name,
-        change_pp: halfUp(share(p.coverage_pct) - share(q.coverage_pct), 1),
+        change_pp: halfUp(halfUp(p.coverage_pct, 1) - halfUp(q.coverage_pct, 1), 1),
         served_change: p.served_households - q.served_households } };
     }) };
 }
