@@ -5,6 +5,7 @@ them from each collection, and the styled GeoPackage carries them in ``layer_sty
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sqlite3
@@ -13,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -94,7 +96,8 @@ def test_the_maplibre_style_passes_maplibres_validator(layers_and_targets, tmp_p
     for language in ("id", "en"):
         path = tmp_path / f"style-{language}.json"
         path.write_text(json.dumps(maplibre_style(layers, targets, "http://127.0.0.1:8000/ogc",
-                                                  (111.0, -3.5, 113.0, -0.5), language=language)))
+                                                  (111.0, -3.5, 113.0, -0.5), language=language,
+                                                  sprite="http://127.0.0.1:8000/styles/sprite")))
         done = subprocess.run(["node", str(VALIDATOR), str(path)], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
     broken = json.loads(path.read_text())
@@ -124,6 +127,23 @@ def test_the_api_serves_styles_tilejson_and_the_maplibre_style(published_region)
         assert drawn.index("villages") < drawn.index("network") < drawn.index("facilities")
         one_tile = style["sources"]["facilities"]["tiles"][0].format(z=10, y=520, x=831)
         assert client.get(one_tile.replace("http://testserver", "")).status_code == 200
+
+        # the point markers come from the sprite: every icon the style asks for is in it, drawn in
+        # its rule's colour, at both pixel ratios
+        assert style["sprite"] == "http://testserver/styles/sprite"
+        icons = {layer["layout"]["icon-image"] for layer in style["layers"] if layer["type"] == "symbol"}
+        facility_icons = {layer["layout"]["icon-image"] for layer in style["layers"] if layer["source"] == "facilities"
+                          and layer["type"] == "symbol"}
+        assert len(facility_icons) == 6 * 4  # the facility types other than the circle's x the statuses
+        for suffix, ratio in (("", 1), ("@2x", 2)):
+            index = client.get(f"/styles/sprite{suffix}.json").json()
+            assert set(index) >= icons and {entry["pixelRatio"] for entry in index.values()} == {ratio}
+            sheet = Image.open(io.BytesIO(client.get(f"/styles/sprite{suffix}.png").content)).convert("RGBA")
+            assert sheet.width == max(e["x"] + e["width"] for e in index.values())
+            cell = index["marker-triangle-fdae61-232323"]  # an MCK, candidate: orange inside
+            assert sheet.getpixel((cell["x"] + cell["width"] // 2, cell["y"] + cell["height"] * 3 // 5)) == \
+                (0xfd, 0xae, 0x61, 255)
+        assert client.get("/styles/sprite.gif").status_code == 422
 
         links = client.get("/ogc/collections/coverage_villages", params={"f": "json"}).json()["links"]
         hrefs = {link["href"] for link in links if link["rel"] == "stylesheet"}

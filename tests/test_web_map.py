@@ -189,6 +189,13 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     legend = page.text_content("#layers")
     assert all(layer["metadata"]["label"] in legend
                for layer in style["layers"] if layer["source"] == "coverage_villages")
+    # facilities are drawn with their type's marker from the server's sprite (the pilot depot: a
+    # blue diamond), and the legend shows the same shapes
+    icons = page.evaluate("""() => webMap.main.queryRenderedFeatures({layers: webMap.main.getStyle().layers
+        .filter(l => l.source === 'facilities' && l.type === 'symbol').map(l => l.id)})
+        .map(f => f.layer.layout['icon-image'])""")
+    assert "marker-diamond-2b83ba-232323" in icons
+    assert page.locator("#layers svg.marker").count() >= 6 * 4
     run_layer = '#layers input[data-source="run-villages"]'
     _drawn_after(page, lambda: page.uncheck(run_layer))
     assert _pixels_like(_map_shot(page), fill, opacity, background) < 0.001 * area

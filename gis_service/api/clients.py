@@ -5,12 +5,12 @@ a QGIS project that opens every layer from this server. All are made from ``laye
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
 from gis_service.api.layers import Layer, draw_order, load_layers, table_columns
-from gis_service.api.styles import maplibre_layers, qml, read_targets, sld
+from gis_service.api.styles import maplibre_layers, point_markers, qml, read_targets, sld
 from gis_service.settings import OSM_ATTRIBUTION, OSM_TILES, Settings
 
 QML_TYPE = "application/vnd.qgis.qml+xml"
@@ -35,7 +35,7 @@ def tilejson(layer: Layer, ogc_url: str, bbox: tuple, fields: dict[str, str]) ->
 
 def maplibre_style(layers: list[Layer], targets: list[dict], ogc_url: str, bbox: tuple, *,
                    language: str = "id", basemap: str | None = OSM_TILES,
-                   attribution: str = OSM_ATTRIBUTION) -> dict:
+                   attribution: str = OSM_ATTRIBUTION, sprite: str | None = None) -> dict:
     """A MapLibre GL style (v8): a raster basemap with its ``attribution`` (OpenStreetMap unless
     ``basemap`` says otherwise; none when empty, for offline use) and every styled layer from our tiles, drawn in
     ``draw_order``; layers not marked ``visible`` start hidden."""
@@ -50,11 +50,14 @@ def maplibre_style(layers: list[Layer], targets: list[dict], ogc_url: str, bbox:
                              "maxzoom": layer.zoom[1], "bounds": list(bbox)}
         for item in maplibre_layers(layer.id, layer.style, targets, language=language):
             item["metadata"] |= {"group": getattr(layer.title, language)}
-            item["layout"] = {"visibility": "visible" if layer.visible else "none"}
+            item["layout"] = {**item.get("layout", {}), "visibility": "visible" if layer.visible else "none"}
             style_layers.append(item)
-    return {"version": 8, "name": "Layanan perencanaan sanitasi" if language == "id" else
-            "Sanitation planning service", "center": [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2],
-            "zoom": 8, "sources": sources, "layers": style_layers}
+    style = {"version": 8, "name": "Layanan perencanaan sanitasi" if language == "id" else
+             "Sanitation planning service", "center": [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2],
+             "zoom": 8, "sources": sources, "layers": style_layers}
+    if sprite and any(item["type"] == "symbol" for item in style_layers):
+        style["sprite"] = sprite  # the point markers (api/sprites.py)
+    return style
 
 
 def router(settings: Settings, engine: Engine, *, base_url: str, ogc_url: str) -> APIRouter:
@@ -96,7 +99,21 @@ def router(settings: Settings, engine: Engine, *, base_url: str, ogc_url: str) -
         """A MapLibre GL style drawing every layer from the vector tiles."""
         return JSONResponse(maplibre_style(layers(), targets(), ogc_url, bbox, language=lang,
                                            basemap=settings.basemap_tiles,
-                                           attribution=settings.basemap_attribution))
+                                           attribution=settings.basemap_attribution,
+                                           sprite=f"{base_url.rstrip('/')}/styles/sprite"))
+
+    @api.get("/styles/sprite{suffix}", response_class=Response,
+             responses={200: {"content": {"application/json": {}, "image/png": {}}}})
+    def style_sprite(suffix: str = Path(pattern=r"^(@2x)?\.(json|png)$")) -> Response:
+        """The MapLibre sprite of the point markers: ``sprite.json`` / ``sprite.png``, ``@2x`` for
+        high-density screens."""
+        from gis_service.api.sprites import sprite
+
+        ratio = 2 if suffix.startswith("@2x") else 1
+        index, png = sprite(point_markers(layers(), targets()), ratio)
+        if suffix.endswith(".json"):
+            return JSONResponse(index)
+        return Response(png, media_type="image/png")
 
     @api.get("/tiles/{layer_id}.json")
     def layer_tilejson(layer_id: str) -> JSONResponse:

@@ -18,6 +18,8 @@ from xml.sax.saxutils import escape, quoteattr
 import yaml
 from pydantic import BaseModel, model_validator
 
+from gis_service.api.sprites import MARKER_PX, marker_id
+
 
 Geometry = Literal["point", "line", "polygon"]
 Shape = Literal["circle", "square", "triangle", "diamond", "star", "pentagon", "cross"]
@@ -325,7 +327,14 @@ def maplibre_layers(layer_id: str, style: Style, targets: list[dict] | None = No
             layer["filter"] = _maplibre_filter(rule.where)
         elif rule.otherwise:
             layer["filter"] = ["!", ["any", *[_maplibre_filter(r.where) for r in rules if r.where]]]
-        if style.geometry == "point":
+        if style.geometry == "point" and s.shape != "circle":
+            # a marker of the sprite (api/sprites.py), scaled to the rule's size; the legend reads
+            # its shape and colours from the metadata
+            layer |= {"type": "symbol", "layout": {
+                "icon-image": marker_id(s.shape, s.color, s.stroke), "icon-size": round(_mm_to_px(s.size) / MARKER_PX, 3),
+                "icon-allow-overlap": True, "icon-ignore-placement": True}, "paint": {"icon-opacity": s.opacity}}
+            layer["metadata"]["marker"] = {"shape": s.shape, "fill": s.color, "stroke": s.stroke}
+        elif style.geometry == "point":
             layer |= {"type": "circle", "paint": {
                 "circle-color": s.color, "circle-opacity": s.opacity, "circle-stroke-color": s.stroke,
                 "circle-stroke-width": _mm_to_px(s.width), "circle-radius": _mm_to_px(s.size) / 2}}
@@ -340,6 +349,13 @@ def maplibre_layers(layer_id: str, style: Style, targets: list[dict] | None = No
             continue
         out.append(layer)
     return out
+
+
+def point_markers(layers, targets: list[dict]) -> set[tuple[str, str, str]]:
+    """(shape, fill, stroke) of every marker the point styles draw from the sprite."""
+    return {(r.symbol.shape, r.symbol.color, r.symbol.stroke) for layer in layers
+            if layer.style is not None and layer.style.geometry == "point"
+            for r in layer.style.resolved_rules(targets) if r.symbol.shape != "circle"}
 
 
 def write_styles(layers, targets: list[dict], folder: Path) -> list[Path]:

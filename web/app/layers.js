@@ -2,6 +2,7 @@
 import { $, state } from "./state.js";
 import { h } from "./dom.js";
 import { listedStyle } from "./views.js";
+import { markerSvg } from "./shapes.js";
 
 // ---- layer list with legend --------------------------------------------------------------------
 
@@ -27,6 +28,8 @@ export function legend(layers) {
 }
 
 export function swatch(parts) {
+  const marker = parts.find((layer) => layer.metadata?.marker)?.metadata.marker;
+  if (marker) return { shape: "marker", marker };
   const of = (type) => parts.find((layer) => layer.type === type)?.paint;
   const fill = of("fill"), line = of("line"), circle = of("circle");
   if (circle) return { shape: "point", fill: circle["circle-color"], stroke: circle["circle-stroke-color"] };
@@ -37,7 +40,8 @@ export function swatch(parts) {
   return { shape: "line", fill: line["line-color"] };
 }
 
-export function swatchElement({ shape, fill, opacity = 1, stroke }) {
+export function swatchElement({ shape, fill, opacity = 1, stroke, marker }) {
+  if (shape === "marker") return markerSvg(marker, 16);
   const el = h("span", { class: `swatch ${shape}`, "aria-hidden": "true" });
   el.style.background = `color-mix(in srgb, ${fill} ${Math.round(opacity * 100)}%, transparent)`;
   if (stroke) el.style.borderColor = stroke;

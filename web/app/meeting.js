@@ -10,6 +10,7 @@ import { h } from "./dom.js";
 import { layerGroups, legend } from "./layers.js";
 import { withKey } from "./views.js";
 import { pngWithMetadata } from "./png.js";
+import { drawMarker } from "./shapes.js";
 
 export const PAGE = { width: 3508, height: 2480, dpi: 300 }; // A4 landscape: 297 × 210 mm at 300 dpi
 const PIXEL_RATIO = 3; // print canvas pixels per CSS pixel: a 1169 × 827 CSS-pixel page
@@ -162,8 +163,13 @@ function drawLegend(ctx, box, drawnLayers) {
   }
 }
 
-function drawSwatch(ctx, { shape, fill, opacity = 1, stroke }, x, y, size) {
+function drawSwatch(ctx, { shape, fill, opacity = 1, stroke, marker }, x, y, size) {
   ctx.save();
+  if (shape === "marker") {
+    drawMarker(ctx, marker, x, y, size);
+    ctx.restore();
+    return;
+  }
   ctx.globalAlpha = shape === "area" ? opacity : 1;
   ctx.fillStyle = fill;
   ctx.strokeStyle = stroke ?? fill;
