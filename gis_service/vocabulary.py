@@ -90,6 +90,13 @@ class InstitutionType(StrEnum):
     other = "other"
 
 
+class EventStatus(StrEnum):
+    """How an emptying attempt in a pilot's operation log ended."""
+    done = "done"  # selesai: the tank was emptied
+    cancelled = "cancelled"  # batal: called off (by the household or the operator)
+    failed = "failed"  # gagal: tried and not done (no access, truck broke down, ...)
+
+
 class NetworkMode(StrEnum):
     road = "road"
     river = "river"
@@ -127,6 +134,9 @@ ALIASES: dict[type[StrEnum], dict[str, str]] = {
         "sungai": "open", "kolam": "open", "sawah": "open", "kebun": "open", "pantai": "open",
         "tanahlapang": "open", "selokan": "open", "danau": "open",
     },
+    EventStatus: {"selesai": "done", "sudah": "done", "berhasil": "done", "ok": "done", "completed": "done",
+                  "batal": "cancelled", "dibatalkan": "cancelled", "canceled": "cancelled",
+                  "gagal": "failed", "tidakberhasil": "failed"},
     FacilityType: {
         "instalasipengolahanlumpurtinja": "iplt", "sludgetreatmentplant": "iplt", "fstp": "iplt",
         "ipalkota": "ipal_kota", "ipald": "ipal_kota", "ipalkawasan": "ipal_kawasan",

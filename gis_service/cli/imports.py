@@ -28,7 +28,7 @@ def _parse_fields(pairs: list[str]) -> dict[str, str]:
 @app.command("import")
 def import_cmd(
     kind: Annotated[str, typer.Argument(help="admin, population, settlements, households, facilities, "
-                                            "service_areas, network, pilots or risk (EHRA classes)")],
+                                            "service_areas, network, pilots, pilot_events (the pilot's operation log) or risk (EHRA classes)")],
     file: Annotated[Path, typer.Argument(help="GeoPackage, zipped Shapefile, GeoJSON, CSV, Kobo/ODK "
                                               "CSV, or .osm.pbf (network)")],
     source: Annotated[Optional[str], typer.Option(help="Data source name (default: file name)")] = None,

@@ -1,4 +1,4 @@
-"""The eight import kinds: their fields, geometry rule, checks against the database and writers."""
+"""The nine import kinds (the pilot's two in ``pilots.py``): their fields, geometry rule, checks against the database and writers."""
 
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ from gis_service.ingest.checks import (
     base_columns, check_village_codes, codes_in_db, metric_measure, normalise_codes, record_ids,
     reject_duplicates, source_ids,
 )
-from gis_service.ingest.codes import CodeError, bps_code, level_of, normalise_code, parent_of
+from gis_service.ingest.codes import bps_code, level_of, parent_of
 from gis_service.ingest.context import Context
 from gis_service.ingest.facility_fields import FACILITY_FIELDS
 from gis_service.ingest.fields import Field, capacity_number
 from gis_service.ingest.geometry import GeomRule
+from gis_service.ingest.pilots import (
+    EVENT_FIELDS, EVENT_GEOMETRY, PILOT_FIELDS, check_pilot_events, check_pilots, write_pilot_events, write_pilots,
+)
 from gis_service.ingest.writer import upsert
 from gis_service.vocabulary import (
-    AdminLevel, CapacityUnit, Disposal, InstitutionType, LadderRung,
+    AdminLevel, CapacityUnit, Disposal, LadderRung,
     NetworkMode, ToiletType, UrbanRural, VillageKind, match_term, values,
 )
 
@@ -358,60 +361,6 @@ def _write_network(ctx: Context) -> tuple[int, int]:
     return upsert(ctx.conn, "network_edge", out, key=["source", "source_id"])
 
 
-# ---- pilots -----------------------------------------------------------------------------------
-
-PILOT_RECORD_COLUMNS = ["households_served", "emptyings", "sludge_m3", "truck_trips", "mean_trip_minutes",
-                        "working_days", "trucks", "capex_idr", "opex_idr", "revenue_idr", "households_paying",
-                        "wtp_idr"]
-
-
-def _check_pilots(ctx: Context) -> None:
-    f = ctx.frame
-    f["_id"] = [f"{p} {s}" for p, s in zip(f["pilot"], f["period_start"])]
-    villages = codes_in_db(ctx, "village")
-    codes_out = []
-    for i, row in enumerate(f.drop(columns="geometry").to_dict("records")):
-        rid = row["_id"]
-        if ctx.bad[i]:
-            codes_out.append(None)
-            continue
-        if row["period_end"] is None:
-            ctx.reject(i, rid, "no period_end", "give each record its period (start and end dates)")
-        elif row["period_end"] < row["period_start"]:
-            ctx.reject(i, rid, f"period ends ({row['period_end']}) before it starts", "swap the dates")
-        codes = []
-        for c in row["village_codes"] or []:
-            try:
-                code = normalise_code(c, plain_codes=ctx.options.plain_codes)
-            except CodeError as exc:
-                ctx.reject(i, rid, exc.args[0], exc.args[1])
-                continue
-            if code not in villages:
-                ctx.reject(i, rid, f"unknown village code {code}", "import the villages first")
-            codes.append(code)
-        codes_out.append(codes or None)
-    f["village_codes"] = codes_out
-    f["_key"] = list(zip(f["pilot"], f["period_start"], f["period_end"]))
-    reject_duplicates(ctx, "_key")
-
-
-def _write_pilots(ctx: Context) -> tuple[int, int]:
-    good = ctx.good()
-    pilots = good.groupby("pilot", sort=False).agg(
-        programme=("programme", "first"), operator=("operator", "first"),
-        institution_type=("institution_type", "first"),
-        village_codes=("village_codes", lambda s: sorted({c for v in s if v for c in v}) or None),
-        start_date=("period_start", "min"), end_date=("period_end", "max")).reset_index()
-    pilots = pilots.rename(columns={"pilot": "name"})
-    pilots["source"] = ctx.source
-    upsert(ctx.conn, "pilot", pilots, key=["name"])
-    ids = dict(ctx.conn.execute(text("SELECT name, id FROM pilot WHERE name = ANY(:n)"),
-                                {"n": list(pilots["name"])}).all())
-    out = base_columns(ctx, ["period_start", "period_end", *PILOT_RECORD_COLUMNS])
-    out.insert(0, "pilot_id", [ids[p] for p in good["pilot"]])
-    return upsert(ctx.conn, "pilot_record", out, key=["pilot_id", "period_start", "period_end"])
-
-
 # ---- EHRA risk classes ---------------------------------------------------------------------------
 
 def _check_risk(ctx: Context) -> None:
@@ -574,26 +523,7 @@ KINDS: dict[str, Kind] = {
                   above=True, maximum=300),
             Field("oneway", "bool", ("satu_arah", "one_way")),
         ], GeomRule("line"), "source_id", _check_network, _write_network),
-    "pilots": Kind(
-        "pilots", [
-            Field("pilot", aliases=("nama_pilot", "pilot_name", "layanan", "nama_layanan"), required=True),
-            Field("programme", aliases=("program", "programme_name")),
-            Field("operator", aliases=("pengelola",)),
-            Field("institution_type", "vocab", ("jenis_pengelola", "kelembagaan"), InstitutionType),
-            Field("village_codes", "list", ("kode_desa", "desa", "villages")),
-            Field("period_start", "date", ("periode_mulai", "mulai", "start", "tanggal_mulai"), required=True),
-            Field("period_end", "date", ("periode_selesai", "selesai", "end", "tanggal_selesai"), required=True),
-            Field("households_served", "int", ("kk_terlayani", "rumah_tangga_terlayani", "pelanggan"), **COUNT),
-            Field("emptyings", "int", ("jumlah_penyedotan", "penyedotan", "sedot"), **COUNT),
-            Field("sludge_m3", "float", ("volume_m3", "lumpur_m3", "volume_lumpur"), **COUNT),
-            Field("truck_trips", "int", ("ritase", "trips", "jumlah_rit"), **COUNT),
-            Field("mean_trip_minutes", "float", ("waktu_tempuh_menit", "durasi_rit_menit"), **COUNT),
-            Field("trucks", "int", ("jumlah_truk", "truk", "armada", "trucks_in_service"), **COUNT),
-            Field("working_days", "int", ("hari_kerja",), **COUNT),
-            Field("capex_idr", "float", ("biaya_investasi", "capex"), **COUNT),
-            Field("opex_idr", "float", ("biaya_operasional", "opex"), **COUNT),
-            Field("revenue_idr", "float", ("pendapatan", "retribusi", "revenue"), **COUNT),
-            Field("households_paying", "int", ("kk_membayar", "pelanggan_membayar"), **COUNT),
-            Field("wtp_idr", "float", ("kesediaan_membayar", "wtp", "willingness_to_pay"), **COUNT),
-        ], None, None, _check_pilots, _write_pilots),
+    "pilots": Kind("pilots", PILOT_FIELDS, None, None, check_pilots, write_pilots),
+    "pilot_events": Kind("pilot_events", EVENT_FIELDS, EVENT_GEOMETRY, "source_id", check_pilot_events,
+                         write_pilot_events),
 }

@@ -36,6 +36,7 @@ from gis_service.db.models.places import AdminArea, AdminPopulation, Household, 
 from gis_service.db.models.planning import (  # noqa: F401
     ParameterSet,
     Pilot,
+    PilotEvent,
     PilotRecord,
     Scenario,
     ScenarioFacility,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -28,6 +29,7 @@ from gis_service.db.models.base import (
     valid_geom,
 )
 from gis_service.vocabulary import (
+    EventStatus,
     InstitutionType,
 )
 
@@ -82,6 +84,43 @@ class PilotRecord(Base):
         Numeric, comment="Mean stated willingness to pay per emptying, Rupiah")
     source: Mapped[str] = source_fk()
     pilot: Mapped[Pilot] = relationship(back_populates="records")
+
+
+class PilotEvent(Base):
+    __tablename__ = "pilot_event"
+    __table_args__ = (
+        UniqueConstraint("pilot_id", "source_id", name="uq_pilot_event_id"),
+        one_of("status", EventStatus),
+        CheckConstraint("status <> 'done' OR pumped_m3 IS NOT NULL", name="done_has_volume"),
+        CheckConstraint("pumped_m3 IS NULL OR pumped_m3 >= 0", name="pumped_nonneg"),
+        CheckConstraint("delivered_m3 IS NULL OR (delivered_m3 >= 0 AND delivered_m3 <= pumped_m3)",
+                        name="delivered_within_pumped"),
+        CheckConstraint("trip_minutes IS NULL OR trip_minutes >= 0", name="trip_nonneg"),
+        CheckConstraint("fee_billed_idr IS NULL OR fee_billed_idr >= 0", name="billed_nonneg"),
+        CheckConstraint("fee_paid_idr IS NULL OR fee_paid_idr >= 0", name="paid_nonneg"),
+        CheckConstraint("resolved_days IS NULL OR resolved_days >= 0", name="resolved_nonneg"),
+        valid_geom(),
+        {"comment": "A pilot's operation log: one row per emptying attempt (gis-service import pilot_events)"},
+    )
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    pilot_id: Mapped[int] = mapped_column(ForeignKey("pilot.id", ondelete="CASCADE"), nullable=False, index=True)
+    source_id: Mapped[str] = mapped_column(Text, nullable=False, comment="The attempt's id in the log (event_id)")
+    event_date: Mapped[date] = mapped_column(Date, nullable=False, comment="Day of the attempt")
+    status: Mapped[str] = mapped_column(Text, nullable=False, comment="done, cancelled or failed")
+    reason: Mapped[str | None] = mapped_column(Text, comment="Why it was cancelled or failed")
+    household_id: Mapped[str | None] = mapped_column(Text)
+    village_code: Mapped[str | None] = mapped_column(Text, comment="Kemendagri code of the household's village")
+    truck: Mapped[str | None] = mapped_column(Text, comment="Plate or fleet number")
+    pumped_m3: Mapped[float | None] = mapped_column(Float, comment="Volume pumped (done rows)")
+    delivered_m3: Mapped[float | None] = mapped_column(
+        Float, comment="Volume received at the IPLT; NULL: not received or not recorded (counts as 0)")
+    trip_minutes: Mapped[float | None] = mapped_column(Float, comment="Round trip")
+    fee_billed_idr: Mapped[float | None] = mapped_column(Numeric)
+    fee_paid_idr: Mapped[float | None] = mapped_column(Numeric)
+    complaint: Mapped[bool | None] = mapped_column(Boolean)
+    resolved_days: Mapped[float | None] = mapped_column(Float, comment="Days to resolve the complaint")
+    source: Mapped[str] = source_fk()
+    geom = geom("POINT", nullable=True)
 
 
 class ParameterSet(Base):

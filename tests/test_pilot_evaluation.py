@@ -1,0 +1,131 @@
+"""The trial's scorecard from its operation log, on a real PostGIS: a log written with the
+operators' Indonesian column names is imported, every indicator equals its value computed by hand
+below, each is judged against config/pilot_evaluation.yml, the order of the rows changes nothing,
+and bad rows are refused by row with nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from gis_service.analysis.pilot_evaluation import INDICATORS, evaluate, indicators
+from gis_service.cli import app as cli
+from gis_service.ingest.report import ImportRejected
+from gis_service.settings import get_settings
+from tests.helpers import write_csv
+
+WEST = "62.07.01.2001"
+PILOT = [{"pilot": "Uji LLTT", "operator": "UPTD PAL", "institution_type": "uptd", "village_codes": WEST,
+          "period_start": "2026-01-01", "period_end": "2026-03-31", "emptyings": "5"}]
+HEAD = ["event_id", "nama_pilot", "tanggal", "status", "id_pelanggan", "kode_desa", "no_polisi", "volume_sedot_m3",
+        "volume_diterima_iplt_m3", "waktu_tempuh_menit", "tarif", "dibayar", "keluhan", "hari_penyelesaian"]
+LOG = [  # what each row adds is worked out in EXPECTED
+    ["E1", "Uji LLTT", "2026-01-05", "selesai", "H1", WEST, "KH 1", "3.0", "3.0", "90", "200000", "200000", "tidak", ""],
+    ["E2", "Uji LLTT", "2026-01-05", "selesai", "H2", WEST, "KH 1", "2.5", "2.5", "110", "200000", "150000", "ya", "2"],
+    ["E3", "Uji LLTT", "2026-01-06", "selesai", "H3", WEST, "KH 2", "3.5", "", "150", "200000", "200000", "tidak", ""],
+    ["E4", "Uji LLTT", "2026-01-06", "batal", "H4", WEST, "KH 2", "", "", "", "", "", "", ""],
+    ["E5", "Uji LLTT", "2026-02-10", "gagal", "H5", WEST, "KH 1", "", "", "", "", "", "", ""],
+    ["E6", "Uji LLTT", "2026-02-11", "selesai", "H1", WEST, "KH 1", "2.0", "1.0", "", "200000", "0", "ya", "6"],
+    ["E7", "Uji LLTT", "2026-02-11", "selesai", "H6", WEST, "KH 1", "3.0", "3.0", "100", "", "", "tidak", ""],
+]
+EXPECTED = {
+    "events_total": 7,
+    "emptyings_done": 5,                      # E1 E2 E3 E6 E7
+    "cancelled_share": 2 / 7,                 # E4 batal, E5 gagal
+    "truck_days": 3,                          # (KH 1, 01-05), (KH 2, 01-06), (KH 1, 02-11)
+    "emptyings_per_truck_day": 5 / 3,
+    "pumped_m3": 14.0,                        # 3 + 2.5 + 3.5 + 2 + 3
+    "m3_per_emptying": 2.8,
+    "delivered_share": 9.5 / 14,              # E3 blank counts as 0; E6 delivered 1 of 2
+    "mean_trip_minutes": 112.5,               # (90 + 110 + 150 + 100) / 4; E6 has none
+    "revenue_idr": 550000.0,
+    "collection_rate": 550000 / 800000,       # E7 billed nothing
+    "complaints_per_100": 40.0,               # E2, E6 of 5 done
+    "median_resolve_days": 4.0,               # 2 and 6
+    "households_served": 4,                   # H1 (twice) H2 H3 H6
+}
+STATUS = {"cancelled_share": "poor", "emptyings_per_truck_day": "watch", "delivered_share": "poor",
+          "mean_trip_minutes": "good", "collection_rate": "poor", "complaints_per_100": "poor",
+          "median_resolve_days": "watch", "events_total": "info"}
+
+
+@pytest.fixture
+def logged(admin_loaded, tmp_path):
+    from gis_service.ingest.importer import import_file
+
+    import_file(admin_loaded, "pilots", write_csv(tmp_path / "pilots.csv", PILOT))
+    import_file(admin_loaded, "pilot_events", write_csv(tmp_path / "log.csv", [dict(zip(HEAD, r)) for r in LOG]))
+    return admin_loaded
+
+
+def test_every_indicator_equals_its_hand_computed_value(logged):
+    with logged.connect() as conn:
+        card = evaluate(conn, config_dir=get_settings().config_dir, by="month")
+    assert card["pilot"] == "Uji LLTT" and card["period"] == ["2026-01-01", "2026-03-31"]
+    assert set(card["indicators"]) == set(INDICATORS) == set(EXPECTED)
+    for name, value in EXPECTED.items():
+        assert card["indicators"][name] == pytest.approx(value), name
+    assert {k: card["status"][k] for k in STATUS} == STATUS
+    delivered = next(r for r in card["scorecard"] if r["id"] == "delivered_share")
+    assert "pembuangan liar" in delivered["recommendation"]["id"] and "GPS" in delivered["recommendation"]["en"]
+    assert next(r for r in card["scorecard"] if r["id"] == "mean_trip_minutes")["recommendation"] is None
+    months = {g["month"]: g["indicators"] for g in card["by"]}
+    assert (months["2026-01"]["events_total"], months["2026-01"]["emptyings_done"]) == (4, 3)
+    assert months["2026-02"]["delivered_share"] == pytest.approx(4 / 5)
+    assert card["checklist_complete"] == 0 and len(card["checklist"]) == 8  # shipped as "none": the district fills it
+    # a shorter period: January only
+    with logged.connect() as conn:
+        january = evaluate(conn, config_dir=get_settings().config_dir, start=pd.Timestamp("2026-01-01").date(),
+                           end=pd.Timestamp("2026-01-31").date())
+    assert january["indicators"]["events_total"] == 4 and january["indicators"]["pumped_m3"] == 9.0
+
+
+def test_the_order_of_the_rows_changes_nothing(logged):
+    with logged.connect() as conn:
+        events = pd.read_sql(text("SELECT * FROM pilot_event"), conn)
+    once = indicators(events)
+    for seed in range(5):
+        assert indicators(events.sample(frac=1, random_state=seed)) == once
+
+
+def test_the_cli_prints_the_scorecard_and_json(logged):
+    out = CliRunner().invoke(cli, ["pilot", "evaluate", "--json"])
+    assert out.exit_code == 0, out.output
+    card = json.loads(out.stdout)
+    assert card["indicators"]["emptyings_done"] == 5 and card["period"] == ["2026-01-01", "2026-03-31"]
+    table = CliRunner().invoke(cli, ["pilot", "evaluate", "--lang", "en", "--by", "truck"])
+    assert table.exit_code == 0, table.output
+    text_ = " ".join(table.output.split())
+    assert "delivered_share (poor): Not all the sludge pumped reaches the IPLT" in text_
+    assert "truck KH 1:" in text_ and "ILLUSTRATIVE" in text_
+    assert CliRunner().invoke(cli, ["pilot", "evaluate", "--pilot", "Tidak ada"]).exit_code == 2
+
+
+def test_bad_rows_are_refused_by_row_and_nothing_is_written(logged, tmp_path):
+    from gis_service.ingest.importer import import_file
+
+    bad = [
+        ["B1", "Uji LLTT", "2026-01-07", "selesai", "H7", WEST, "KH 1", "2.0", "2.5", "", "", "", "", ""],
+        ["B2", "Uji LLTT", "2026-01-07", "selesai", "H8", WEST, "KH 1", "2.0", "", "", "200000", "-5", "", ""],
+        ["B3", "Uji LLTT", "2025-12-30", "selesai", "H9", WEST, "KH 1", "2.0", "", "", "", "", "", ""],
+        ["B4", "Uji LLTT", "2026-01-07", "selesai", "H10", WEST, "KH 1", "", "", "", "", "", "", ""],
+        ["B5", "Lain", "2026-01-07", "selesai", "H11", WEST, "KH 1", "2.0", "", "", "", "", "", ""],
+        ["B6", "Uji LLTT", "2026-01-07", "batal", "H12", "", "KH 1", "", "", "", "", "", "", ""],
+    ]
+    with pytest.raises(ImportRejected) as info:
+        import_file(logged, "pilot_events", write_csv(tmp_path / "bad.csv", [dict(zip(HEAD, r)) for r in bad]))
+    found = {p.record: p.reason for p in info.value.report.rejected}
+    assert "more than pumped" in found["B1"]
+    assert found["B2"] == "column 'dibayar' value '-5' is negative"  # the file's own column name
+    assert "outside the pilot's period 2026-01-01 to 2026-03-31" in found["B3"]
+    assert "without pumped_m3" in found["B4"]
+    assert "unknown pilot 'Lain'" in found["B5"]
+    assert found["B6"] == "no village"
+    rows = {p.record: p.row for p in info.value.report.rejected}
+    assert rows["B1"] == 1 and rows["B6"] == 6  # the records in the file, first = 1
+    with logged.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pilot_event")).scalar() == len(LOG)
