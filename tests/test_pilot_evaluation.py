@@ -6,13 +6,15 @@ and bad rows are refused by row with nothing written."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
+import yaml
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from gis_service.analysis.pilot_evaluation import INDICATORS, evaluate, indicators
+from gis_service.analysis.pilot_evaluation import ALL, evaluate, indicators
 from gis_service.cli import app as cli
 from gis_service.ingest.report import ImportRejected
 from gis_service.settings import get_settings
@@ -20,7 +22,10 @@ from tests.helpers import write_csv
 
 WEST = "62.07.01.2001"
 PILOT = [{"pilot": "Uji LLTT", "operator": "UPTD PAL", "institution_type": "uptd", "village_codes": WEST,
-          "period_start": "2026-01-01", "period_end": "2026-03-31", "emptyings": "5"}]
+          "period_start": "2026-01-01", "period_end": "2026-03-31", "emptyings": "5", "opex_idr": "1000000",
+          "wtp_idr": "150000", "households_served": "4"}]
+IPLT = [{"id": "IPLT1", "nama": "IPLT uji", "jenis": "iplt", "status": "pilot", "lon": "112.1", "lat": "-2.9",
+         "kapasitas": "5 m3/hari"}]
 HEAD = ["event_id", "nama_pilot", "tanggal", "status", "id_pelanggan", "kode_desa", "no_polisi", "volume_sedot_m3",
         "volume_diterima_iplt_m3", "waktu_tempuh_menit", "tarif", "dibayar", "keluhan", "hari_penyelesaian"]
 LOG = [  # what each row adds is worked out in EXPECTED
@@ -47,10 +52,21 @@ EXPECTED = {
     "complaints_per_100": 40.0,               # E2, E6 of 5 done
     "median_resolve_days": 4.0,               # 2 and 6
     "households_served": 4,                   # H1 (twice) H2 H3 H6
+    # where their inputs exist
+    "iplt_utilisation": 9.5 / 3 / 5,          # 9.5 m3 received on 3 working days, IPLT of 5 m3/day
+    "cost_recovery": 550000 / 1000000,        # revenue / the record's opex
+    "fee_vs_wtp": 200000 / 150000,            # mean fee billed / the record's willingness to pay
+    # against the trial's plan (TARGET)
+    "households_vs_target": 4 / 5,
+    "emptyings_vs_target": 5 / (90 / (365.25 / 12)) / 2,  # 5 in 90 days, 2 a month planned
+    "budget_use": 1000000 / 800000,           # the record's opex / the budget (the whole period)
 }
+TARGET = {"households": 5, "emptyings_per_month": 2, "budget_idr": 800000, "source": "test"}
 STATUS = {"cancelled_share": "poor", "emptyings_per_truck_day": "watch", "delivered_share": "poor",
           "mean_trip_minutes": "good", "collection_rate": "poor", "complaints_per_100": "poor",
-          "median_resolve_days": "watch", "events_total": "info"}
+          "median_resolve_days": "watch", "events_total": "info", "iplt_utilisation": "good",
+          "cost_recovery": "poor", "fee_vs_wtp": "watch", "households_vs_target": "watch",
+          "emptyings_vs_target": "watch", "budget_use": "poor"}
 
 
 @pytest.fixture
@@ -58,15 +74,27 @@ def logged(admin_loaded, tmp_path):
     from gis_service.ingest.importer import import_file
 
     import_file(admin_loaded, "pilots", write_csv(tmp_path / "pilots.csv", PILOT))
+    import_file(admin_loaded, "facilities", write_csv(tmp_path / "iplt.csv", IPLT))
     import_file(admin_loaded, "pilot_events", write_csv(tmp_path / "log.csv", [dict(zip(HEAD, r)) for r in LOG]))
     return admin_loaded
 
 
-def test_every_indicator_equals_its_hand_computed_value(logged):
+@pytest.fixture
+def config_dir(tmp_path):
+    """The shipped config with the test pilot's plan added."""
+    folder = tmp_path / "config"
+    shutil.copytree(get_settings().config_dir, folder)
+    rules = yaml.safe_load((folder / "pilot_evaluation.yml").read_text(encoding="utf-8"))
+    rules["targets"] = {"Uji LLTT": TARGET}
+    (folder / "pilot_evaluation.yml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def test_every_indicator_equals_its_hand_computed_value(logged, config_dir):
     with logged.connect() as conn:
-        card = evaluate(conn, config_dir=get_settings().config_dir, by="month")
+        card = evaluate(conn, config_dir=config_dir, by="month")
     assert card["pilot"] == "Uji LLTT" and card["period"] == ["2026-01-01", "2026-03-31"]
-    assert set(card["indicators"]) == set(INDICATORS) == set(EXPECTED)
+    assert set(card["indicators"]) == set(ALL) == set(EXPECTED) and card["target"] == TARGET
     for name, value in EXPECTED.items():
         assert card["indicators"][name] == pytest.approx(value), name
     assert {k: card["status"][k] for k in STATUS} == STATUS
@@ -129,3 +157,49 @@ def test_bad_rows_are_refused_by_row_and_nothing_is_written(logged, tmp_path):
     assert rows["B1"] == 1 and rows["B6"] == 6  # the records in the file, first = 1
     with logged.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM pilot_event")).scalar() == len(LOG)
+
+
+def test_calibration_takes_the_log_as_it_takes_the_same_totals_imported(logged, tmp_path):
+    """The log rolls up into the pilot's record (its period); importing those totals directly
+    instead gives the same calibration, and so does the log in any order."""
+    from gis_service.analysis.parameters import load_parameter_values
+    from gis_service.analysis.pilot_evaluation import records_with_log
+    from gis_service.analysis.scaleup.calibration import calibrate, pilot_records
+    from gis_service.ingest.importer import import_file
+
+    params = load_parameter_values(None, parameter_set_id=None, config_dir=get_settings().config_dir)
+    with logged.connect() as conn:
+        from_log = pilot_records(conn, region_codes=["62.07"], pilot="Uji LLTT")
+        events = pd.read_sql(text("SELECT * FROM pilot_event"), conn)
+    quarter = from_log.iloc[0]
+    assert len(from_log) == 1 and (quarter["emptyings"], quarter["sludge_m3"], quarter["truck_trips"]) == (5, 14.0, 5)
+    assert (quarter["working_days"], quarter["trucks"], quarter["households_paying"]) == (3, 2, 3)
+    assert float(quarter["opex_idr"]) == 1000000  # the imported cost stays
+    shuffled = records_with_log(from_log.drop(columns="pilot"), events.sample(frac=1, random_state=7),
+                                start=quarter["period_start"], end=quarter["period_end"])
+    assert shuffled[["emptyings", "sludge_m3", "mean_trip_minutes"]].equals(from_log[["emptyings", "sludge_m3",
+                                                                                       "mean_trip_minutes"]])
+    logged_calibration = calibrate(from_log, params).as_dict()
+
+    with logged.begin() as conn:
+        conn.execute(text("DELETE FROM pilot_event"))
+    totals = dict(PILOT[0], households_served="4", emptyings="5", sludge_m3="14.0", truck_trips="5",
+                  mean_trip_minutes="112.5", working_days="3", trucks="2", revenue_idr="550000",
+                  households_paying="3")
+    import_file(logged, "pilots", write_csv(tmp_path / "totals.csv", [totals]))
+    with logged.connect() as conn:
+        imported = pilot_records(conn, region_codes=["62.07"], pilot="Uji LLTT")
+    assert calibrate(imported, params).as_dict() == logged_calibration
+
+
+def test_log_days_outside_every_record_become_monthly_records(logged):
+    from gis_service.analysis.pilot_evaluation import records_with_log
+
+    with logged.connect() as conn:
+        events = pd.read_sql(text("SELECT * FROM pilot_event"), conn)
+        records = pd.read_sql(text("SELECT * FROM pilot_record WHERE false"), conn)
+    months = records_with_log(records, events, start=pd.Timestamp("2026-01-03").date(), end=None)
+    assert [str(d) for d in months["period_start"]] == ["2026-01-03", "2026-02-01"]  # clipped to the pilot's start
+    assert [str(d) for d in months["period_end"]] == ["2026-01-31", "2026-02-28"]
+    assert list(months["emptyings"]) == [3, 2] and list(months["sludge_m3"]) == [9.0, 5.0]
+    assert list(months["working_days"]) == [2, 1] and list(months["households_paying"]) == [3, 0]

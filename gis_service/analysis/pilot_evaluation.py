@@ -19,6 +19,12 @@ from sqlalchemy import Connection, text
 INDICATORS = ("events_total", "emptyings_done", "cancelled_share", "truck_days", "emptyings_per_truck_day",
               "pumped_m3", "m3_per_emptying", "delivered_share", "mean_trip_minutes", "revenue_idr",
               "collection_rate", "complaints_per_100", "median_resolve_days", "households_served")
+# judged where their inputs exist: the pilot's IPLT (a facility of type iplt, status pilot, capacity
+# in m3/day), its records' operating cost and stated willingness to pay (import pilots)
+WHERE_GIVEN = ("iplt_utilisation", "cost_recovery", "fee_vs_wtp")
+# against the trial's own plan (``targets`` in config/pilot_evaluation.yml): effectiveness and efficiency
+AGAINST_TARGETS = ("households_vs_target", "emptyings_vs_target", "budget_use")
+ALL = (*INDICATORS, *WHERE_GIVEN, *AGAINST_TARGETS)
 DEFINITIONS = {
     "events_total": "all rows (attempts)",
     "emptyings_done": "rows with status done",
@@ -34,6 +40,14 @@ DEFINITIONS = {
     "complaints_per_100": "100 x complaints among done rows / emptyings_done",
     "median_resolve_days": "median of resolved_days over complaints",
     "households_served": "distinct household_id among done rows",
+    "iplt_utilisation": "m3 received per working day (days with a done row) / the pilot IPLT's design m3/day",
+    "cost_recovery": "revenue_idr / operating cost of the pilot's records inside the period (opex_idr)",
+    "fee_vs_wtp": "mean fee billed per done emptying / stated willingness to pay (wtp_idr of the records, "
+                  "weighted by households served)",
+    "households_vs_target": "households_served / the trial's planned households",
+    "emptyings_vs_target": "emptyings_done per month of the period / the planned emptyings per month",
+    "budget_use": "opex_idr + capex_idr of the records inside the period / the trial's budget for the period "
+                  "(its budget x the period's share of the pilot's whole period)",
 }
 BY = {"month": "month", "village": "village_code", "truck": "truck"}
 EVENT_SQL = """
@@ -75,13 +89,109 @@ def indicators(events: pd.DataFrame) -> dict[str, float | int | None]:
     }
 
 
+def inputs_elsewhere(conn: Connection, pilot_id: int, start: date, end: date, events: pd.DataFrame) -> dict:
+    """The indicators whose inputs are outside the log: None where an input is missing."""
+    done = events[events["status"] == "done"]
+    capacity = conn.execute(text(
+        "SELECT sum(capacity) FROM facility WHERE type = 'iplt' AND status = 'pilot' "
+        "AND capacity_unit = 'm3_per_day'")).scalar()
+    days = done["event_date"].nunique()
+    received = float(done["delivered_m3"].astype(float).fillna(0.0).sum())
+    records = pd.read_sql(text(
+        "SELECT opex_idr, wtp_idr, households_served FROM pilot_record WHERE pilot_id = :p "
+        "AND period_start >= :a AND period_end <= :b"), conn, params={"p": pilot_id, "a": start, "b": end})
+    opex = pd.to_numeric(records["opex_idr"], errors="coerce").dropna()
+    wtp = pd.to_numeric(records["wtp_idr"], errors="coerce")
+    weight = pd.to_numeric(records["households_served"], errors="coerce").fillna(0)
+    stated = float((wtp * weight)[wtp.notna()].sum() / weight[wtp.notna()].sum()) \
+        if wtp.notna().any() and weight[wtp.notna()].sum() > 0 else (float(wtp.mean()) if wtp.notna().any() else None)
+    billed = done["fee_billed_idr"].dropna().astype(float)
+    paid = float(done["fee_paid_idr"].dropna().astype(float).sum())
+    return {
+        "iplt_utilisation": received / days / float(capacity) if capacity and days else None,
+        "cost_recovery": paid / float(opex.sum()) if len(opex) and opex.sum() > 0 else None,
+        "fee_vs_wtp": float(billed.mean()) / stated if len(billed) and stated else None,
+    }
+
+
+# ---- the log rolled up into periods, for calibration --------------------------------------------
+
+LOGGED = ["households_served", "emptyings", "sludge_m3", "truck_trips", "mean_trip_minutes", "working_days",
+          "trucks", "revenue_idr", "households_paying"]
+"""The pilot_record columns the log gives. sludge_m3 is the volume pumped (what treatment must take);
+truck_trips counts one trip per done emptying (the tank of one household per trip) [U]."""
+
+
+def rollup(events: pd.DataFrame) -> dict:
+    """The ``LOGGED`` totals of a set of log rows."""
+    done = events[events["status"] == "done"]
+    trips = done["trip_minutes"].dropna().astype(float)
+    paid = done[done["fee_paid_idr"].astype(float).fillna(0.0) > 0]
+    return {"households_served": int(done["household_id"].dropna().nunique()), "emptyings": len(done),
+            "sludge_m3": float(done["pumped_m3"].astype(float).sum()), "truck_trips": len(done),
+            "mean_trip_minutes": float(trips.mean()) if len(trips) else None,
+            "working_days": int(done["event_date"].nunique()), "trucks": int(done["truck"].dropna().nunique()),
+            "revenue_idr": float(done["fee_paid_idr"].dropna().astype(float).sum()),
+            "households_paying": int(paid["household_id"].dropna().nunique())}
+
+
+def records_with_log(records: pd.DataFrame, events: pd.DataFrame, *, start: date | None,
+                     end: date | None) -> pd.DataFrame:
+    """A pilot's records with its log rolled in: each imported record's ``LOGGED`` columns are the
+    log's totals over its period (its costs and willingness to pay stay as imported), and the log's
+    days outside every record become one record per calendar month (clipped to the pilot's
+    period). The order of the log's rows changes nothing."""
+    out = records.copy()
+    dates = pd.to_datetime(events["event_date"])
+    covered = pd.Series(False, index=events.index)
+    for k, row in out.iterrows():
+        inside = (dates >= pd.Timestamp(row["period_start"])) & (dates <= pd.Timestamp(row["period_end"]))
+        covered |= inside
+        if inside.any():
+            for column, value in rollup(events[inside]).items():
+                out.at[k, column] = value
+    rest = events[~covered]
+    new = []
+    for month, part in rest.groupby(dates[~covered].dt.to_period("M"), sort=True):
+        first, last = month.start_time.date(), month.end_time.date()
+        new.append({"period_start": max(first, start) if start else first,
+                    "period_end": min(last, end) if end else last, **rollup(part)})
+    if new:
+        out = pd.concat([out, pd.DataFrame(new)], ignore_index=True)
+    return out.sort_values("period_start", kind="stable").reset_index(drop=True)
+
+
+def against_targets(conn: Connection, pilot: dict, start: date, end: date, values: dict, target: dict | None) -> dict:
+    """Effectiveness (result / target) and the budget's use, where the trial's plan is given."""
+    out = dict.fromkeys(AGAINST_TARGETS)
+    if not target:
+        return out
+    months = ((end - start).days + 1) / (365.25 / 12)
+    if target.get("households"):
+        out["households_vs_target"] = values["households_served"] / float(target["households"])
+    if target.get("emptyings_per_month"):
+        out["emptyings_vs_target"] = values["emptyings_done"] / months / float(target["emptyings_per_month"])
+    if target.get("budget_idr") and pilot["start_date"] and pilot["end_date"]:
+        spent = conn.execute(text(
+            "SELECT sum(coalesce(opex_idr, 0) + coalesce(capex_idr, 0)), count(opex_idr) + count(capex_idr) "
+            "FROM pilot_record WHERE pilot_id = :p AND period_start >= :a AND period_end <= :b"),
+            {"p": pilot["id"], "a": start, "b": end}).one()
+        whole = (pilot["end_date"] - pilot["start_date"]).days + 1
+        share = ((end - start).days + 1) / whole
+        if spent[1]:
+            out["budget_use"] = float(spent[0]) / (float(target["budget_idr"]) * share)
+    return out
+
+
 def judge(indicator: str, value, rule: dict) -> str:
-    """good, watch or poor against the rule's thresholds; "info" for a count without thresholds;
-    "no data" without a value."""
+    """good, watch or poor against the rule's thresholds (above a ``ceiling``, poor: an IPLT over
+    its design load); "info" for a count without thresholds; "no data" without a value."""
     if "better" not in rule:
         return "info"
     if value is None:
         return "no data"
+    if rule.get("ceiling") is not None and value > float(rule["ceiling"]):
+        return "poor"
     good, poor = float(rule["good"]), float(rule["poor"])
     if rule["better"] == "higher":
         return "good" if value >= good else "poor" if value < poor else "watch"
@@ -91,11 +201,17 @@ def judge(indicator: str, value, rule: dict) -> str:
 def load_rules(config_dir: Path) -> dict:
     with open(config_dir / "pilot_evaluation.yml", encoding="utf-8") as fh:
         rules = yaml.safe_load(fh)["indicators"]
-    missing = [i for i in INDICATORS if i not in rules]
+    missing = [i for i in ALL if i not in rules]
     if missing:
         raise ValueError(f"config/pilot_evaluation.yml has no rule for {', '.join(missing)}; add them "
                          "(aspect, measure, and for a judged indicator better, good, poor, source, recommendation)")
     return rules
+
+
+def load_targets(config_dir: Path) -> dict:
+    """The trial's plan per pilot name: households, emptyings_per_month, budget_idr, source."""
+    with open(config_dir / "pilot_evaluation.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh).get("targets") or {}
 
 
 CHECKLIST_STATUS = ("none", "draft", "adopted")
@@ -150,13 +266,15 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     events = pd.read_sql(text(EVENT_SQL), conn, params={"p": p["id"], "a": start, "b": end})
-    values = indicators(events)
+    values = indicators(events) | inputs_elsewhere(conn, p["id"], start, end, events)
+    target = load_targets(config_dir).get(p["name"])
+    values |= against_targets(conn, p, start, end, values, target)
     scorecard = [{"id": i, "value": values[i], "status": judge(i, values[i], rules[i]),
                   "aspect": rules[i]["aspect"], "measure": rules[i]["measure"], "definition": DEFINITIONS[i],
                   "better": rules[i].get("better"), "good": rules[i].get("good"), "poor": rules[i].get("poor"),
                   "source": rules[i].get("source"),
                   "recommendation": rules[i].get("recommendation") if judge(i, values[i], rules[i]) in
-                  ("watch", "poor") else None} for i in INDICATORS]
+                  ("watch", "poor") else None} for i in ALL]
     groups = []
     if by is not None:
         events["month"] = pd.to_datetime(events["event_date"]).dt.strftime("%Y-%m")
@@ -165,7 +283,7 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
             groups.append({by: None if pd.isna(key) else key, "indicators": row,
                            "status": {i: judge(i, row[i], rules[i]) for i in INDICATORS}})
     checklist = load_checklist(config_dir)
-    return {"pilot": p["name"], "period": [start.isoformat(), end.isoformat()], "indicators": values,
+    return {"target": target, "pilot": p["name"], "period": [start.isoformat(), end.isoformat()], "indicators": values,
             "status": {row["id"]: row["status"] for row in scorecard}, "scorecard": scorecard, "by": groups,
             "checklist": checklist["items"], "checklist_complete": checklist["complete_share"],
             "illustrative_thresholds": any("ILLUSTRATIVE" in (r.get("source") or "") for r in rules.values())}

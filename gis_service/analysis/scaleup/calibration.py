@@ -92,6 +92,7 @@ def pilot_records(conn: Connection, *, region_codes: list[str], pilot: str | Non
         "WHERE (CAST(:name AS text) IS NULL AND EXISTS (SELECT 1 FROM unnest(p.village_codes) c, "
         "       unnest(CAST(:codes AS text[])) g WHERE c = g OR starts_with(c, g || '.'))) OR p.name = :name "
         "ORDER BY p.name, r.period_start"), conn, params={"name": pilot, "codes": region_codes})
+    rows = _with_logs(conn, rows, pilot=pilot, region_codes=region_codes)
     if pilot is not None and rows.empty:
         names = conn.execute(text("SELECT name FROM pilot ORDER BY name")).scalars().all()
         raise ValueError(f"no records for pilot '{pilot}'; pilots with records: "
@@ -99,6 +100,27 @@ def pilot_records(conn: Connection, *, region_codes: list[str], pilot: str | Non
     for column in ("capex_idr", "opex_idr", "revenue_idr", "wtp_idr"):
         rows[column] = pd.to_numeric(rows[column], errors="coerce")
     return rows
+
+
+def _with_logs(conn: Connection, rows: pd.DataFrame, *, pilot: str | None, region_codes: list[str]) -> pd.DataFrame:
+    """Where a pilot has an operation log (``import pilot_events``), its records carry the log's
+    totals (``pilot_evaluation.records_with_log``): the log, one row per emptying, is the better
+    source for what it counts."""
+    from gis_service.analysis.pilot_evaluation import records_with_log
+
+    logged = pd.read_sql(text(
+        "SELECT p.id, p.name, p.start_date, p.end_date FROM pilot p WHERE EXISTS "
+        "(SELECT 1 FROM pilot_event e WHERE e.pilot_id = p.id) AND (p.name = :name OR (CAST(:name AS text) IS NULL "
+        "AND EXISTS (SELECT 1 FROM unnest(p.village_codes) c, unnest(CAST(:codes AS text[])) g "
+        "WHERE c = g OR starts_with(c, g || '.'))))"), conn, params={"name": pilot, "codes": region_codes})
+    if logged.empty:
+        return rows
+    parts = [rows[~rows["pilot"].isin(logged["name"])]]
+    for p in logged.itertuples():
+        events = pd.read_sql(text("SELECT * FROM pilot_event WHERE pilot_id = :p"), conn, params={"p": p.id})
+        merged = records_with_log(rows[rows["pilot"] == p.name], events, start=p.start_date, end=p.end_date)
+        parts.append(merged.assign(pilot=p.name, pilot_id=p.id))
+    return pd.concat([part for part in parts if not part.empty], ignore_index=True)
 
 
 def pilot_trucks(conn: Connection) -> float | None:
