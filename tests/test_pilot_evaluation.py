@@ -6,6 +6,7 @@ and bad rows are refused by row with nothing written."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 
 import pandas as pd
@@ -203,3 +204,46 @@ def test_log_days_outside_every_record_become_monthly_records(logged):
     assert [str(d) for d in months["period_end"]] == ["2026-01-31", "2026-02-28"]
     assert list(months["emptyings"]) == [3, 2] and list(months["sludge_m3"]) == [9.0, 5.0]
     assert list(months["working_days"]) == [2, 1] and list(months["households_paying"]) == [3, 0]
+
+
+FORM = Path(__file__).resolve().parents[1] / "forms" / "logbook_lltt.xlsx"
+
+
+def test_the_logbook_form_is_a_valid_xlsform_whose_kobo_export_imports_without_mapping(admin_loaded, tmp_path):
+    """forms/logbook_lltt.xlsx converts to an XForm (pyxform, as KoboToolbox and ODK do), and an
+    export of its submissions, in the columns Kobo writes for it, imports as it is: every field found."""
+    from openpyxl import load_workbook
+    from pyxform.xls2xform import convert
+
+    from gis_service.ingest.importer import import_file
+
+    xform = convert(xlsform=str(FORM), validate=False).xform
+    survey = list(load_workbook(FORM)["survey"].iter_rows(values_only=True))
+    names = [row[1] for row in survey[1:]]
+    assert len(names) == 16 and all(f'nodeset="/data/{name}"' in xform for name in names)
+    # Kobo's CSV export: one column per question (a geopoint also as _NAME_latitude, ...), its meta columns
+    columns = [c for n in names for c in ([n, f"_{n}_latitude", f"_{n}_longitude", f"_{n}_altitude",
+                                           f"_{n}_precision"] if n == "lokasi" else [n])]
+    columns += ["_id", "_uuid", "_submission_time", "_validation_status", "_index"]
+    answers = {"event_id": "LOG-1", "nama_pilot": "Uji LLTT", "tanggal": "2026-01-05", "status": "selesai",
+               "alasan": "", "id_pelanggan": "H1", "kode_desa": WEST, "lokasi": "-2.9 112.06 0 5",
+               "_lokasi_latitude": "-2.9", "_lokasi_longitude": "112.06", "_lokasi_altitude": "0",
+               "_lokasi_precision": "5", "no_polisi": "KH 1", "volume_sedot_m3": "3", "volume_diterima_iplt_m3": "3",
+               "waktu_tempuh_menit": "90", "tarif": "200000", "dibayar": "200000", "keluhan": "tidak",
+               "hari_penyelesaian": "", "_id": "101", "_uuid": "7f0c", "_submission_time": "2026-01-05T10:00:00",
+               "_validation_status": "", "_index": "1"}
+    assert set(answers) == set(columns)
+    import_file(admin_loaded, "pilots", write_csv(tmp_path / "pilots.csv", PILOT))
+    report = import_file(admin_loaded, "pilot_events", write_csv(tmp_path / "kobo.csv", [answers]))
+    from gis_service.ingest.pilots import EVENT_FIELDS
+
+    assert report.inserted == 1 and not report.rejected
+    assert set(report.columns) == {f.name for f in EVENT_FIELDS} | {"geometry"}, report.columns
+    # the same export as an Excel workbook
+    xlsx = tmp_path / "kobo.xlsx"
+    pd.DataFrame([dict(answers, event_id="LOG-2")]).to_excel(xlsx, index=False)
+    assert import_file(admin_loaded, "pilot_events", xlsx).inserted == 1
+    with admin_loaded.connect() as conn:
+        rows = conn.execute(text("SELECT source_id, event_date, pumped_m3, ST_X(geom) FROM pilot_event ORDER BY 1")).all()
+    assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [("LOG-1", "2026-01-05", 3.0, 112.06),
+                                                              ("LOG-2", "2026-01-05", 3.0, 112.06)]

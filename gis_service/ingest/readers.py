@@ -61,12 +61,14 @@ def read_table(path: Path, *, layer: str | None = None, crs: str | None = None,
                         "file or raise GIS_SERVICE_MAX_IMPORT_MB")
     if suffix in (".csv", ".txt", ".tsv"):
         result = _read_csv(path, crs=crs, geometry_required=geometry_required, region=region)
+    elif suffix in (".xlsx", ".xlsm"):
+        result = _read_xlsx(path, layer=layer, crs=crs, geometry_required=geometry_required, region=region)
     elif suffix in VECTOR_SUFFIXES:
         result = _read_vector(path, layer=layer, crs=crs)
         result.frame.attrs.update(geometry_in_file=True, geometry_columns=["(the layer's geometry)"])
     else:
         raise ReadError(f"{path.name}: unsupported format '{suffix}'. Use GeoPackage, zipped Shapefile, "
-                        "GeoJSON, FlatGeobuf, CSV, or .osm.pbf for the network")
+                        "GeoJSON, FlatGeobuf, CSV, Excel (.xlsx), or .osm.pbf for the network")
     if len(result.frame) == 0:
         raise ReadError(f"{path.name} has no records")
     return result
@@ -258,6 +260,47 @@ def _read_csv(path: Path, *, crs: str | None, geometry_required: bool, region=No
         raise ReadError(f"{path.name} is not a well-formed CSV: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
         raise ReadError(f"{path.name} has no header row") from exc
+    return _from_strings(df, path.name, decimal=decimal, crs=crs, geometry_required=geometry_required,
+                         region=region, notes=notes)
+
+
+def _read_xlsx(path: Path, *, layer: str | None, crs: str | None, geometry_required: bool,
+               region=None) -> ReadResult:
+    """An Excel workbook (a Kobo/ODK export, an operator's spreadsheet): the sheet ``layer``, else
+    the first. Cells become the text a CSV would hold (dates as YYYY-MM-DD, whole numbers without
+    ".0"), so every rule of the CSV path applies."""
+    from datetime import datetime, time
+
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # a damaged or mislabelled file: openpyxl raises many kinds
+        raise ReadError(f"{path.name} cannot be read as an Excel workbook (.xlsx): {exc}") from exc
+    sheet = layer if layer is not None else book.sheet_names[0]
+    if sheet not in book.sheet_names:
+        raise ReadError(f"{path.name} has no sheet '{sheet}'; its sheets: {', '.join(book.sheet_names)} "
+                        "(choose one with --layer)")
+    df = book.parse(sheet, dtype=object, header=0)
+
+    def cell(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+            return None
+        if isinstance(v, datetime):
+            return v.date().isoformat() if v.time() == time(0) else v.isoformat()
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    df = df.apply(lambda column: column.map(cell)).astype(object)
+    df = df.dropna(how="all")
+    notes = [f"Excel workbook: sheet '{sheet}'" + (f" of {len(book.sheet_names)}" if len(book.sheet_names) > 1 else "")]
+    return _from_strings(df, path.name, decimal=".", crs=crs, geometry_required=geometry_required, region=region,
+                         notes=notes)
+
+
+def _from_strings(df: pd.DataFrame, name: str, *, decimal: str, crs: str | None, geometry_required: bool,
+                  region, notes: list[str]) -> ReadResult:
+    """A table of text cells (from a CSV or a workbook) with its geometry found."""
+    path = Path(name)
     df.columns = [str(c).strip() for c in df.columns]
     names_seen = set(df.columns)
     repeated = sorted({c for c, n in Counter(df.columns).items() if n > 1})
