@@ -11,6 +11,7 @@ bootstrap:
 ## Bring up the local PostGIS, apply the migrations, load the demo region, run coverage for the
 ## demo's pilot scenario, print the regency summary, draw the two Buku Putih maps into out/maps,
 ## plan the pilot scenario's scale-up (headline printed; report and GeoPackage in out/), publish both,
+## print the trial's scorecard from the demo pilot's generated operation log,
 ## then serve the OGC APIs on http://127.0.0.1:8000 (Ctrl-C stops the server; the database keeps running).
 demo: bootstrap
 	$(GIS) db up
@@ -18,6 +19,7 @@ demo: bootstrap
 	$(GIS) demo load --scale $(SCALE)
 	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps --publish
 	$(GIS) scaleup run --scenario "Pilot only (demo)" --report out/rencana_pilot.html --gpkg out/rencana_pilot.gpkg --publish
+	$(GIS) pilot evaluate
 	$(GIS) serve --host 127.0.0.1 --port 8000
 
 ## Run the whole test suite against a throwaway PostGIS the suite starts itself, with the real

@@ -17,7 +17,7 @@ from gis_service.vocabulary import (
 )
 
 KINDS = ["admin", "population", "settlements", "households", "facilities", "service_areas", "network",
-         "pilots"]
+         "pilots", "pilot_events"]
 COLUMNS = {
     "admin": ["code", "name", "level", "village_kind", "urban_rural", "bps_code", "geometry"],
     "population": ["code", "year", "population", "households"],
@@ -34,6 +34,9 @@ COLUMNS = {
                "period_start", "period_end", "households_served", "emptyings", "sludge_m3",
                "truck_trips", "mean_trip_minutes", "working_days", "trucks", "opex_idr", "revenue_idr",
                "households_paying", "wtp_idr"],
+    "pilot_events": ["event_id", "pilot", "date", "status", "reason", "household_id", "village_code", "truck",
+                     "pumped_m3", "delivered_m3", "trip_minutes", "fee_billed_idr", "fee_paid_idr", "complaint",
+                     "resolved_days"],
 }
 
 
@@ -267,6 +270,26 @@ def test_pilots(region):
     assert pilots.wtp_idr.between(100_000, 200_000).all()
     kelurahan = set(region["admin"].query("village_kind == 'kelurahan'").code)
     assert all(2 <= len(v) <= 4 and set(v) <= kelurahan for v in pilots.village_codes)
+
+
+def test_the_pilot_log_agrees_with_the_records_and_has_a_logbook_s_gaps(region):
+    from gis_service.analysis.pilot_evaluation import LOGGED, records_with_log
+
+    events = region["pilot_events"].rename(columns={"date": "event_date"})
+    events["status"] = events["status"].map({"selesai": "done", "batal": "cancelled", "gagal": "failed"})
+    records = region["pilots"]
+    merged = records_with_log(records.drop(columns="pilot"), events, start=None, end=None)
+    assert (merged[LOGGED].astype(float) == records[LOGGED].astype(float)).all().all()  # the same calibration
+    months = pd.to_datetime(events["event_date"]).dt.month
+    assert sorted(months.unique()) == list(range(1, 11))  # November and December not logged yet
+    done = events[events["status"] == "done"]
+    assert 0.85 < done["delivered_m3"].astype(float).fillna(0).sum() / done["pumped_m3"].sum() < 0.97
+    assert done["trip_minutes"].isna().any() and (done["trip_minutes"].dropna() > 0).all()
+    assert {"cancelled", "failed"} <= set(events["status"]) and done["complaint"].any()
+    may = done[(months[done.index] == 5) & pd.to_datetime(done["event_date"]).dt.day.between(6, 19)]
+    assert set(may["truck"]) == {"KH 8451 AB"}  # the second truck in the workshop
+    villages = set(records["village_codes"].iat[0])
+    assert set(events["village_code"]) <= villages and events["event_id"].is_unique
 
 
 def test_scale_multiplies_households(region):

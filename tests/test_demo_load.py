@@ -13,7 +13,7 @@ from gis_service.demo.load import DEMO_SCENARIO, RealDataPresent, load_demo
 def test_demo_loads_summarises_and_reloads_unchanged(engine):
     reports = load_demo(engine)
     assert [r.kind for r in reports] == ["admin", "population", "settlements", "households", "facilities",
-                                         "service_areas", "network", "pilots"]
+                                         "service_areas", "network", "pilots", "pilot_events"]
     assert all(not r.rejected for r in reports)
     summary = database_summary(engine)
     counts = summary["counts"]
@@ -33,6 +33,9 @@ def test_demo_loads_summarises_and_reloads_unchanged(engine):
         feeds = conn.execute(text("SELECT count(*) FROM facility d JOIN facility p ON p.id = d.feeds_facility_id "
                                   "WHERE p.type = 'iplt'")).scalar()
         assert feeds == 5  # four depots and the transfer station
+        log = conn.execute(text("SELECT count(*), count(*) FILTER (WHERE status = 'done') FROM pilot_event")).one()
+        records = conn.execute(text("SELECT sum(emptyings) FROM pilot_record WHERE period_start < '2024-11-01'")).scalar()
+        assert log[0] > log[1] == records  # the log's done rows are the logged months' emptyings
     again = load_demo(engine)
     assert all(r.inserted == 0 and r.updated == 0 for r in again)
 

@@ -173,7 +173,7 @@ def test_calibration_takes_the_log_as_it_takes_the_same_totals_imported(logged, 
         from_log = pilot_records(conn, region_codes=["62.07"], pilot="Uji LLTT")
         events = pd.read_sql(text("SELECT * FROM pilot_event"), conn)
     quarter = from_log.iloc[0]
-    assert len(from_log) == 1 and (quarter["emptyings"], quarter["sludge_m3"], quarter["truck_trips"]) == (5, 14.0, 5)
+    assert len(from_log) == 1 and (quarter["emptyings"], quarter["sludge_m3"], quarter["truck_trips"]) == (5, 14.0, 6)
     assert (quarter["working_days"], quarter["trucks"], quarter["households_paying"]) == (3, 2, 3)
     assert float(quarter["opex_idr"]) == 1000000  # the imported cost stays
     shuffled = records_with_log(from_log.drop(columns="pilot"), events.sample(frac=1, random_state=7),
@@ -184,7 +184,7 @@ def test_calibration_takes_the_log_as_it_takes_the_same_totals_imported(logged, 
 
     with logged.begin() as conn:
         conn.execute(text("DELETE FROM pilot_event"))
-    totals = dict(PILOT[0], households_served="4", emptyings="5", sludge_m3="14.0", truck_trips="5",
+    totals = dict(PILOT[0], households_served="4", emptyings="5", sludge_m3="14.0", truck_trips="6",
                   mean_trip_minutes="112.5", working_days="3", trucks="2", revenue_idr="550000",
                   households_paying="3")
     import_file(logged, "pilots", write_csv(tmp_path / "totals.csv", [totals]))

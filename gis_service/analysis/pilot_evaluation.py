@@ -119,7 +119,9 @@ def inputs_elsewhere(conn: Connection, pilot_id: int, start: date, end: date, ev
 LOGGED = ["households_served", "emptyings", "sludge_m3", "truck_trips", "mean_trip_minutes", "working_days",
           "trucks", "revenue_idr", "households_paying"]
 """The pilot_record columns the log gives. sludge_m3 is the volume pumped (what treatment must take);
-truck_trips counts one trip per done emptying (the tank of one household per trip) [U]."""
+truck_trips counts one trip per done or failed attempt (one household's tank per trip; a failed
+attempt is a wasted trip, a cancelled one is called off before the truck leaves) [U];
+mean_trip_minutes is kept to 0.01 minute and sludge_m3 to a litre, as records hold them."""
 
 
 def rollup(events: pd.DataFrame) -> dict:
@@ -128,8 +130,9 @@ def rollup(events: pd.DataFrame) -> dict:
     trips = done["trip_minutes"].dropna().astype(float)
     paid = done[done["fee_paid_idr"].astype(float).fillna(0.0) > 0]
     return {"households_served": int(done["household_id"].dropna().nunique()), "emptyings": len(done),
-            "sludge_m3": float(done["pumped_m3"].astype(float).sum()), "truck_trips": len(done),
-            "mean_trip_minutes": float(trips.mean()) if len(trips) else None,
+            "sludge_m3": round(float(done["pumped_m3"].astype(float).sum()), 3),
+            "truck_trips": len(done) + int((events["status"] == "failed").sum()),
+            "mean_trip_minutes": round(float(trips.mean()), 2) if len(trips) else None,
             "working_days": int(done["event_date"].nunique()), "trucks": int(done["truck"].dropna().nunique()),
             "revenue_idr": float(done["fee_paid_idr"].dropna().astype(float).sum()),
             "households_paying": int(paid["household_id"].dropna().nunique())}
@@ -283,7 +286,8 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
             groups.append({by: None if pd.isna(key) else key, "indicators": row,
                            "status": {i: judge(i, row[i], rules[i]) for i in INDICATORS}})
     checklist = load_checklist(config_dir)
-    return {"target": target, "pilot": p["name"], "period": [start.isoformat(), end.isoformat()], "indicators": values,
+    logged = [d.isoformat() if d else None for d in span]
+    return {"target": target, "log_span": logged, "pilot": p["name"], "period": [start.isoformat(), end.isoformat()], "indicators": values,
             "status": {row["id"]: row["status"] for row in scorecard}, "scorecard": scorecard, "by": groups,
             "checklist": checklist["items"], "checklist_complete": checklist["complete_share"],
             "illustrative_thresholds": any("ILLUSTRATIVE" in (r.get("source") or "") for r in rules.values())}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Optional
 
 import typer
@@ -87,6 +87,13 @@ def pilot_evaluate(
     console.print(f"institutional checklist: {sum(1 for i in card['checklist'] if i['status'] == 'adopted')} of "
                   f"{len(card['checklist'])} items adopted; {'-' if done is None else _shown('x_share', done)} of "
                   "those the roll-out needs (config/pilot_checklist.yml)", soft_wrap=True)
+    first, last = card["log_span"]
+    month = timedelta(days=31)  # a log ends on the last working day, not the month's last day
+    if first and (date.fromisoformat(first) - date.fromisoformat(card["period"][0]) > month
+                  or date.fromisoformat(card["period"][1]) - date.fromisoformat(last) > month):
+        console.print(f"note: the log covers {first} to {last} of the period {card['period'][0]} to "
+                      f"{card['period'][1]}; days without a log count as days without service "
+                      "(--from/--to narrow the period)", soft_wrap=True)
     if card["illustrative_thresholds"]:
         console.print("note: the thresholds are ILLUSTRATIVE assumptions (config/pilot_evaluation.yml); "
                       "set your own with their sources", soft_wrap=True)

@@ -17,6 +17,7 @@ COUNTS = {
     "network edges": "SELECT count(*) FROM network_edge",
     "facilities": "SELECT count(*) FROM facility",
     "pilot records": "SELECT count(*) FROM pilot_record",
+    "pilot log (emptying attempts)": "SELECT count(*) FROM pilot_event",
 }
 
 

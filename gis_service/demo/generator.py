@@ -40,6 +40,7 @@ from gis_service.demo.frames import (
     population_frame,
     settlement_frame,
 )
+from gis_service.demo.pilot_log import pilot_event_frame
 from gis_service.demo.households import make_households
 from gis_service.demo.land import make_land
 from gis_service.demo.network import make_network
@@ -54,8 +55,9 @@ def generate_region(*, seed: int = SEED, scale: float = 1.0) -> Frames:
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
-    geo_rng, household_rng, pilot_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    # one stream per part; the log's stream is a fourth child, so the other parts stay as they were
+    geo_rng, household_rng, pilot_rng, log_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
     land = make_land(geo_rng)
     villages = make_villages(land, geo_rng)
     settlements = make_settlements(villages, land, geo_rng)
@@ -64,6 +66,7 @@ def generate_region(*, seed: int = SEED, scale: float = 1.0) -> Frames:
     households, hh_village, hh_settlement = make_households(
         villages, settlements, network, scale, household_rng)
     members = households["members"].to_numpy()
+    pilots = pilot_frame(villages, pilot_rng)
     return {
         "admin": admin_frame(land, villages),
         "population": population_frame(villages, hh_village, members),
@@ -72,7 +75,8 @@ def generate_region(*, seed: int = SEED, scale: float = 1.0) -> Frames:
         "facilities": facilities,
         "service_areas": service_area_frame(facilities, settlements),
         "network": network_frame(network),
-        "pilots": pilot_frame(villages, pilot_rng),
+        "pilots": pilots,
+        "pilot_events": pilot_event_frame(pilots, households, log_rng),
     }
 
 
