@@ -100,3 +100,21 @@ def _swap(value, code: str):
     if isinstance(value, (list, tuple)):
         return [_swap(v, code) for v in value]
     return value
+
+
+def page_fits(path) -> tuple[int, int]:
+    """How wide an HTML file lays out in headless Chromium: the document's width in a 1,280 px
+    window, and printed on A4 (210 mm less 15 mm margins each side: 680 CSS px). A page that fits
+    gives (1280, 680)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"file://{path}")
+        screen = page.evaluate("document.documentElement.scrollWidth")
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 680, "height": 900})
+        printed = page.evaluate("document.documentElement.scrollWidth")
+        browser.close()
+    return screen, printed

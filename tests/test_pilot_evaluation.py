@@ -19,7 +19,7 @@ from gis_service.analysis.pilot_evaluation import ALL, evaluate, indicators
 from gis_service.cli import app as cli
 from gis_service.ingest.report import ImportRejected
 from gis_service.settings import get_settings
-from tests.helpers import write_csv
+from tests.helpers import page_fits, write_csv
 
 WEST = "62.07.01.2001"
 PILOT = [{"pilot": "Uji LLTT", "operator": "UPTD PAL", "institution_type": "uptd", "village_codes": WEST,
@@ -121,11 +121,17 @@ def test_the_order_of_the_rows_changes_nothing(logged):
         assert indicators(events.sample(frac=1, random_state=seed)) == once
 
 
-def test_the_cli_prints_the_scorecard_and_json(logged):
+def test_the_cli_prints_the_scorecard_json_and_a_report(logged, tmp_path):
     out = CliRunner().invoke(cli, ["pilot", "evaluate", "--json"])
     assert out.exit_code == 0, out.output
     card = json.loads(out.stdout)
     assert card["indicators"]["emptyings_done"] == 5 and card["period"] == ["2026-01-01", "2026-03-31"]
+    report = tmp_path / "uji_coba.html"
+    written = CliRunner().invoke(cli, ["pilot", "evaluate", "--report", str(report)])
+    assert written.exit_code == 0, written.output
+    html = report.read_text(encoding="utf-8")
+    assert "Hasil uji coba" in html and all(i in html for i in card["indicators"]) and "pembuangan liar" in html
+    assert page_fits(report) == (1280, 680)  # a 1,280 px window and an A4 page
     table = CliRunner().invoke(cli, ["pilot", "evaluate", "--lang", "en", "--by", "truck"])
     assert table.exit_code == 0, table.output
     text_ = " ".join(table.output.split())

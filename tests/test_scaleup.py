@@ -19,7 +19,7 @@ from gis_service.cli import app
 from gis_service.demo.load import load_demo
 from gis_service.ingest.importer import import_file
 from gis_service.ingest.report import ImportRejected
-from tests.helpers import create_database, drop_database
+from tests.helpers import create_database, drop_database, page_fits
 
 SCENARIOS = [s.name for s in read_scenarios(Path(__file__).resolve().parents[1] / "config" / "scenarios"
                                             / "demo.yml")]
@@ -279,8 +279,13 @@ def test_report_geopackage_and_comparison(demo, tmp_path, monkeypatch):
                     "Perbandingan skenario", "DATA ILUSTRASI", "capex_truck"):
         assert heading in html, heading
     assert html.count("data:image/png;base64,") == 4 and ">nan<" not in html and ">None<" not in html
+    # the trial's scorecard comes first (the demo pilot has a log), and the page fits a 1,280 px
+    # window and an A4 page
+    assert 0 < html.index("Hasil uji coba") < html.index("<h2>Ringkasan</h2>") and "pembuangan liar" in html
+    assert page_fits(report) == (1280, 680)
     english = runner.invoke(app, ["scaleup", "report", ids[1], str(tmp_path / "plan.html"), "--english"])
     assert english.exit_code == 0 and "Financing aspect" in (tmp_path / "plan.html").read_text()
+    assert "Trial results" in (tmp_path / "plan.html").read_text()
     gpkg = tmp_path / "rencana.gpkg"
     out = runner.invoke(app, ["scaleup", "export", ids[1], str(gpkg)])
     assert out.exit_code == 0, out.output

@@ -49,6 +49,28 @@ DEFINITIONS = {
     "budget_use": "opex_idr + capex_idr of the records inside the period / the trial's budget for the period "
                   "(its budget x the period's share of the pilot's whole period)",
 }
+DEFINITIONS_ID = {
+    "events_total": "semua baris (upaya penyedotan)",
+    "emptyings_done": "baris berstatus selesai",
+    "cancelled_share": "baris tidak selesai / events_total",
+    "truck_days": "pasangan (truk, tanggal) berbeda di antara baris selesai",
+    "emptyings_per_truck_day": "emptyings_done / truck_days",
+    "pumped_m3": "jumlah volume disedot pada baris selesai",
+    "m3_per_emptying": "pumped_m3 / emptyings_done",
+    "delivered_share": "jumlah volume diterima IPLT pada baris selesai (kosong = 0) / pumped_m3",
+    "mean_trip_minutes": "rata-rata waktu pulang-pergi pada baris selesai yang mencatatnya",
+    "revenue_idr": "jumlah retribusi dibayar pada baris selesai",
+    "collection_rate": "retribusi dibayar / retribusi ditagih, pada baris selesai",
+    "complaints_per_100": "100 x keluhan pada baris selesai / emptyings_done",
+    "median_resolve_days": "median hari penyelesaian keluhan",
+    "households_served": "rumah tangga (id pelanggan) berbeda pada baris selesai",
+    "iplt_utilisation": "m3 diterima per hari kerja / kapasitas desain IPLT uji coba (m3/hari)",
+    "cost_recovery": "revenue_idr / biaya operasi catatan uji coba dalam periode (opex_idr)",
+    "fee_vs_wtp": "rata-rata tarif per penyedotan / kesediaan membayar (wtp_idr catatan, berbobot rumah tangga)",
+    "households_vs_target": "households_served / rumah tangga yang direncanakan",
+    "emptyings_vs_target": "penyedotan per bulan / penyedotan per bulan yang direncanakan",
+    "budget_use": "biaya operasi + investasi dalam periode / anggaran uji coba untuk periode itu",
+}
 BY = {"month": "month", "village": "village_code", "truck": "truck"}
 EVENT_SQL = """
     SELECT e.source_id AS event_id, e.event_date, e.status, e.household_id, e.village_code, e.truck, e.pumped_m3,
@@ -274,6 +296,7 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
     values |= against_targets(conn, p, start, end, values, target)
     scorecard = [{"id": i, "value": values[i], "status": judge(i, values[i], rules[i]),
                   "aspect": rules[i]["aspect"], "measure": rules[i]["measure"], "definition": DEFINITIONS[i],
+                  "definitions": {"id": DEFINITIONS_ID[i], "en": DEFINITIONS[i]},
                   "better": rules[i].get("better"), "good": rules[i].get("good"), "poor": rules[i].get("poor"),
                   "source": rules[i].get("source"),
                   "recommendation": rules[i].get("recommendation") if judge(i, values[i], rules[i]) in
@@ -291,3 +314,14 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
             "status": {row["id"]: row["status"] for row in scorecard}, "scorecard": scorecard, "by": groups,
             "checklist": checklist["items"], "checklist_complete": checklist["complete_share"],
             "illustrative_thresholds": any("ILLUSTRATIVE" in (r.get("source") or "") for r in rules.values())}
+
+
+def trial_card(conn: Connection, *, config_dir: Path, calibration: dict | None = None) -> dict | None:
+    """The scorecard a plan report shows first: of the pilot that calibrated the plan (when it has a
+    log), else of the only pilot with a log; None when no pilot has one."""
+    logged = conn.execute(text(
+        "SELECT p.name FROM pilot p WHERE EXISTS (SELECT 1 FROM pilot_event e WHERE e.pilot_id = p.id) "
+        "ORDER BY p.name")).scalars().all()
+    named = (calibration or {}).get("pilot")
+    pilot = named if named in logged else (logged[0] if len(logged) == 1 else None)
+    return evaluate(conn, config_dir=config_dir, pilot=pilot) if pilot else None

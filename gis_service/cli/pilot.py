@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from gis_service.cli.common import console, fail, group
+from gis_service.cli.common import console, err, fail, group
 from gis_service.settings import get_settings
 
 pilot_app = group("pilot", "The trial: its scorecard from the operator's log (technical, institutional, financial).")
@@ -46,6 +47,7 @@ def pilot_evaluate(
     to: Annotated[Optional[str], typer.Option(help="Last day, YYYY-MM-DD (default: the pilot's end)")] = None,
     by: Annotated[Optional[str], typer.Option(help="Also per month, village or truck")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scorecard as JSON")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Also write the scorecard as an HTML page (prints on A4)")] = None,
     lang: Annotated[str, typer.Option(help="Language of the recommendations: id or en")] = "id",
 ) -> None:
     """The trial's scorecard: each indicator over the period, judged good / watch / poor against
@@ -62,6 +64,10 @@ def pilot_evaluate(
             card = evaluate(conn, config_dir=get_settings().config_dir, pilot=pilot, start=start, end=end, by=by)
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc), 2)
+    if report:
+        from gis_service.analysis.scaleup.report import write_trial_report
+
+        err.print(f"wrote {write_trial_report(card, report, lang=lang)}")
     if as_json:
         print(json.dumps(card, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v),
                          ensure_ascii=False, indent=1))

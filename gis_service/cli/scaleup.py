@@ -159,12 +159,17 @@ def scaleup_report(run_id: Annotated[int, typer.Argument(help="Scale-up run id")
                        help="Other runs to compare with (repeat the option)")] = None,
                    english: Annotated[bool, typer.Option("--english", help="Write the report in English "
                                                          "(default: Bahasa Indonesia)")] = False) -> None:
-    """The working-group report of a run (HTML, maps and charts embedded)."""
+    """The working-group report of a run (HTML, maps and charts embedded); the trial's scorecard
+    comes first when the pilot has an operation log."""
+    from gis_service.analysis.pilot_evaluation import trial_card
     from gis_service.analysis.scaleup.report import write_report
     from gis_service.db.engine import make_engine
 
-    runs = _stored_runs(make_engine(), [run_id, *(compare or [])])
-    console.print(f"wrote {write_report(runs, file, lang='en' if english else 'id')}")
+    engine = make_engine()
+    runs = _stored_runs(engine, [run_id, *(compare or [])])
+    with engine.connect() as conn:
+        trial = trial_card(conn, config_dir=get_settings().config_dir, calibration=runs[0].calibration)
+    console.print(f"wrote {write_report(runs, file, lang='en' if english else 'id', trial=trial)}")
 
 
 @scaleup_app.command("export")

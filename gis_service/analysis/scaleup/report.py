@@ -78,8 +78,27 @@ def compare_table(runs: list[StoredRun]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_report(runs: list[StoredRun], path: Path, *, lang: str = "id") -> Path:
-    """The meeting report of ``runs[0]``; further runs are compared with it in one table and map."""
+def _environment(lang: str) -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["n"] = lambda v, d=0: _number(v, d, lang)
+    return env
+
+
+def write_trial_report(card: dict, path: Path, *, lang: str = "id") -> Path:
+    """The trial's scorecard (``pilot_evaluation.evaluate``) alone, as the plan report shows it first."""
+    if lang not in ("id", "en"):
+        raise ValueError(f"report language '{lang}': use id (Bahasa Indonesia) or en")
+    html = _environment(lang).get_template("trial_report.html.j2").render(
+        lang=lang, card=card, generated=datetime.now().strftime("%Y-%m-%d %H:%M"))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def write_report(runs: list[StoredRun], path: Path, *, lang: str = "id", trial: dict | None = None) -> Path:
+    """The meeting report of ``runs[0]``; further runs are compared with it in one table and map.
+    ``trial``, the pilot's scorecard, comes first ("Hasil uji coba") when the pilot has a log."""
     if lang not in ("id", "en"):
         raise ValueError(f"report language '{lang}': use id (Bahasa Indonesia) or en")
     main = runs[0]
@@ -94,10 +113,8 @@ def write_report(runs: list[StoredRun], path: Path, *, lang: str = "id") -> Path
         images["compare_map"] = figures.compare_map([(r.scenario, r.villages, r.facilities) for r in runs],
                                                     lang=lang)
     encoded = {k: base64.b64encode(figures.png(fig)).decode("ascii") for k, fig in images.items()}
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    env.filters["n"] = lambda v, d=0: _number(v, d, lang)
-    html = env.get_template("report.html.j2").render(
-        lang=lang, t=t, run=main, s=main.summary, images=encoded, notes=phasing.NOTES[lang],
+    html = _environment(lang).get_template("report.html.j2").render(
+        lang=lang, t=t, run=main, s=main.summary, images=encoded, notes=phasing.NOTES[lang], trial=trial,
         compare=compare_table(runs) if len(runs) > 1 else None,
         requirements=_requirement_rows(main), parameters=_parameter_rows(main.parameters),
         calibration=(main.calibration or {}).get("rows", []), villages=main.villages.head(20),
