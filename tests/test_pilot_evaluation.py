@@ -253,3 +253,14 @@ def test_the_logbook_form_is_a_valid_xlsform_whose_kobo_export_imports_without_m
         rows = conn.execute(text("SELECT source_id, event_date, pumped_m3, ST_X(geom) FROM pilot_event ORDER BY 1")).all()
     assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [("LOG-1", "2026-01-05", 3.0, 112.06),
                                                               ("LOG-2", "2026-01-05", 3.0, 112.06)]
+
+
+def test_the_ogc_layer_gives_the_log_per_village_and_month(logged):
+    with logged.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, month, attempts, emptyings, pumped_m3, delivered_m3, delivered_share, complaints, "
+            "ST_GeometryType(geom) FROM layer_pilot_evaluation ORDER BY month")).all()
+    assert [(r.id.split(":", 1)[1], str(r.month), r.attempts, r.emptyings, float(r.pumped_m3), float(r.delivered_m3),
+             float(r.delivered_share), r.complaints, r[8]) for r in rows] == [
+        (f"{WEST}:2026-01", "2026-01-01", 4, 3, 9.0, 5.5, 0.611, 1, "ST_MultiPolygon"),  # E3 not received
+        (f"{WEST}:2026-02", "2026-02-01", 3, 2, 5.0, 4.0, 0.8, 1, "ST_MultiPolygon")]
