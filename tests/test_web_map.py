@@ -161,9 +161,27 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     far = httpx.post(f"{site}/api/facilities", headers={"Authorization": f"Bearer {key}"}, json={
         "name": "Depo jauh", "type": "desludging_depot", "lon": 112.35, "lat": -2.7}).json()  # no household near
 
+    # the trial's operation log: two emptyings, one load not received at the IPLT
+    from gis_service.ingest.importer import import_file
+    from tests.helpers import write_csv
+
+    import_file(engine, "pilots", write_csv(tmp_path / "pilot.csv", [
+        {"pilot": "Uji", "period_start": "2026-01-01", "period_end": "2026-01-31", "village_codes": WEST}]))
+    import_file(engine, "pilot_events", write_csv(tmp_path / "log.csv", [
+        {"event_id": f"E{i}", "nama_pilot": "Uji", "tanggal": "2026-01-05", "status": "selesai", "kode_desa": WEST,
+         "no_polisi": "KH 1", "volume_sedot_m3": "3", "volume_diterima_iplt_m3": "3" if i else ""} for i in range(2)]))
+
     page.goto(f"{site}/map")
     page.wait_for_selector(f'#map[data-run-id="{base_run}"]')
     page.wait_for_selector('[data-testid="regency-served_households-a"]')
+    # the trial's scorecard: half the sludge reached the IPLT, poor, with the remedy
+    page.wait_for_selector('[data-testid="trial-delivered_share"]', state="attached")
+    delivered = page.locator('[data-testid="trial-delivered_share"]')
+    assert delivered.locator("td").first.get_attribute("data-value") == "0.5"
+    assert delivered.locator("td.score.poor").text_content() == "buruk"
+    assert "pembuangan liar" in page.text_content('[data-testid="trial-advice"]')
+    assert page.get_attribute('[data-testid="trial-page"]', "href") == "/api/pilot/evaluation.html?lang=id"
+    assert httpx.get(f"{site}/api/pilot/evaluation.html?lang=id").status_code == 200
     # fitted to the configured region
     config = httpx.get(f"{site}/api/config").json()
     west, south, east, north = page.evaluate("() => webMap.main.getBounds().toArray().flat()")

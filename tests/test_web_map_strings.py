@@ -11,12 +11,13 @@ import subprocess
 from pathlib import Path
 
 from gis_service.analysis.ladder import RUNGS
+from gis_service.analysis.pilot_evaluation import ALL
 from gis_service.analysis.run_changes import REASONS
 from gis_service.vocabulary import CapacityUnit, FacilityType
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 SAME_IN_BOTH = {"run", "target", "noUnit", "distance", "jobLine", "jobWaiting", "editLine", "errorField",
-                "role.editor", "role.admin", "popupRun"}  # words and patterns the two languages share
+                "role.editor", "role.admin", "popupRun", "trialStatus"}  # words and patterns the two languages share
 SCRIPT = """Promise.all([import('./app/strings_id.js'), import('./app/strings_en.js'), import('./app/state.js')])
   .then(([id, en, state]) => console.log(JSON.stringify({id: id.default, en: en.default,
     regencyRows: state.REGENCY_ROWS, rungs: state.RUNGS})))"""
@@ -38,6 +39,8 @@ def test_every_string_the_map_asks_for_exists_in_both_languages():
     asked |= set(re.findall(r'data-i18n(?:-label)?="([\w.]+)"', page))
     asked |= {key for row in found["regencyRows"] for key in (row, f"{row}Tip")}  # t(key), t(`${key}Tip`)
     asked |= {f"idle.{reason}" for reason in REASONS}  # t(`idle.${f.reason}`)
+    asked |= {f"ind.{i}" for i in ALL}  # t(`ind.${row.id}`): the trial's indicators
+    asked |= {f"score.{s}" for s in ("good", "watch", "poor", "info", "no_data")}
     # term(kind, code): every code the API can send has its words
     asked |= {f"type.{code}" for code in FacilityType} | {f"unit.{code}" for code in CapacityUnit}
     asked |= {f"rung.{code}" for code in RUNGS} | {f"rung.{code}" for code in found["rungs"]}

@@ -162,6 +162,35 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         now on. Editors only; ``replaces`` is the run published before."""
         return publish("coverage", run_id, user)
 
+    def trial(pilot: str | None) -> dict:
+        from gis_service.analysis.pilot_evaluation import evaluate
+
+        with engine.connect() as conn:
+            try:
+                return evaluate(conn, config_dir=settings.config_dir, pilot=pilot)
+            except ValueError as exc:
+                raise HTTPException(404, {"message": str(exc), "field": "pilot"}) from exc
+
+    @api.get("/pilot/evaluation", responses=errors(404, 422))
+    def pilot_evaluation(user: Annotated[User, Depends(reader)],
+                         pilot: Annotated[str | None, Query(description="The pilot's name (default: the only one "
+                                                                         "with an operation log)")] = None) -> dict:
+        """The trial's scorecard from its operation log over the pilot's period: each indicator with
+        its value, status (good, watch, poor, info, no data), thresholds and recommendation (id, en),
+        and the institutional checklist (as ``gis-service pilot evaluate --json``)."""
+        return trial(pilot)
+
+    @api.get("/pilot/evaluation.html", response_class=FileResponse,
+             responses={**errors(404, 422), 200: {"content": {"text/html": {}}, "description": "Scorecard page"}})
+    def pilot_evaluation_page(user: Annotated[User, Depends(reader)], pilot: Annotated[str | None, Query()] = None,
+                              lang: Annotated[Literal["id", "en"], Query()] = "id"):
+        """The scorecard as a page (prints on A4), in Bahasa Indonesia or English."""
+        from gis_service.analysis.scaleup.report import write_trial_report
+
+        card = trial(pilot)
+        return _export("hasil_uji_coba.html", "text/html; charset=utf-8",
+                       lambda path: write_trial_report(card, path, lang=lang), inline=True)
+
     @api.get("/plans", responses=errors(422))
     def plans(user: Annotated[User, Depends(reader)], limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
         """Scale-up runs, newest first, with their headline."""

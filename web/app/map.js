@@ -11,6 +11,7 @@ import { renderLayers } from "./layers.js";
 import { loadRuns, renderCaptions, renderRunSelects, renderSummary, selectRuns } from "./summary.js";
 import { exportMeetingMap, renderMeetingLinks } from "./meeting.js";
 import { findVillage, renderVillageList } from "./village.js";
+import { loadTrial, renderTrial } from "./trial.js";
 import { addExistingFacility, cancelJob, loadEdits, renderExistingFacilities, showPending, renderJob, renderScenarios, renderUser, renderVocabulary, runScenario, saveFacility, setAdding, showDistance, signIn } from "./editing.js";
 
 // ---- language ----------------------------------------------------------------------------------
@@ -25,6 +26,7 @@ async function switchLanguage(lang) {
   renderSummary();
   renderMeetingLinks();
   renderVillageList();
+  renderTrial();
   renderUser();
   renderScenarios();
   renderVocabulary();
@@ -49,7 +51,7 @@ async function vocabulary() {
 async function loadResults() {
   const [plans] = await Promise.all([api("/api/plans"), loadRuns()]);
   state.plans = plans;
-  await Promise.all([selectRuns(), loadEdits()]);
+  await Promise.all([selectRuns(), loadEdits(), loadTrial()]);
 }
 
 async function start() {

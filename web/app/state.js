@@ -41,6 +41,7 @@ export const state = {
   adding: false,
   pending: null, // {lngLat, marker} of the facility being placed
   job: null,
+  trial: null, // the trial's scorecard (/api/pilot/evaluation), null without a log
   plans: [], // scale-up plans, newest first (the meeting pack links the report of one)
   region: null, // code, name and bbox of the configured region
   changes: null, // what the chosen run changed (/api/runs/{id}/changes)
