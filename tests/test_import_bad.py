@@ -161,9 +161,15 @@ def case_multilayer_gpkg(tmp):
 
 
 def case_unsupported_format(tmp):
+    path = tmp / "f.ods"
+    path.write_bytes(b"PK\x03\x04 an OpenDocument spreadsheet")
+    return "facilities", path, {}, "unsupported format"
+
+
+def case_damaged_workbook(tmp):
     path = tmp / "f.xlsx"
     path.write_bytes(b"PK\x03\x04 not really a spreadsheet")
-    return "facilities", path, {}, "unsupported format"
+    return "facilities", path, {}, "cannot be read as an Excel workbook"
 
 
 def case_missing_coordinates(tmp):

@@ -167,36 +167,77 @@ def test_bad_rows_are_refused_by_row_and_nothing_is_written(logged, tmp_path):
 
 
 def test_calibration_takes_the_log_as_it_takes_the_same_totals_imported(logged, tmp_path):
-    """The log rolls up into the pilot's record (its period); importing those totals directly
-    instead gives the same calibration, and so does the log in any order."""
+    """A record whose period the log covers takes the log's totals; importing those totals
+    directly instead gives the same calibration, and so does the log in any order. A record the
+    log covers only in part stays as imported."""
     from gis_service.analysis.parameters import load_parameter_values
     from gis_service.analysis.pilot_evaluation import records_with_log
     from gis_service.analysis.scaleup.calibration import calibrate, pilot_records
     from gis_service.ingest.importer import import_file
 
     params = load_parameter_values(None, parameter_set_id=None, config_dir=get_settings().config_dir)
+    with logged.connect() as conn:  # the quarter's record: March is not logged, so it stays as imported
+        quarter = pilot_records(conn, region_codes=["62.07"], pilot="Uji LLTT")
+    assert len(quarter) == 1 and quarter.iloc[0]["emptyings"] == 5 and pd.isna(quarter.iloc[0]["sludge_m3"])
+
+    two_months = [dict(PILOT[0], pilot="Uji Dua", period_end="2026-02-28")]
+    import_file(logged, "pilots", write_csv(tmp_path / "two.csv", two_months))
+    log = [dict(zip(HEAD, [f"D{r[0]}", "Uji Dua", *r[2:]])) for r in LOG]
+    import_file(logged, "pilot_events", write_csv(tmp_path / "two_log.csv", log))
     with logged.connect() as conn:
-        from_log = pilot_records(conn, region_codes=["62.07"], pilot="Uji LLTT")
-        events = pd.read_sql(text("SELECT * FROM pilot_event"), conn)
-    quarter = from_log.iloc[0]
-    assert len(from_log) == 1 and (quarter["emptyings"], quarter["sludge_m3"], quarter["truck_trips"]) == (5, 14.0, 6)
-    assert (quarter["working_days"], quarter["trucks"], quarter["households_paying"]) == (3, 2, 3)
-    assert float(quarter["opex_idr"]) == 1000000  # the imported cost stays
+        from_log = pilot_records(conn, region_codes=["62.07"], pilot="Uji Dua")
+        events = pd.read_sql(text("SELECT e.* FROM pilot_event e JOIN pilot p ON p.id = e.pilot_id "
+                                  "WHERE p.name = 'Uji Dua'"), conn)
+    record = from_log.iloc[0]
+    assert len(from_log) == 1 and (record["emptyings"], record["sludge_m3"], record["truck_trips"]) == (5, 14.0, 6)
+    assert (record["working_days"], record["trucks"], record["households_paying"]) == (3, 2, 3)
+    assert float(record["opex_idr"]) == 1000000  # the imported cost stays
     shuffled = records_with_log(from_log.drop(columns="pilot"), events.sample(frac=1, random_state=7),
-                                start=quarter["period_start"], end=quarter["period_end"])
+                                start=record["period_start"], end=record["period_end"])
     assert shuffled[["emptyings", "sludge_m3", "mean_trip_minutes"]].equals(from_log[["emptyings", "sludge_m3",
                                                                                        "mean_trip_minutes"]])
     logged_calibration = calibrate(from_log, params).as_dict()
 
     with logged.begin() as conn:
         conn.execute(text("DELETE FROM pilot_event"))
-    totals = dict(PILOT[0], households_served="4", emptyings="5", sludge_m3="14.0", truck_trips="6",
+    totals = dict(two_months[0], households_served="4", emptyings="5", sludge_m3="14.0", truck_trips="6",
                   mean_trip_minutes="112.5", working_days="3", trucks="2", revenue_idr="550000",
                   households_paying="3")
     import_file(logged, "pilots", write_csv(tmp_path / "totals.csv", [totals]))
     with logged.connect() as conn:
-        imported = pilot_records(conn, region_codes=["62.07"], pilot="Uji LLTT")
+        imported = pilot_records(conn, region_codes=["62.07"], pilot="Uji Dua")
     assert calibrate(imported, params).as_dict() == logged_calibration
+
+
+def test_what_the_log_does_not_record_is_no_data_not_zero(logged):
+    """A log without trucks, fees, household ids or complaint answers judges nothing it lacks, and
+    leaves the records' own values for them."""
+    from gis_service.analysis.pilot_evaluation import records_with_log
+
+    with logged.connect() as conn:
+        events = pd.read_sql(text("SELECT * FROM pilot_event"), conn)
+        records = pd.read_sql(text("SELECT * FROM pilot_record"), conn).assign(
+            period_end=pd.Timestamp("2026-02-28").date(), trucks=2, revenue_idr=300000.0)
+    bare = events.assign(truck=None, fee_billed_idr=None, fee_paid_idr=None, household_id=None, complaint=None)
+    values = indicators(bare)
+    for name in ("truck_days", "emptyings_per_truck_day", "revenue_idr", "collection_rate", "complaints_per_100",
+                 "households_served"):
+        assert values[name] is None, name
+    merged = records_with_log(records, bare, start=None, end=None)
+    assert (merged.iloc[0]["trucks"], merged.iloc[0]["revenue_idr"], merged.iloc[0]["emptyings"]) == (2, 300000.0, 5)
+    # paid without a bill is not collection
+    half = events.assign(fee_billed_idr=[100.0, None, None, None, None, None, None],
+                         fee_paid_idr=[100.0, 100.0, None, None, None, None, None])
+    assert indicators(half)["collection_rate"] == 1.0
+
+
+def test_a_pilot_without_a_log_is_refused_not_scored(logged, tmp_path):
+    from gis_service.analysis.pilot_evaluation import NoLog
+    from gis_service.ingest.importer import import_file
+
+    import_file(logged, "pilots", write_csv(tmp_path / "p.csv", [dict(PILOT[0], pilot="Tanpa log")]))
+    with logged.connect() as conn, pytest.raises(NoLog, match="'Tanpa log' has no operation log"):
+        evaluate(conn, config_dir=get_settings().config_dir, pilot="Tanpa log")
 
 
 def test_log_days_outside_every_record_become_monthly_records(logged):

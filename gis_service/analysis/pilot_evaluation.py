@@ -78,60 +78,96 @@ EVENT_SQL = """
     FROM pilot_event e WHERE e.pilot_id = :p AND e.event_date BETWEEN :a AND :b"""
 
 
+class NoLog(ValueError):
+    """No log to judge: an unknown pilot, a pilot without a log, or several pilots and none named."""
+
+
+class ConfigError(ValueError):
+    """config/pilot_evaluation.yml or config/pilot_checklist.yml is not as the scorecard needs it."""
+
+
 def _ratio(part: float, whole: float) -> float | None:
     return float(part) / float(whole) if whole else None
 
 
+def _given(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The values of ``column`` where the log gives one (None and NaN are not given)."""
+    values = frame[column]
+    return values[values.notna()]
+
+
 def indicators(events: pd.DataFrame) -> dict[str, float | int | None]:
-    """The indicators of one set of rows (see DEFINITIONS); None where the input is missing."""
+    """The indicators of one set of rows (see DEFINITIONS). Where the log never records an input
+    (no truck, no fee, no household id, no complaint answer), the indicator is None ("no data"),
+    not a count of zero; ratios are taken over the rows that record both sides."""
     done = events[events["status"] == "done"]
     n_done = len(done)
     pumped = float(done["pumped_m3"].astype(float).sum())
-    truck_days = len(done.dropna(subset=["truck"])[["truck", "event_date"]].drop_duplicates())
-    billed = done["fee_billed_idr"].dropna().astype(float)
-    paid = done["fee_paid_idr"].dropna().astype(float)
-    complaints = done[done["complaint"] == True]  # noqa: E712 (a nullable column)
-    trips = done["trip_minutes"].dropna().astype(float)
-    resolve = complaints["resolved_days"].dropna().astype(float)
+    with_truck = done[done["truck"].notna()]
+    truck_days = len(with_truck[["truck", "event_date"]].drop_duplicates())
+    fees = done[done["fee_billed_idr"].notna()]
+    paid = _given(done, "fee_paid_idr").astype(float)
+    answered = done[done["complaint"].notna()]
+    complaints = answered[answered["complaint"].astype(bool)]
+    trips = _given(done, "trip_minutes").astype(float)
+    resolve = _given(complaints, "resolved_days").astype(float)
+    households = _given(done, "household_id")
     return {
         "events_total": len(events),
         "emptyings_done": n_done,
         "cancelled_share": _ratio(len(events) - n_done, len(events)),
-        "truck_days": truck_days,
-        "emptyings_per_truck_day": _ratio(n_done, truck_days),
+        "truck_days": truck_days if len(with_truck) else None,
+        "emptyings_per_truck_day": _ratio(len(with_truck), truck_days),  # rows with a truck only
         "pumped_m3": pumped,
         "m3_per_emptying": _ratio(pumped, n_done),
         "delivered_share": _ratio(done["delivered_m3"].astype(float).fillna(0.0).sum(), pumped),
         "mean_trip_minutes": float(trips.mean()) if len(trips) else None,
-        "revenue_idr": float(paid.sum()),
-        "collection_rate": _ratio(paid.sum(), billed.sum()) if len(billed) else None,
-        "complaints_per_100": 100.0 * len(complaints) / n_done if n_done else None,
+        "revenue_idr": float(paid.sum()) if len(paid) else None,
+        "collection_rate": _ratio(fees["fee_paid_idr"].astype(float).fillna(0.0).sum(),
+                                  fees["fee_billed_idr"].astype(float).sum()) if len(fees) else None,
+        "complaints_per_100": 100.0 * len(complaints) / len(answered) if len(answered) else None,
         "median_resolve_days": float(resolve.median()) if len(resolve) else None,
-        "households_served": int(done["household_id"].dropna().nunique()),
+        "households_served": int(households.nunique()) if len(households) else None,
     }
 
 
+def _counted_records(conn: Connection, pilot_id: int, start: date, end: date) -> pd.DataFrame:
+    """The pilot's records that lie wholly inside the period: the costs the period is judged by."""
+    return pd.read_sql(text(
+        "SELECT period_start, period_end, opex_idr, capex_idr, wtp_idr, households_served FROM pilot_record "
+        "WHERE pilot_id = :p AND period_start >= :a AND period_end <= :b"), conn,
+        params={"p": pilot_id, "a": start, "b": end})
+
+
+def _inside(events: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose day lies in one of the records' periods."""
+    days = pd.to_datetime(events["event_date"])
+    keep = pd.Series(False, index=events.index)
+    for r in records.itertuples():
+        keep |= (days >= pd.Timestamp(r.period_start)) & (days <= pd.Timestamp(r.period_end))
+    return events[keep]
+
+
 def inputs_elsewhere(conn: Connection, pilot_id: int, start: date, end: date, events: pd.DataFrame) -> dict:
-    """The indicators whose inputs are outside the log: None where an input is missing."""
+    """The indicators whose inputs are outside the log: None where an input is missing. Revenue
+    and cost are compared over the same days: those of the records wholly inside the period."""
     done = events[events["status"] == "done"]
     capacity = conn.execute(text(
         "SELECT sum(capacity) FROM facility WHERE type = 'iplt' AND status = 'pilot' "
         "AND capacity_unit = 'm3_per_day'")).scalar()
     days = done["event_date"].nunique()
     received = float(done["delivered_m3"].astype(float).fillna(0.0).sum())
-    records = pd.read_sql(text(
-        "SELECT opex_idr, wtp_idr, households_served FROM pilot_record WHERE pilot_id = :p "
-        "AND period_start >= :a AND period_end <= :b"), conn, params={"p": pilot_id, "a": start, "b": end})
+    records = _counted_records(conn, pilot_id, start, end)
     opex = pd.to_numeric(records["opex_idr"], errors="coerce").dropna()
     wtp = pd.to_numeric(records["wtp_idr"], errors="coerce")
     weight = pd.to_numeric(records["households_served"], errors="coerce").fillna(0)
     stated = float((wtp * weight)[wtp.notna()].sum() / weight[wtp.notna()].sum()) \
         if wtp.notna().any() and weight[wtp.notna()].sum() > 0 else (float(wtp.mean()) if wtp.notna().any() else None)
-    billed = done["fee_billed_idr"].dropna().astype(float)
-    paid = float(done["fee_paid_idr"].dropna().astype(float).sum())
+    billed = _given(done, "fee_billed_idr").astype(float)
+    paid = _given(_inside(done, records[records["opex_idr"].notna()]), "fee_paid_idr").astype(float)
     return {
         "iplt_utilisation": received / days / float(capacity) if capacity and days else None,
-        "cost_recovery": paid / float(opex.sum()) if len(opex) and opex.sum() > 0 else None,
+        "cost_recovery": float(paid.sum()) / float(opex.sum()) if len(paid) and len(opex) and opex.sum() > 0 else None,
         "fee_vs_wtp": float(billed.mean()) / stated if len(billed) and stated else None,
     }
 
@@ -147,40 +183,56 @@ mean_trip_minutes is kept to 0.01 minute and sludge_m3 to a litre, as records ho
 
 
 def rollup(events: pd.DataFrame) -> dict:
-    """The ``LOGGED`` totals of a set of log rows."""
+    """The ``LOGGED`` totals of a set of log rows; None for a column the rows never record."""
     done = events[events["status"] == "done"]
-    trips = done["trip_minutes"].dropna().astype(float)
-    paid = done[done["fee_paid_idr"].astype(float).fillna(0.0) > 0]
-    return {"households_served": int(done["household_id"].dropna().nunique()), "emptyings": len(done),
-            "sludge_m3": round(float(done["pumped_m3"].astype(float).sum()), 3),
+    trips = _given(done, "trip_minutes").astype(float)
+    paid = _given(done, "fee_paid_idr").astype(float)
+    households = _given(done, "household_id")
+    payers = done[done["fee_paid_idr"].astype(float).fillna(0.0) > 0]
+    trucks = _given(done, "truck")
+    return {"households_served": int(households.nunique()) if len(households) else None,
+            "emptyings": len(done), "sludge_m3": round(float(done["pumped_m3"].astype(float).sum()), 3),
             "truck_trips": len(done) + int((events["status"] == "failed").sum()),
             "mean_trip_minutes": round(float(trips.mean()), 2) if len(trips) else None,
-            "working_days": int(done["event_date"].nunique()), "trucks": int(done["truck"].dropna().nunique()),
-            "revenue_idr": float(done["fee_paid_idr"].dropna().astype(float).sum()),
-            "households_paying": int(paid["household_id"].dropna().nunique())}
+            "working_days": int(done["event_date"].nunique()),
+            "trucks": int(trucks.nunique()) if len(trucks) else None,
+            "revenue_idr": float(paid.sum()) if len(paid) else None,
+            "households_paying": int(payers["household_id"].dropna().nunique()) if len(paid) and len(households)
+            else None}
 
 
 def records_with_log(records: pd.DataFrame, events: pd.DataFrame, *, start: date | None,
                      end: date | None) -> pd.DataFrame:
-    """A pilot's records with its log rolled in: each imported record's ``LOGGED`` columns are the
-    log's totals over its period (its costs and willingness to pay stay as imported), and the log's
-    days outside every record become one record per calendar month (clipped to the pilot's
-    period). The order of the log's rows changes nothing."""
+    """A pilot's records with its log rolled in. A record whose period the log covers (its months
+    lie between the first and the last logged month) takes the log's ``LOGGED`` totals over that
+    period, where the log records them; its costs and willingness to pay stay as imported. A record
+    the log covers only in part stays as imported, and its days are not counted again. The log's
+    days outside every record become one record per calendar month, clipped to the pilot's period
+    and to the days no record holds. The order of the log's rows changes nothing."""
     out = records.copy()
     dates = pd.to_datetime(events["event_date"])
-    covered = pd.Series(False, index=events.index)
+    if len(dates):
+        first, last = dates.min().to_period("M").start_time, dates.max().to_period("M").end_time
+    held = pd.Series(False, index=events.index)
     for k, row in out.iterrows():
-        inside = (dates >= pd.Timestamp(row["period_start"])) & (dates <= pd.Timestamp(row["period_end"]))
-        covered |= inside
-        if inside.any():
+        a, b = pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"])
+        inside = (dates >= a) & (dates <= b)
+        held |= inside
+        if inside.any() and first <= a and b <= last:
             for column, value in rollup(events[inside]).items():
-                out.at[k, column] = value
-    rest = events[~covered]
+                if value is not None:
+                    out.at[k, column] = value
+    periods = [(pd.Timestamp(r["period_start"]), pd.Timestamp(r["period_end"])) for _, r in out.iterrows()]
     new = []
-    for month, part in rest.groupby(dates[~covered].dt.to_period("M"), sort=True):
-        first, last = month.start_time.date(), month.end_time.date()
-        new.append({"period_start": max(first, start) if start else first,
-                    "period_end": min(last, end) if end else last, **rollup(part)})
+    for month, part in events[~held].groupby(dates[~held].dt.to_period("M"), sort=True):
+        a, b = month.start_time.normalize(), month.end_time.normalize()
+        a, b = max(a, pd.Timestamp(start)) if start else a, min(b, pd.Timestamp(end)) if end else b
+        days = pd.to_datetime(part["event_date"])
+        if any(pa <= b and a <= pb for pa, pb in periods):  # part of the month is a record's: its own days only
+            a, b = days.min(), days.max()
+        if a > b:
+            continue
+        new.append({"period_start": a.date(), "period_end": b.date(), **rollup(part)})
     if new:
         out = pd.concat([out, pd.DataFrame(new)], ignore_index=True)
     return out.sort_values("period_start", kind="stable").reset_index(drop=True)
@@ -192,19 +244,18 @@ def against_targets(conn: Connection, pilot: dict, start: date, end: date, value
     if not target:
         return out
     months = ((end - start).days + 1) / (365.25 / 12)
-    if target.get("households"):
+    if target.get("households") and values["households_served"] is not None:
         out["households_vs_target"] = values["households_served"] / float(target["households"])
     if target.get("emptyings_per_month"):
         out["emptyings_vs_target"] = values["emptyings_done"] / months / float(target["emptyings_per_month"])
     if target.get("budget_idr") and pilot["start_date"] and pilot["end_date"]:
-        spent = conn.execute(text(
-            "SELECT sum(coalesce(opex_idr, 0) + coalesce(capex_idr, 0)), count(opex_idr) + count(capex_idr) "
-            "FROM pilot_record WHERE pilot_id = :p AND period_start >= :a AND period_end <= :b"),
-            {"p": pilot["id"], "a": start, "b": end}).one()
-        whole = (pilot["end_date"] - pilot["start_date"]).days + 1
-        share = ((end - start).days + 1) / whole
-        if spent[1]:
-            out["budget_use"] = float(spent[0]) / (float(target["budget_idr"]) * share)
+        records = _counted_records(conn, pilot["id"], start, end)
+        costs = records[records["opex_idr"].notna() | records["capex_idr"].notna()]
+        if len(costs):  # the budget of the days those records cover
+            spent = float(pd.to_numeric(costs["opex_idr"]).fillna(0).sum() + pd.to_numeric(costs["capex_idr"]).fillna(0).sum())
+            covered = sum((r.period_end - r.period_start).days + 1 for r in costs.itertuples())
+            whole = (pilot["end_date"] - pilot["start_date"]).days + 1
+            out["budget_use"] = spent / (float(target["budget_idr"]) * covered / whole)
     return out
 
 
@@ -228,8 +279,17 @@ def load_rules(config_dir: Path) -> dict:
         rules = yaml.safe_load(fh)["indicators"]
     missing = [i for i in ALL if i not in rules]
     if missing:
-        raise ValueError(f"config/pilot_evaluation.yml has no rule for {', '.join(missing)}; add them "
-                         "(aspect, measure, and for a judged indicator better, good, poor, source, recommendation)")
+        raise ConfigError(f"config/pilot_evaluation.yml has no rule for {', '.join(missing)}; add them "
+                          "(aspect, measure, and for a judged indicator better, good, poor, source, recommendation)")
+    for name in ALL:
+        rule = rules[name] or {}
+        needed = ["aspect", "measure"] + (["good", "poor", "source", "recommendation"] if "better" in rule else [])
+        lacking = [key for key in needed if key not in rule]
+        if lacking or rule.get("better", "higher") not in ("higher", "lower") or (
+                "recommendation" in rule and not {"id", "en"} <= set(rule["recommendation"] or {})):
+            raise ConfigError(f"config/pilot_evaluation.yml, {name}: give aspect and measure, and for a judged "
+                              "indicator better (higher or lower), good, poor, source and a recommendation in id "
+                              f"and en{' (missing: ' + ', '.join(lacking) + ')' if lacking else ''}")
     return rules
 
 
@@ -249,7 +309,7 @@ def load_checklist(config_dir: Path) -> dict:
         items = yaml.safe_load(fh)["items"]
     for item in items:
         if item.get("status") not in CHECKLIST_STATUS:
-            raise ValueError(f"config/pilot_checklist.yml, item {item.get('id')}: status {item.get('status')!r} "
+            raise ConfigError(f"config/pilot_checklist.yml, item {item.get('id')}: status {item.get('status')!r} "
                              f"is not one of {', '.join(CHECKLIST_STATUS)}")
     needed = [item for item in items if item.get("needed_for_rollout")]
     adopted = [item for item in needed if item["status"] == "adopted"]
@@ -264,13 +324,13 @@ def _pilot(conn: Connection, name: str | None) -> dict:
     if name is not None:
         found = [p for p in pilots if p["name"] == name]
         if not found:
-            raise ValueError(f"unknown pilot '{name}'; known: {', '.join(p['name'] for p in pilots) or 'none'}")
+            raise NoLog(f"unknown pilot '{name}'; known: {', '.join(p['name'] for p in pilots) or 'none'}")
         return found[0]
     logged = [p for p in pilots if p["events"]]
     if len(logged) != 1:
-        raise ValueError("no pilot has an operation log; import one with gis-service import pilot_events FILE"
-                         if not logged else f"several pilots have a log ({', '.join(p['name'] for p in logged)}): "
-                                            "name one with --pilot")
+        raise NoLog("no pilot has an operation log; import one with gis-service import pilot_events FILE"
+                    if not logged else f"several pilots have a log ({', '.join(p['name'] for p in logged)}): "
+                                       "name one with --pilot")
     return logged[0]
 
 
@@ -282,6 +342,8 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
         raise ValueError(f"--by takes {', '.join(BY)} (got '{by}')")
     rules = load_rules(config_dir)
     p = _pilot(conn, pilot)
+    if not p["events"]:
+        raise NoLog(f"pilot '{p['name']}' has no operation log; import one with gis-service import pilot_events FILE")
     span = conn.execute(text("SELECT min(event_date), max(event_date) FROM pilot_event WHERE pilot_id = :p"),
                         {"p": p["id"]}).one()
     start = start or p["start_date"] or span[0]
@@ -323,5 +385,13 @@ def trial_card(conn: Connection, *, config_dir: Path, calibration: dict | None =
         "SELECT p.name FROM pilot p WHERE EXISTS (SELECT 1 FROM pilot_event e WHERE e.pilot_id = p.id) "
         "ORDER BY p.name")).scalars().all()
     named = (calibration or {}).get("pilot")
-    pilot = named if named in logged else (logged[0] if len(logged) == 1 else None)
-    return evaluate(conn, config_dir=config_dir, pilot=pilot) if pilot else None
+    if named:  # the plan's own pilot, or none: never another pilot's scorecard
+        pilot = named if named in logged else None
+    else:
+        pilot = logged[0] if len(logged) == 1 else None
+    if pilot is None:
+        return None
+    try:
+        return evaluate(conn, config_dir=config_dir, pilot=pilot)
+    except ConfigError:  # the report goes out without the section; pilot evaluate names the problem
+        return None

@@ -70,7 +70,8 @@ def errors(*codes: int) -> dict:
            404: "not found (the message names what)", 409: "changed meanwhile (stale version), or cannot be undone",
            413: "request body too large", 422: "invalid input; the field is named",
            428: "the version read is missing (field version or If-Match)",
-           429: "too many jobs queued or running (for this user, or in all); the message says which limit"}
+           429: "too many jobs queued or running (for this user, or in all); the message says which limit",
+           500: "the server's configuration is not as it should be; the message says what to fix"}
     return {code: {"model": Problem, "description": why[code]} for code in codes}
 
 

@@ -163,15 +163,17 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         return publish("coverage", run_id, user)
 
     def trial(pilot: str | None) -> dict:
-        from gis_service.analysis.pilot_evaluation import evaluate
+        from gis_service.analysis.pilot_evaluation import ConfigError, NoLog, evaluate
 
         with engine.connect() as conn:
             try:
                 return evaluate(conn, config_dir=settings.config_dir, pilot=pilot)
-            except ValueError as exc:
+            except NoLog as exc:
                 raise HTTPException(404, {"message": str(exc), "field": "pilot"}) from exc
+            except ConfigError as exc:  # the server's configuration, not the request: say what to fix
+                raise HTTPException(500, {"message": str(exc), "field": None}) from exc
 
-    @api.get("/pilot/evaluation", responses=errors(404, 422))
+    @api.get("/pilot/evaluation", responses=errors(404, 422, 500))
     def pilot_evaluation(user: Annotated[User, Depends(reader)],
                          pilot: Annotated[str | None, Query(description="The pilot's name (default: the only one "
                                                                          "with an operation log)")] = None) -> dict:
@@ -181,7 +183,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         return trial(pilot)
 
     @api.get("/pilot/evaluation.html", response_class=FileResponse,
-             responses={**errors(404, 422), 200: {"content": {"text/html": {}}, "description": "Scorecard page"}})
+             responses={**errors(404, 422, 500), 200: {"content": {"text/html": {}}, "description": "Scorecard page"}})
     def pilot_evaluation_page(user: Annotated[User, Depends(reader)], pilot: Annotated[str | None, Query()] = None,
                               lang: Annotated[Literal["id", "en"], Query()] = "id"):
         """The scorecard as a page (prints on A4), in Bahasa Indonesia or English."""

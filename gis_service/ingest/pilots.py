@@ -170,7 +170,10 @@ def check_pilot_events(ctx: Context) -> None:
         if row["status"] != EventStatus.done and not _missing(pumped):
             ctx.reject(i, rid, f"pumped_m3 {pumped} on an attempt that is {row['status']}, not done",
                        "set the status to done (selesai), or clear the volume")
-        if not _missing(delivered) and (_missing(pumped) or delivered > pumped):
+        if not _missing(delivered) and _missing(pumped):
+            ctx.reject(i, rid, f"delivered_m3 {delivered} without pumped_m3",
+                       "give the volume pumped (volume_sedot_m3) of the load the IPLT received")
+        elif not _missing(delivered) and delivered > pumped:
             ctx.reject(i, rid, f"delivered_m3 {delivered} is more than pumped_m3 {pumped}",
                        "the IPLT cannot receive more than was pumped: correct either volume")
         if not _missing(row["resolved_days"]) and row["complaint"] is not True:

@@ -272,14 +272,21 @@ def _read_xlsx(path: Path, *, layer: str | None, crs: str | None, geometry_requi
     from datetime import datetime, time
 
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            sheets = list(book.sheet_names)
+            if not sheets:
+                raise ReadError(f"{path.name} has no worksheet")
+            sheet = layer if layer is not None else sheets[0]
+            if sheet not in sheets:
+                raise ReadError(f"{path.name} has no sheet '{sheet}'; its sheets: {', '.join(sheets)} "
+                                "(choose one with --layer)")
+            # text cells stay text ("NA" is a value, not a blank), as in a CSV
+            df = pd.read_excel(book, sheet_name=sheet, dtype=object, header=0, keep_default_na=False,
+                               na_values=[""])
+    except ReadError:
+        raise
     except Exception as exc:  # a damaged or mislabelled file: openpyxl raises many kinds
         raise ReadError(f"{path.name} cannot be read as an Excel workbook (.xlsx): {exc}") from exc
-    sheet = layer if layer is not None else book.sheet_names[0]
-    if sheet not in book.sheet_names:
-        raise ReadError(f"{path.name} has no sheet '{sheet}'; its sheets: {', '.join(book.sheet_names)} "
-                        "(choose one with --layer)")
-    df = book.parse(sheet, dtype=object, header=0)
 
     def cell(v):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
@@ -292,7 +299,7 @@ def _read_xlsx(path: Path, *, layer: str | None, crs: str | None, geometry_requi
 
     df = df.apply(lambda column: column.map(cell)).astype(object)
     df = df.dropna(how="all")
-    notes = [f"Excel workbook: sheet '{sheet}'" + (f" of {len(book.sheet_names)}" if len(book.sheet_names) > 1 else "")]
+    notes = [f"Excel workbook: sheet '{sheet}'" + (f" of {len(sheets)}" if len(sheets) > 1 else "")]
     return _from_strings(df, path.name, decimal=".", crs=crs, geometry_required=geometry_required, region=region,
                          notes=notes)
 

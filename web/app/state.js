@@ -42,6 +42,7 @@ export const state = {
   pending: null, // {lngLat, marker} of the facility being placed
   job: null,
   trial: null, // the trial's scorecard (/api/pilot/evaluation), null without a log
+  trialError: null, // why the scorecard could not be read, other than "no log yet"
   plans: [], // scale-up plans, newest first (the meeting pack links the report of one)
   region: null, // code, name and bbox of the configured region
   changes: null, // what the chosen run changed (/api/runs/{id}/changes)

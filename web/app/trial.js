@@ -9,11 +9,14 @@ import { h } from "./dom.js";
 const SHARES = /_(share|rate)$/;
 
 export async function loadTrial() {
+  state.trialError = null;
   try {
     state.trial = await api("/api/pilot/evaluation");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    state.trial = null; // no pilot has a log yet: the card says so
+    state.trial = null;
+    // no log yet (404 on the pilot) is said plainly; any other refusal in the API's own words
+    if (error.field !== "pilot") state.trialError = error.message;
   }
   renderTrial();
 }
@@ -28,7 +31,7 @@ export function renderTrial() {
   const box = $("trial");
   const card = state.trial;
   if (!card) {
-    box.replaceChildren(h("p", {}, t("trialNone")));
+    box.replaceChildren(h("p", { class: state.trialError ? "field-error" : null }, state.trialError ?? t("trialNone")));
     return;
   }
   const lang = language();
