@@ -384,8 +384,10 @@ def household_cases(c: Corpus, data: dict, rng) -> None:
         .write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(200))
     c.add("duplicate_header.csv", "households", "refuse", "two columns named persons", "more than once") \
         .write_text("household_id,lon,lat,persons,persons\nH1,112.5,-3.3,3,4\n", encoding="utf-8")
-    c.add("unsupported.xlsx", "households", "refuse", "a format the importer does not read",
+    c.add("unsupported.ods", "households", "refuse", "a format the importer does not read",
           "unsupported format").write_bytes(b"PK\x03\x04" + bytes(100))
+    c.add("damaged.xlsx", "households", "refuse", "an Excel workbook that is not one (a damaged file)",
+          "cannot be read as an Excel workbook").write_bytes(b"PK\x03\x04" + bytes(100))
     footprints = gpd.GeoDataFrame({"household_id": [f"B{i}" for i in range(len(pts))]},
                                   geometry=[p.buffer(0.0001, 4) for p in pts], crs=4326)
     _feature_collection(c.add("building_footprints.geojson", "households", "accept", "building footprints: "

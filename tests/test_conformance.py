@@ -52,7 +52,7 @@ OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 
 @pytest.fixture
 def every_layer_filled(published_region, tmp_path):
-    """`published_region` plus a settlement, two network edges and the national targets, a
+    """`published_region` plus a settlement, two network edges, a pilot's log, the national targets, a
     second coverage run (which then has gaps to the targets) and a scale-up plan: no published
     collection is empty, so the tools check features in every collection, not only the first ones."""
     from gis_service.analysis.coverage import CoverageOptions, run_coverage
@@ -72,6 +72,12 @@ def every_layer_filled(published_region, tmp_path):
                              crs="EPSG:4326")
     roads.to_file(tmp_path / "roads.geojson", driver="GeoJSON")
     import_file(engine, "network", tmp_path / "roads.geojson")
+    # a pilot with two emptyings in its operation log (the pilot_evaluation collection)
+    import_file(engine, "pilots", write_csv(tmp_path / "pilot.csv", [
+        {"pilot": "Uji", "period_start": "2026-01-01", "period_end": "2026-01-31", "village_codes": "62.07.01.2001"}]))
+    import_file(engine, "pilot_events", write_csv(tmp_path / "log.csv", [
+        {"event_id": f"E{i}", "pilot": "Uji", "date": "2026-01-05", "status": "done", "village_code": "62.07.01.2001",
+         "pumped_m3": "3", "delivered_m3": "3"} for i in range(2)]))
     with engine.begin() as conn:
         load_targets(conn, get_settings().config_dir / "targets.yml")
     coverage = run_coverage(engine, CoverageOptions(method="buffer", distance_m=3000)).run_id

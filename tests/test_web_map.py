@@ -180,7 +180,7 @@ def test_planners_and_editors_use_the_map(site, published_region, run_with_gaps,
     assert delivered.locator("td").first.get_attribute("data-value") == "0.5"
     assert delivered.locator("td.score.poor").text_content() == "buruk"
     assert "pembuangan liar" in page.text_content('[data-testid="trial-advice"]')
-    assert page.get_attribute('[data-testid="trial-page"]', "href") == "/api/pilot/evaluation.html?lang=id"
+    assert page.get_attribute('[data-testid="trial-page"]', "href") == "/api/pilot/evaluation.html?pilot=Uji&lang=id"
     assert httpx.get(f"{site}/api/pilot/evaluation.html?lang=id").status_code == 200
     # fitted to the configured region
     config = httpx.get(f"{site}/api/config").json()

@@ -173,6 +173,15 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
             except ConfigError as exc:  # the server's configuration, not the request: say what to fix
                 raise HTTPException(500, {"message": str(exc), "field": None}) from exc
 
+    @api.get("/pilots", responses=errors(422))
+    def pilots(user: Annotated[User, Depends(reader)]) -> list[dict]:
+        """The pilots with their period and how many rows their operation log has (0: no log yet,
+        so no scorecard)."""
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(
+                "SELECT p.name, p.start_date, p.end_date, count(e.id) AS log_rows FROM pilot p "
+                "LEFT JOIN pilot_event e ON e.pilot_id = p.id GROUP BY p.id ORDER BY p.name")).mappings()]
+
     @api.get("/pilot/evaluation", responses=errors(404, 422, 500))
     def pilot_evaluation(user: Annotated[User, Depends(reader)],
                          pilot: Annotated[str | None, Query(description="The pilot's name (default: the only one "

@@ -10,13 +10,17 @@ const SHARES = /_(share|rate)$/;
 
 export async function loadTrial() {
   state.trialError = null;
-  try {
-    state.trial = await api("/api/pilot/evaluation");
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    state.trial = null;
-    // no log yet (404 on the pilot) is said plainly; any other refusal in the API's own words
-    if (error.field !== "pilot") state.trialError = error.message;
+  state.trial = null;
+  // the scorecard of the first pilot with a log (none yet: the card says so, and nothing is asked
+  // for that does not exist)
+  const logged = (await api("/api/pilots")).filter((pilot) => pilot.log_rows > 0);
+  if (logged.length) {
+    try {
+      state.trial = await api(`/api/pilot/evaluation?${new URLSearchParams({ pilot: logged[0].name })}`);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      state.trialError = error.message; // in the API's own words
+    }
   }
   renderTrial();
 }
@@ -51,7 +55,8 @@ export function renderTrial() {
     advice.length ? h("ul", { class: "advice", "data-testid": "trial-advice" }, advice) : null,
     h("p", {}, t("trialChecklist", { share: checklist })),
     card.illustrative_thresholds ? h("p", { class: "small" }, t("trialIllustrative")) : null,
-    h("p", {}, h("a", { href: `/api/pilot/evaluation.html?lang=${lang}`, target: "_blank", rel: "noopener",
+    h("p", {}, h("a", { href: `/api/pilot/evaluation.html?${new URLSearchParams({ pilot: card.pilot, lang })}`,
+      target: "_blank", rel: "noopener",
       "data-testid": "trial-page" }, t("trialPage"))),
   );
 }
