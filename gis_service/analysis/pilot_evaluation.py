@@ -16,6 +16,8 @@ import pandas as pd
 import yaml
 from sqlalchemy import Connection, text
 
+from gis_service.analysis.scaleup.calibration import weighted_mean
+
 INDICATORS = ("events_total", "emptyings_done", "cancelled_share", "truck_days", "emptyings_per_truck_day",
               "pumped_m3", "m3_per_emptying", "delivered_share", "mean_trip_minutes", "revenue_idr",
               "collection_rate", "complaints_per_100", "median_resolve_days", "households_served")
@@ -148,21 +150,18 @@ def _inside(events: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     return events[keep]
 
 
-def inputs_elsewhere(conn: Connection, pilot_id: int, start: date, end: date, events: pd.DataFrame) -> dict:
-    """The indicators whose inputs are outside the log: None where an input is missing. Revenue
-    and cost are compared over the same days: those of the records wholly inside the period."""
+def inputs_elsewhere(conn: Connection, records: pd.DataFrame, events: pd.DataFrame) -> dict:
+    """The indicators whose inputs are outside the log (``records``: ``_counted_records``): None
+    where an input is missing. Revenue and cost are compared over the same days: those of the
+    records wholly inside the period."""
     done = events[events["status"] == "done"]
     capacity = conn.execute(text(
         "SELECT sum(capacity) FROM facility WHERE type = 'iplt' AND status = 'pilot' "
         "AND capacity_unit = 'm3_per_day'")).scalar()
     days = done["event_date"].nunique()
     received = float(done["delivered_m3"].astype(float).fillna(0.0).sum())
-    records = _counted_records(conn, pilot_id, start, end)
     opex = pd.to_numeric(records["opex_idr"], errors="coerce").dropna()
-    wtp = pd.to_numeric(records["wtp_idr"], errors="coerce")
-    weight = pd.to_numeric(records["households_served"], errors="coerce").fillna(0)
-    stated = float((wtp * weight)[wtp.notna()].sum() / weight[wtp.notna()].sum()) \
-        if wtp.notna().any() and weight[wtp.notna()].sum() > 0 else (float(wtp.mean()) if wtp.notna().any() else None)
+    stated = weighted_mean(records, "wtp_idr", "households_served")
     billed = _given(done, "fee_billed_idr").astype(float)
     paid = _given(_inside(done, records[records["opex_idr"].notna()]), "fee_paid_idr").astype(float)
     return {
@@ -238,7 +237,8 @@ def records_with_log(records: pd.DataFrame, events: pd.DataFrame, *, start: date
     return out.sort_values("period_start", kind="stable").reset_index(drop=True)
 
 
-def against_targets(conn: Connection, pilot: dict, start: date, end: date, values: dict, target: dict | None) -> dict:
+def against_targets(pilot: dict, records: pd.DataFrame, start: date, end: date, values: dict,
+                    target: dict | None) -> dict:
     """Effectiveness (result / target) and the budget's use, where the trial's plan is given."""
     out = dict.fromkeys(AGAINST_TARGETS)
     if not target:
@@ -249,7 +249,6 @@ def against_targets(conn: Connection, pilot: dict, start: date, end: date, value
     if target.get("emptyings_per_month"):
         out["emptyings_vs_target"] = values["emptyings_done"] / months / float(target["emptyings_per_month"])
     if target.get("budget_idr") and pilot["start_date"] and pilot["end_date"]:
-        records = _counted_records(conn, pilot["id"], start, end)
         costs = records[records["opex_idr"].notna() | records["capex_idr"].notna()]
         if len(costs):  # the budget of the days those records cover
             spent = float(pd.to_numeric(costs["opex_idr"]).fillna(0).sum() + pd.to_numeric(costs["capex_idr"]).fillna(0).sum())
@@ -353,16 +352,18 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     events = pd.read_sql(text(EVENT_SQL), conn, params={"p": p["id"], "a": start, "b": end})
-    values = indicators(events) | inputs_elsewhere(conn, p["id"], start, end, events)
+    records = _counted_records(conn, p["id"], start, end)  # read once: costs, willingness to pay
+    values = indicators(events) | inputs_elsewhere(conn, records, events)
     target = load_targets(config_dir).get(p["name"])
-    values |= against_targets(conn, p, start, end, values, target)
-    scorecard = [{"id": i, "value": values[i], "status": judge(i, values[i], rules[i]),
+    values |= against_targets(p, records, start, end, values, target)
+    status = {i: judge(i, values[i], rules[i]) for i in ALL}
+    scorecard = [{"id": i, "value": values[i], "status": status[i],
                   "aspect": rules[i]["aspect"], "measure": rules[i]["measure"], "definition": DEFINITIONS[i],
                   "definitions": {"id": DEFINITIONS_ID[i], "en": DEFINITIONS[i]},
                   "better": rules[i].get("better"), "good": rules[i].get("good"), "poor": rules[i].get("poor"),
                   "source": rules[i].get("source"),
-                  "recommendation": rules[i].get("recommendation") if judge(i, values[i], rules[i]) in
-                  ("watch", "poor") else None} for i in ALL]
+                  "recommendation": rules[i].get("recommendation") if status[i] in ("watch", "poor") else None}
+                 for i in ALL]
     groups = []
     if by is not None:
         events["month"] = pd.to_datetime(events["event_date"]).dt.strftime("%Y-%m")
@@ -373,7 +374,7 @@ def evaluate(conn: Connection, *, config_dir: Path, pilot: str | None = None, st
     checklist = load_checklist(config_dir)
     logged = [d.isoformat() if d else None for d in span]
     return {"target": target, "log_span": logged, "pilot": p["name"], "period": [start.isoformat(), end.isoformat()], "indicators": values,
-            "status": {row["id"]: row["status"] for row in scorecard}, "scorecard": scorecard, "by": groups,
+            "status": status, "scorecard": scorecard, "by": groups,
             "checklist": checklist["items"], "checklist_complete": checklist["complete_share"],
             "illustrative_thresholds": any("ILLUSTRATIVE" in (r.get("source") or "") for r in rules.values())}
 

@@ -177,7 +177,7 @@ def calibrate(records: pd.DataFrame, params: dict, *, trucks: float | None = Non
         Observed("trips_per_truck_day", ratio(*paired("truck_trips", "truck_days")),
                  value(params, "trips_per_truck_day"), "trips/day", False,
                  "pilot utilisation; capacity follows the trip-time model. " + fit_note),
-        Observed("mean_trip_minutes", _weighted(r, "mean_trip_minutes", "truck_trips"), None, "minutes",
+        Observed("mean_trip_minutes", weighted_mean(r, "mean_trip_minutes", "truck_trips"), None, "minutes",
                  False, "mean round trip of the pilot's trucks"),
         Observed("working_days_per_year", ratio(days, day_span) * 365.0 if days else None,
                  value(params, "working_days_per_year"), "days/year", True),
@@ -192,14 +192,16 @@ def calibrate(records: pd.DataFrame, params: dict, *, trucks: float | None = Non
                  rate_note),
         Observed("fee_per_emptying", ratio(*paired("revenue_idr", "households_paying")), None, "IDR/emptying",
                  False, "fees collected / households paying"),
-        Observed("willingness_to_pay", _weighted(r, "wtp_idr", "households_served"), None, "IDR/emptying",
+        Observed("willingness_to_pay", weighted_mean(r, "wtp_idr", "households_served"), None, "IDR/emptying",
                  False, "stated willingness to pay, mean over households served"),
         Observed("pilot_capex", total("capex_idr"), None, "IDR", False, "investment recorded by the pilot"),
     ]
     return Calibration(", ".join(names), periods, rows, model)
 
 
-def _weighted(r: pd.DataFrame, column: str, weight: str) -> float | None:
+def weighted_mean(r: pd.DataFrame, column: str, weight: str) -> float | None:
+    """The mean of ``column`` weighted by ``weight`` where both are given; the plain mean without
+    weights; None without values."""
     v, w = pd.to_numeric(r[column], errors="coerce"), pd.to_numeric(r[weight], errors="coerce")
     ok = v.notna() & w.notna() & (w > 0)
     if ok.any():
