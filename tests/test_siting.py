@@ -60,6 +60,7 @@ def assert_feasible(p: SitingProblem, s: SitingSolution) -> None:
         assert len(chosen) <= p.max_new
     if p.budget is not None:
         assert s.new_cost <= p.budget + 1e-9
+    assert s.covered <= p.pool(s.open) + 1e-6
 
 
 # --- hand-made cases with known optima ------------------------------------------------------
@@ -222,6 +223,24 @@ def test_optimality_gap_is_zero_when_nothing_can_be_covered():
     assert optimality_gap(solve_exact(p, time_limit=5), solve_greedy(p)) == 0.0
 
 
+def test_a_depot_serves_only_what_the_plants_can_treat_and_a_plant_unlocks_it():
+    # facility 0: a fixed depot reaching 30 households (treats nothing); 1: the fixed IPLT, far
+    # from everyone, treating 10; 2: a candidate IPLT treating 15 that reaches nobody either;
+    # 3: a candidate depot reaching 8 other households (treats nothing)
+    p = replace(problem([30, 8], [(0, 0, 1), (3, 1, 1)], capacity=[INF, INF, INF, INF],
+                        fixed=[True, True, False, False], max_new=1),
+                treatment=np.array([0.0, 10.0, 15.0, 0.0]))
+    for s in (solve_greedy(p), solve_exact(p, time_limit=5)):
+        assert s.baseline == pytest.approx(10.0)  # not 30: the IPLT treats sludge of 10 households
+        assert s.chosen.tolist() == [2]  # the plant that serves nobody itself unlocks 15 more
+        assert s.covered == pytest.approx(25.0)
+        assert_feasible(p, s)
+    # two sites: the depot then adds nothing the plants could treat, so it stays closed
+    two = replace(p, max_new=2)
+    assert solve_exact(two, time_limit=5).covered == pytest.approx(25.0)
+    assert solve_exact(two, time_limit=5).chosen.tolist() == [2]
+
+
 # --- properties against brute force ---------------------------------------------------------
 
 
@@ -241,7 +260,9 @@ def small_problems(draw) -> SitingProblem:
         capacity=np.array(capacity, float),
         cost=np.array(draw(st.lists(st.integers(0, 10), min_size=n_fac, max_size=n_fac)), float),
         fixed=np.array(draw(st.lists(st.booleans(), min_size=n_fac, max_size=n_fac)), bool),
-        max_new=max_new, budget=budget if max_new is not None else draw(st.integers(0, 30)))
+        max_new=max_new, budget=budget if max_new is not None else draw(st.integers(0, 30)),
+        treatment=draw(st.one_of(st.none(), st.lists(st.one_of(st.just(INF), st.integers(0, 30)),
+                                                     min_size=n_fac, max_size=n_fac))))
 
 
 def max_flow(p: SitingProblem, open_: np.ndarray) -> int:
@@ -270,7 +291,7 @@ def brute_force(p: SitingProblem) -> int:
                 continue
             open_ = p.fixed.copy()
             open_[list(subset)] = True
-            best = max(best, max_flow(p, open_))
+            best = max(best, min(max_flow(p, open_), p.pool(open_)))
     return best
 
 
@@ -282,7 +303,7 @@ def test_exact_matches_brute_force_and_bounds_greedy(p: SitingProblem):
     assert exact.status in {"Optimal", "Empty"}  # Empty: no pair and no candidate
     assert 0 <= exact.mip_gap < 1e-6
     assert exact.covered == pytest.approx(brute_force(p), abs=1e-6)
-    assert exact.baseline == pytest.approx(max_flow(p, p.fixed), abs=1e-6)
+    assert exact.baseline == pytest.approx(min(max_flow(p, p.fixed), p.pool(p.fixed)), abs=1e-6)
     assert exact.covered >= greedy.covered - 1e-6
     assert greedy.baseline <= exact.baseline + 1e-6
     assert_feasible(p, exact)

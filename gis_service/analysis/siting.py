@@ -25,6 +25,13 @@ maximise sum x_p subject to, per demand point, sum x_p <= demand_i; per facility
 can bind, sum x_p <= capacity_j (* y_j); per pair of a candidate whose capacity cannot bind,
 x_p <= min(demand_i, capacity_j) y_j (the strong MCLP link); sum y_j <= max_new and
 sum cost_j y_j <= budget. ``_pair_rows`` says why the pair link is left out where capacity binds.
+
+Treatment pool (optional ``treatment``): facilities that serve households may share the plants
+that treat what they collect (desludging depots bring their sludge to an IPLT). Each facility
+adds ``treatment_j`` households of treatment capacity to one pool (0 for a depot, an IPLT's
+capacity for an IPLT), and all households served together stay within the pool of the open
+facilities: sum x_p <= sum treatment_j (* y_j). Without it a plan could count households whose
+sludge no plant can take.
 """
 
 from __future__ import annotations
@@ -58,12 +65,15 @@ class SitingProblem:
     fixed: np.ndarray  # (F,) bool: existing/pilot facilities, always open, never dropped
     max_new: int | None = None  # at most this many new (non-fixed) facilities
     budget: float | None = None  # total cost of new facilities <= budget
+    treatment: np.ndarray | None = None  # (F,) households of treatment each adds to the pool; None: no pool
 
     def __post_init__(self) -> None:
         for name, dtype in (("demand", float), ("pair_facility", np.int64),
                             ("pair_demand", np.int64), ("pair_minutes", float),
                             ("capacity", float), ("cost", float), ("fixed", bool)):
             object.__setattr__(self, name, _as_1d(getattr(self, name), dtype, name))
+        if self.treatment is not None:
+            object.__setattr__(self, "treatment", _as_1d(self.treatment, float, "treatment"))
         _check_sizes(self)
         _check_values(self)
         _check_limits(self)
@@ -76,11 +86,17 @@ class SitingProblem:
     def n_facilities(self) -> int:
         return len(self.capacity)
 
+    def pool(self, open_: np.ndarray) -> float:
+        """Households the ``open_`` facilities can treat together (inf: no pool)."""
+        if self.treatment is None:
+            return np.inf
+        return float(self.treatment[open_].sum())
+
     @classmethod
     def from_pairs(cls, facility: ArrayLike, demand_index: ArrayLike, minutes: ArrayLike, *,
                    demand: ArrayLike, capacity: ArrayLike, cost: ArrayLike, fixed: ArrayLike,
                    threshold: float | None = None, max_new: int | None = None,
-                   budget: float | None = None) -> SitingProblem:
+                   budget: float | None = None, treatment: ArrayLike | None = None) -> SitingProblem:
         """A problem from reach pairs (e.g. a network or buffer step); pairs beyond ``threshold``
         (inclusive, as in spopt) are dropped when it is given."""
         facility, demand_index = np.asarray(facility), np.asarray(demand_index)
@@ -90,7 +106,7 @@ class SitingProblem:
             facility, demand_index, minutes = facility[keep], demand_index[keep], minutes[keep]
         return cls(demand=demand, pair_facility=facility, pair_demand=demand_index,
                    pair_minutes=minutes, capacity=capacity, cost=cost, fixed=fixed,
-                   max_new=max_new, budget=budget)
+                   max_new=max_new, budget=budget, treatment=treatment)
 
     @classmethod
     def from_cost_matrix(cls, cost_matrix: ArrayLike, threshold: float, *, demand: ArrayLike,
@@ -127,8 +143,8 @@ def _check_sizes(problem: SitingProblem) -> None:
         if len(getattr(problem, name)) != m:
             raise ValueError(f"{name} has {len(getattr(problem, name))} pairs, "
                              f"pair_facility has {m}")
-    for name in ("cost", "fixed"):
-        if len(getattr(problem, name)) != f:
+    for name in ("cost", "fixed", "treatment"):
+        if getattr(problem, name) is not None and len(getattr(problem, name)) != f:
             raise ValueError(f"{name} has {len(getattr(problem, name))} facilities, "
                              f"capacity has {f}")
     if m and not (0 <= problem.pair_facility.min() and problem.pair_facility.max() < f):
@@ -148,6 +164,8 @@ def _check_values(problem: SitingProblem) -> None:
         raise ValueError("capacity must be >= 0 (np.inf = no limit)")
     if not (np.isfinite(problem.cost).all() and (problem.cost >= 0).all()):
         raise ValueError("cost must be finite and >= 0")
+    if problem.treatment is not None and (np.isnan(problem.treatment).any() or (problem.treatment < 0).any()):
+        raise ValueError("treatment must be >= 0 (np.inf = no limit)")
 
 
 def _check_limits(problem: SitingProblem) -> None:
@@ -208,14 +226,18 @@ def _by_facility(problem: SitingProblem) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fill(pairs: np.ndarray, problem: SitingProblem, residual: np.ndarray, capacity: float,
-          assigned: np.ndarray) -> None:
-    """One facility takes residual demand on ``pairs`` (nearest first) up to its capacity."""
+          assigned: np.ndarray) -> float:
+    """One facility takes residual demand on ``pairs`` (nearest first) up to ``capacity`` more
+    households; returns how many it took."""
+    if capacity <= 0:
+        return 0.0
     points = problem.pair_demand[pairs]
     want = residual[points]
     before = np.cumsum(want) - want
     take = np.clip(capacity - before, 0.0, want)
-    assigned[pairs] = take
+    assigned[pairs] += take
     residual[points] = want - take
+    return float(take.sum())
 
 
 def _pick(gain: np.ndarray, problem: SitingProblem, open_: np.ndarray, left: float | None
@@ -237,25 +259,45 @@ def _pick(gain: np.ndarray, problem: SitingProblem, open_: np.ndarray, left: flo
 def solve_greedy(problem: SitingProblem) -> SitingSolution:
     """Fixed facilities first (index order, nearest first, up to capacity), then repeatedly open
     the affordable site whose capacity-limited reach of unserved households is largest (per cost
-    under a budget), until no site adds households, ``max_new`` is reached or nothing fits."""
+    under a budget), until no site adds households, ``max_new`` is reached or nothing fits.
+    With a treatment pool, what the open facilities serve stays within it; a site's gain is
+    what it serves itself plus what its treatment lets the open facilities serve."""
     started = time.perf_counter()
     order, starts = _by_facility(problem)
     residual = problem.demand.copy()
     assigned = np.zeros(len(problem.pair_facility))
-    for j in np.flatnonzero(problem.fixed):
-        _fill(order[starts[j]:starts[j + 1]], problem, residual, problem.capacity[j], assigned)
+    spare = problem.capacity.copy()
+    open_, chosen = problem.fixed.copy(), []
+    left_to_treat = problem.pool(open_)
+
+    def refill(sites) -> None:
+        nonlocal left_to_treat
+        for j in sites:
+            took = _fill(order[starts[j]:starts[j + 1]], problem, residual, min(spare[j], left_to_treat),
+                         assigned)
+            spare[j] -= took
+            left_to_treat -= took
+
+    refill(np.flatnonzero(problem.fixed))
     baseline = float(assigned.sum())
     reach = sp.csr_matrix((np.ones(len(order)), (problem.pair_facility, problem.pair_demand)),
                           shape=(problem.n_facilities, problem.n_demand))
-    open_, chosen = problem.fixed.copy(), []
     left = None if problem.budget is None else problem.budget * (1 + TOL)
     while problem.max_new is None or len(chosen) < problem.max_new:
-        j = _pick(np.minimum(problem.capacity, reach @ residual), problem, open_, left)
+        reachable = reach @ residual
+        gain = np.minimum(problem.capacity, reachable)
+        if problem.treatment is not None:
+            blocked = min(float(np.minimum(spare, reachable)[open_].sum()),
+                          float(residual[np.unique(problem.pair_demand[open_[problem.pair_facility]])].sum()))
+            gain = np.minimum(left_to_treat + problem.treatment, gain + blocked) - min(left_to_treat, blocked)
+        j = _pick(gain, problem, open_, left)
         if j is None:
             break
-        _fill(order[starts[j]:starts[j + 1]], problem, residual, problem.capacity[j], assigned)
         open_[j] = True
         chosen.append(j)
+        if problem.treatment is not None:
+            left_to_treat += problem.treatment[j]
+        refill([j, *np.flatnonzero(problem.fixed), *chosen[:-1]])
         left = None if left is None else left - problem.cost[j]
     return _solution(problem, method="greedy", open_=open_, chosen=chosen, assigned=assigned,
                      baseline=baseline, started=started, status="greedy", mip_gap=None)
@@ -296,7 +338,19 @@ def _rows(problem: SitingProblem, cols: _Columns) -> tuple[sp.csr_matrix, np.nda
     if problem.budget is not None:
         blocks.append((zero, y_cols, problem.cost[cols.candidates],
                        np.array([problem.budget], float)))
+    if problem.treatment is not None and np.isfinite(problem.pool(problem.fixed)):
+        blocks.append(_treatment_row(problem, cols))
     return _stack(blocks, cols.count)
+
+
+def _treatment_row(problem: SitingProblem, cols: _Columns) -> Block:
+    """sum of every x_p - sum treatment_j y_j (candidates) <= treatment of the fixed facilities.
+    A candidate without a treatment limit (inf) lifts the pool by all the demand, which is as
+    good as no limit."""
+    m = cols.n_pairs
+    adds = np.minimum(problem.treatment[cols.candidates], problem.demand.sum())
+    return (np.zeros(m + len(cols.candidates), dtype=np.int64), np.r_[np.arange(m), cols.y_of[cols.candidates]],
+            np.r_[np.ones(m), -adds], np.array([problem.pool(problem.fixed)]))
 
 
 def _demand_rows(problem: SitingProblem) -> Block:
@@ -424,9 +478,14 @@ def _repair(problem: SitingProblem, open_: np.ndarray, flow: np.ndarray) -> np.n
     flow = np.where(open_[pf], np.clip(flow, 0.0, None), 0.0)
     flow *= _shrink(np.bincount(pd, flow, problem.n_demand), problem.demand)[pd]
     flow *= _shrink(np.bincount(pf, flow, problem.n_facilities), problem.capacity)[pf]
+    flow *= _shrink(np.array([flow.sum()]), np.array([problem.pool(open_)]))[0]
     idle = open_ & ~problem.fixed & (np.bincount(pf, flow, problem.n_facilities) < MIN_SERVED)
-    open_ &= ~idle
-    flow[idle[pf]] = 0.0
+    for j in np.flatnonzero(idle):  # a plant that serves nobody itself may still treat for the others
+        without = open_.copy()
+        without[j] = False
+        if flow.sum() <= problem.pool(without):
+            open_[j] = False
+            flow[pf == j] = 0.0
     return flow
 
 
@@ -451,6 +510,7 @@ def _check_start(problem: SitingProblem, start: SitingSolution) -> None:
         "over capacity": _over(start.served_by_facility(problem), problem.capacity),
         "over demand": _over(np.bincount(problem.pair_demand, flow, problem.n_demand),
                              problem.demand),
+        "over the treatment pool": _over(flow.sum(), problem.pool(open_)),
         "too many new sites": problem.max_new is not None and new.sum() > problem.max_new,
         "over budget": problem.budget is not None and _over(problem.cost[new].sum(),
                                                            problem.budget),

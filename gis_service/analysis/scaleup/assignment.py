@@ -4,7 +4,7 @@ household-minutes of travel.
 
 The covering model only counts households; many assignments reach the same count, and a solver
 returns any of them, so the villages a facility serves (and so their phase and cost share) would
-be arbitrary. Two LPs (HiGHS through scipy's ``linprog``) fix that: the first maximises the
+be arbitrary (a treatment pool, ``siting`` module, bounds them all together). Two LPs (HiGHS through scipy's ``linprog``) fix that: the first maximises the
 households served within the demand and capacity limits, the second minimises minutes x
 households while serving at least that many. ``floor`` keeps each demand point's households of an
 earlier phase served in a later one, so no village loses service when the plan grows.
@@ -36,6 +36,9 @@ def assign(problem: SitingProblem, open_: np.ndarray, *, floor: np.ndarray | Non
             sp.csr_matrix((np.ones(limited.sum()), (cap_row, np.flatnonzero(limited))),
                           shape=(len(facilities), n))]
     upper = [problem.demand, problem.capacity[facilities]]
+    if np.isfinite(problem.pool(open_)):  # what the open plants can treat bounds what is served
+        rows.append(sp.csr_matrix(np.ones((1, n))))
+        upper.append(np.array([problem.pool(open_)]))
     if floor is not None and (floor > 0).any():
         kept = np.flatnonzero(floor > 0)
         rows.append(-rows[0][kept])
