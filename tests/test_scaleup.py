@@ -67,14 +67,43 @@ def test_fixed_facilities_are_never_dropped_and_capacity_holds(demo):
     limited = fac["capacity_households"].notna()
     assert (fac.loc[limited, "served_households"] <= fac.loc[limited, "capacity_households"] + 1e-6).all()
     new = fac[fac["role"].eq("new")]
-    assert new["type"].value_counts().to_dict() == {"desludging_depot": 2, "ipal_komunal": 3}
+    # the pilot IPLT is full: a depot whose sludge no plant could treat adds nobody, so none is sited
+    assert new["type"].value_counts().to_dict() == {"ipal_komunal": 3}
+    depots = next(st for st in result.summary["siting"] if st["type"] == "desludging_depot")
+    assert depots["candidates"] > 0 and depots["chosen"] == 0
+    assert depots["exact"]["newly_covered"] == pytest.approx(0.0, abs=1e-6)
     assert (new["phase"] >= 1).all() and (fac.loc[fac["role"].eq("fixed"), "phase"] == 0).all()
     assert (new["capex_idr"] > 0).all() and (fac.loc[fac["role"].eq("fixed"), "capex_idr"] == 0).all()
     t = result.summary["treatment"]
     lltt = fac.loc[fac["service"].eq("lltt"), "served_households"].sum()
     assert t["m3_per_day_needed"] == pytest.approx(lltt / 3 / 263 * 2.7, rel=0.05)  # demo: ~2.7 m3, 263 days
-    assert (t["m3_per_day_needed"] > t["m3_per_day_in_plan"]) == any("enlarge an IPLT" in n
-                                                                     for n in result.summary["notes"])
+    assert t["m3_per_day_needed"] <= t["m3_per_day_in_plan"] + 1e-3  # never more than the plants treat
+    assert t["shortfall_households"] > 0 and any("treatment limits the plan" in n for n in result.summary["notes"])
+
+
+def test_no_plan_counts_sludge_its_plants_cannot_treat(demo):
+    """In every demo plan and phase each IPLT receives at most its capacity, and the loads add up
+    to the sludge of the households the phase serves on scheduled desludging."""
+    _, runs = demo
+    for name, result in runs.items():
+        loads, t = result.summary["iplt_load"], result.summary["treatment"]
+        assert loads and not t["overloaded"], name
+        for r in loads:
+            assert r["load_m3_day"] <= r["capacity_m3_day"] + 1e-3, (name, r)
+            assert r["load_m3_day"] == pytest.approx(r["from_own_trucks_m3_day"] + r["from_depots_m3_day"], abs=2e-3)
+        final = sum(r["load_m3_day"] for r in loads if r["phase"] == 2)
+        assert final == pytest.approx(t["m3_per_day_needed"], abs=0.01), name
+    plan = runs["Scale-up plan (demo)"]
+    fac, h = plan.facilities, plan.summary["headline"]
+    pilot_plant = fac[fac["type"].eq("iplt") & fac["role"].eq("fixed")]
+    enlarged = fac[fac["origin"].eq("enlargement")]
+    assert len(enlarged) == 1 and enlarged["facility_id"].iat[0] == pilot_plant["facility_id"].iat[0]
+    assert enlarged["capacity"].iat[0] == 20 and enlarged["staff"].iat[0] == 0
+    assert enlarged["capex_idr"].iat[0] == pytest.approx(20 * 600_000_000)
+    medium = [r for r in plan.summary["iplt_load"] if r["phase"] == 2 and r["facility_id"] == enlarged["facility_id"].iat[0]]
+    assert medium[0]["capacity_m3_day"] == pytest.approx(pilot_plant["capacity"].iat[0] + 20)
+    assert h["villages_medium_term"] > 0 and (fac["phase"] == 2).any()
+    assert h["aman_plan_pct"] > runs["Pilot only (demo)"].summary["headline"]["aman_plan_pct"]
 
 
 def test_a_single_fixed_plant_stays_fixed_and_counted_once(demo, tmp_path):
@@ -85,7 +114,8 @@ def test_a_single_fixed_plant_stays_fixed_and_counted_once(demo, tmp_path):
     engine, _ = demo
     spec = tmp_path / "one.yml"
     spec.write_text("scenarios:\n  - name: One plant\n    facilities: [existing, pilot]\n    plan:\n"
-                    "      siting: [{type: desludging_depot, max_new: 1, model: both}]\n")
+                    "      siting: [{type: iplt, max_new: 1, candidates: [enlarge], capacity: 20, "
+                    "capacity_unit: m3_per_day}, {type: desludging_depot, max_new: 1, model: both}]\n")
     with engine.begin() as conn:
         conn.execute(text("UPDATE facility SET status = 'planned' WHERE status = 'pilot' AND type <> 'iplt'"))
         load_scenarios(conn, spec, region_code="62.07")
@@ -95,9 +125,11 @@ def test_a_single_fixed_plant_stays_fixed_and_counted_once(demo, tmp_path):
         with engine.begin() as conn:
             conn.execute(text("UPDATE facility SET status = 'pilot' WHERE status = 'planned'"))
     lltt = result.facilities[result.facilities["service"].eq("lltt")]
-    assert lltt["type"].tolist() == ["iplt", "desludging_depot"]
-    assert lltt["role"].tolist() == ["fixed", "new"]
-    step = result.summary["siting"][0]
+    # the plant is enlarged at its own site (a new module, never the plant again), then a depot
+    assert lltt["type"].tolist() == ["iplt", "iplt", "desludging_depot"]
+    assert lltt["role"].tolist() == ["fixed", "new", "new"]
+    assert lltt["origin"].tolist()[1] == "enlargement"
+    step = result.summary["siting"][1]
     assert step["baseline"] > 0 and step["chosen"] == 1
     assert (lltt["served_households"] <= lltt["capacity_households"] + 1e-6).all()
 

@@ -36,7 +36,7 @@ def _set(params: dict, **values) -> dict:
 
 
 def _facility(**kw) -> dict:
-    row = {"type": "desludging_depot", "role": "new", "capacity": 2.0, "capacity_unit": "trucks",
+    row = {"type": "desludging_depot", "role": "new", "origin": "settlement", "capacity": 2.0, "capacity_unit": "trucks",
            "capacity_households": 1000.0, "served_households": 900.0, "mean_minutes": 30.0}
     row.update(kw)
     return row
@@ -52,6 +52,15 @@ def test_depot_costs_by_hand(params):
     assert out["capex_idr"] == 100 + 2 * 10
     assert out["opex_idr_per_year"] == pytest.approx(5 + 2 * 2 + trips * 1 + km * 0.5)
     assert out["staff"] == 2 + 2 * 3 and out["trucks"] == 2
+
+
+def test_an_enlargement_is_priced_per_m3_day_and_adds_no_staff(params):
+    p = _set(params, capex_iplt_per_m3_day=7.0, opex_iplt_per_m3_day=2.0, staff_per_iplt=6)
+    rows = [_facility(type="iplt", origin=origin, capacity=20.0, capacity_unit="m3_per_day", served_households=0.0)
+            for origin in ("grid", "enlargement")]
+    out = finance.facility_costs(pd.DataFrame(rows), p)
+    assert out["capex_idr"].tolist() == [140.0, 140.0] and out["opex_idr_per_year"].tolist() == [40.0, 40.0]
+    assert out["staff"].tolist() == [6, 0]  # the enlarged plant keeps its own staff
 
 
 def test_fixed_facilities_cost_nothing_to_build_but_run(params):
@@ -310,3 +319,18 @@ def test_user_candidates_must_be_points(params, tmp_path):
     with pytest.raises(ValueError, match="row 1 is not a point"):
         candidates(step.model_copy(update={"candidate_file": bad}), region=region, stored=stored,
                    settlements=settlements, params=params, metric_crs="EPSG:32749")
+
+
+def test_depot_sludge_goes_to_the_nearest_plant_with_room():
+    from gis_service.analysis.scaleup.treatment import _transport
+
+    # depots at x = 0 km and x = 10 km; plants at x = 1 km (room 5) and x = 12 km (room 20)
+    supply_xy = np.array([[0.0, 0.0], [10_000.0, 0.0]])
+    plant_xy = np.array([[1_000.0, 0.0], [12_000.0, 0.0]])
+    got = _transport(np.array([8.0, 4.0]), supply_xy, plant_xy, np.array([5.0, 20.0]))
+    # the first depot fills the near plant (5) and sends 3 on; the second goes to the far plant
+    assert got == pytest.approx([5.0, 7.0], abs=1e-4)  # within the solver slack
+    # an unlimited plant (no capacity recorded) takes whatever is nearest to it
+    assert _transport(np.array([8.0, 4.0]), supply_xy, plant_xy, np.array([np.inf, 0.0])) == pytest.approx([12.0, 0.0])
+    with pytest.raises(RuntimeError, match="capacity left"):
+        _transport(np.array([8.0, 4.0]), supply_xy, plant_xy, np.array([1.0, 1.0]))

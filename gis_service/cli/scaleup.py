@@ -72,6 +72,8 @@ def scaleup_run(
     gpkg: Annotated[Optional[Path], typer.Option(help="Also write the plan's styled GeoPackage here")] = None,
     publish: Annotated[bool, typer.Option("--publish", help="Publish the plan once stored: the default layers, "
                                           "the web map's first view and the QGIS project then show it")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run id, headline, treatment and IPLT load "
+                                          "per phase as JSON instead of tables")] = False,
 ) -> None:
     """Plan the scale-up of a scenario for a region, store it, print its headline (``--publish``: and
     publish it)."""
@@ -93,7 +95,15 @@ def scaleup_run(
                 bar.update(task, description=name), bar.advance(task)))
     except (ValueError, KeyError) as exc:
         fail(str(exc).strip("'\""))
-    print_scaleup(result)
+    if as_json:
+        from gis_service.analysis.scaleup.store import to_json
+
+        s = result.summary
+        typer.echo(to_json({"run_id": result.run_id, "region": s["region"], "target": s["target"],
+                            "headline": s["headline"], "treatment": s["treatment"], "iplt_load": s["iplt_load"],
+                            "phases": result.phases.to_dict(orient="records"), "notes": s["notes"]}))
+    else:
+        print_scaleup(result)
     if report:
         scaleup_report(result.run_id, report, compare=None, english=english)
     if gpkg:

@@ -3,6 +3,7 @@ scale-up plan's headline, siting and phases, a calibration."""
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -136,6 +137,24 @@ def number(v) -> str:
 
 
 
+def print_iplt_load(loads: list[dict], treated: dict) -> None:
+    """Sludge each IPLT receives against what it treats, per phase (m3/day)."""
+    if not loads:
+        return
+    table = Table(title="IPLT load against capacity (m3/day)")
+    for col in ("IPLT", "phase", "capacity", "load", "from its own trucks", "from depots", "load / capacity"):
+        table.add_column(col, justify="left" if col == "IPLT" else "right")
+    for r in loads:
+        cap = r["capacity_m3_day"]
+        table.add_row(escape(r["name"]), ("now", "short term", "medium term")[r["phase"]],
+                      "no limit recorded" if cap is None else f"{cap:.1f}", f"{r['load_m3_day']:.1f}",
+                      f"{r['from_own_trucks_m3_day']:.1f}", f"{r['from_depots_m3_day']:.1f}",
+                      "-" if not cap else f"{100 * r['load_m3_day'] / cap:.0f}%")
+    console.print(table)
+    if treated.get("overloaded"):
+        console.print(f"[bold red]overloaded:[/] {escape(', '.join(treated['overloaded']))}")
+
+
 def print_scaleup(result) -> None:
     s = result.summary
     h = s["headline"]
@@ -143,7 +162,7 @@ def print_scaleup(result) -> None:
                         f"target {s['target']['indicator']} {s['target']['year']}")
     table.add_column("")
     table.add_column("value", justify="right")
-    rows = [("households in reach of a service, now -> plan",
+    rows = [("households served (in reach, within capacity and treatment), now -> plan",
              f"{one(h['coverage_now_pct'])}% -> {one(h['coverage_plan_pct'])}%"),
             ("households aman, now -> plan", f"{one(h['aman_now_pct'])}% -> {one(h['aman_plan_pct'])}%"),
             ("new facilities / extra trucks", f"{h['new_facilities']} / {h['extra_trucks']}"),
@@ -176,8 +195,9 @@ def print_scaleup(result) -> None:
                    f"{one(p.coverage_pct)}", f"{one(p.aman_pct)}", f"{one(p.layak_pct)}", f"{p.capex_idr:,.0f}",
                    f"{p.opex_idr_per_year:,.0f}")
     console.print(ph)
+    print_iplt_load(s.get("iplt_load", []), s.get("treatment", {}))
     from gis_service.analysis.scaleup.phasing import NOTES
 
     for note in s.get("notes", []) + [NOTES["en"].get(n, n) for n in s["priority"]["notes"]]:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
     console.print(f"timings (s): {result.seconds}", soft_wrap=True)

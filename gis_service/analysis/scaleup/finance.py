@@ -32,7 +32,7 @@ from gis_service.analysis.parameters import (
     value,
 )
 from gis_service.analysis.scaleup import calibration as cal
-from gis_service.analysis.scaleup.services import Service, mean_one_way_minutes
+from gis_service.analysis.scaleup.services import ENLARGEMENT, Service, mean_one_way_minutes
 
 LLTT_TYPES = ("iplt", "desludging_depot", "transfer_station")
 FUNDING_LINES = ("apbn", "apbd_province", "apbd_district", "other")
@@ -91,7 +91,7 @@ def facility_costs(fac: pd.DataFrame, params: dict) -> pd.DataFrame:
          np.full(len(out), value(params, "staff_per_ipal_komunal")),
          np.full(len(out), value(params, "staff_per_ipal_komunal"))], 0.0)
     out["trucks"] = trucks
-    out["staff"] = staff
+    out["staff"] = np.where(out["origin"].eq(ENLARGEMENT).to_numpy(), 0.0, staff)  # the plant's own staff
     out["capex_idr"] = np.where(new, capex, 0.0)
     out["capex_trucks_idr"] = np.where(new, trucks * value(params, "capex_truck"), 0.0)
     out["opex_idr_per_year"] = opex

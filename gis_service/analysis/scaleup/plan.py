@@ -14,8 +14,9 @@ Services and their demand per cell (households):
 - ``offsite`` IPAL komunal: the households planned for connection; existing plants are full with
   the households already connected, so they enter with no spare capacity;
 - ``mck`` public toilet blocks: households practising open defecation.
-A depot or landing that feeds an IPLT is sited on its own trucks' capacity; whether the plants
-can treat the sludge is checked in the requirements (IPLT m3/day needed against the plan's).
+A depot or landing is sited on its own trucks' capacity, and all desludging facilities together
+serve no more households than the plan's IPLTs treat (``treatment`` module): the plan never
+counts sludge its plants cannot take.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from gis_service.analysis.parameters import (
     value,
 )
 from gis_service.analysis.scaleup import calibration as cal
-from gis_service.analysis.scaleup import institutions, phasing
+from gis_service.analysis.scaleup import institutions, phasing, treatment
 from gis_service.analysis.scaleup.cells import cells
 from gis_service.analysis.scaleup.finance import plan_money
 from gis_service.analysis.scaleup.outcomes import village_outcomes
@@ -155,7 +156,7 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
                   region=region_geom, stored=stored, settlements=settlements, params=used, metric=metric,
                   time_limit=options.time_limit)
         for service in services.values():
-            final_assignment(service, demand, reacher)
+            final_assignment(service, demand, reacher, used)
         lap("siting")
 
         step("costs, phases and requirements")
@@ -181,8 +182,11 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
         lap("plan")
 
         step("writing results")
+        lltt_fac = fac[fac["service"].eq("lltt")].reset_index(drop=True)
+        loads = treatment.iplt_load(services["lltt"], lltt_fac, used)
+        treated = treatment.summary(services["lltt"], lltt_fac, loads, used)
         summary = _summary(region, region_name, plan, services, fac, vill, phases, money, fleet, inst,
-                           weights, score_notes, illustrative, used)
+                           weights, score_notes, illustrative, treated, loads)
         run_id = conn.execute(text(
             "INSERT INTO scaleup_run (scenario_id, scenario_name, region_code, plan, parameters, calibration, "
             "illustrative, summary) VALUES (:sid, :sname, :r, CAST(:plan AS jsonb), CAST(:p AS jsonb), "
@@ -199,16 +203,17 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
 
 def _summary(region: str, region_name: str, plan: Plan, services: dict[str, Service], fac: pd.DataFrame,
              vill: pd.DataFrame, phases: pd.DataFrame, money: dict, fleet: dict, inst: list[dict],
-             weights: dict, score_notes: list[str], illustrative: bool, params: dict) -> dict:
+             weights: dict, score_notes: list[str], illustrative: bool, treated: dict,
+             loads: list[dict]) -> dict:
     end, now = phases.iloc[-1], phases.iloc[0]
-    treatment = _treatment(fac, params)
     notes = ["illustrative data: the demo region and its pilot are generated"] if illustrative else []
     notes.append("unit costs are parameters; the shipped values are placeholders unless the parameter set "
                  "replaces them (see each parameter's source)")
-    if treatment["m3_per_day_needed"] > treatment["m3_per_day_in_plan"] + 1e-9:
-        notes.append(f"the plan's IPLTs treat {treatment['m3_per_day_in_plan']:.1f} m3/day but the households "
-                     f"it puts on scheduled desludging bring {treatment['m3_per_day_needed']:.1f} m3/day: "
-                     "site or enlarge an IPLT")
+    if treated["shortfall_households"] > 0.5:
+        notes.append(f"treatment limits the plan: {treated['shortfall_households']:,.0f} more households are in "
+                     f"reach of desludging, but their {treated['shortfall_m3_per_day']:.1f} m3/day of sludge exceed "
+                     "what the plan's IPLTs treat; they are not counted as served or aman (enlarge or site an "
+                     "IPLT: a siting step of type iplt, candidates [enlarge] or new sites)")
     return {
         "region": {"code": region, "name": region_name},
         "target": {"indicator": plan.target.indicator, "year": plan.target.year},
@@ -228,16 +233,8 @@ def _summary(region: str, region_name: str, plan: Plan, services: dict[str, Serv
                      "villages_medium_term": int((vill["phase"] == 2).sum()),
                      "villages_later": int((vill["phase"] == 3).sum())},
         "siting": [record for s in services.values() for record in s.steps],
-        "finance": money, "fleet": fleet, "institutions": inst, "treatment": treatment,
+        "finance": money, "fleet": fleet, "institutions": inst, "treatment": treated, "iplt_load": loads,
         "priority": {"weights": weights, "notes": score_notes},
         "illustrative": bool(illustrative), "notes": notes,
     }
 
-
-def _treatment(fac: pd.DataFrame, params: dict) -> dict:
-    """Sludge the plan's desludging brings against the plan's IPLT capacity (siting sizes depots
-    by their trucks; whether the plants can treat what the trucks bring is checked here)."""
-    served = float(fac.loc[fac["service"].eq("lltt"), "served_households"].sum())
-    per_day = served / value(params, "desludging_interval") / value(params, "working_days_per_year")
-    return {"m3_per_day_needed": per_day * value(params, "sludge_per_emptying"),
-            "m3_per_day_in_plan": float(fac.loc[fac["type"].eq("iplt"), "m3_per_day"].sum())}

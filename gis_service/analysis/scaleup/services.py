@@ -22,6 +22,7 @@ from gis_service.analysis.siting import (
 )
 
 SERVICE_ORDER = ("lltt", "offsite", "mck")
+ENLARGEMENT = "enlargement"  # origin of a module added to an existing IPLT at its own site
 
 
 DEFAULT_CAPACITY = {"iplt": ("new_iplt_m3_per_day", "m3_per_day"),

@@ -22,6 +22,7 @@ from gis_service.analysis.scaleup.services import (
     households_of,
 )
 from gis_service.analysis.scaleup.spec import SitingStep
+from gis_service.analysis.scaleup.treatment import enlargements, treatment_households
 from gis_service.analysis.siting import (
     SitingProblem,
     SitingSolution,
@@ -32,12 +33,14 @@ from gis_service.analysis.siting import (
 
 
 def step_problem(service: Service, fac: pd.DataFrame, demand: Cells, reacher: Reacher, cost: np.ndarray,
-             fixed: np.ndarray, *, max_new: int | None, budget: float | None,
-             type_for_reach: str | None = None) -> SitingProblem:
+             fixed: np.ndarray, *, max_new: int | None, budget: float | None, params: dict) -> SitingProblem:
+    """The siting problem of a service's facilities; desludging shares what its IPLTs treat
+    (``treatment`` module)."""
     pairs = reach_pairs(fac, demand, reacher)
+    pool = treatment_households(fac, params) if service.name == "lltt" else None
     return SitingProblem.from_pairs(pairs[0], pairs[1], pairs[2], demand=service.demand,
                                     capacity=fac["capacity_households"].to_numpy(float), cost=cost,
-                                    fixed=fixed, max_new=max_new, budget=budget)
+                                    fixed=fixed, max_new=max_new, budget=budget, treatment=pool)
 
 
 def reach_pairs(fac: pd.DataFrame, demand: Cells, reacher: Reacher):
@@ -62,6 +65,8 @@ def site_step(service: Service, siting: SitingStep, index: int, *, demand: Cells
     cand, removed = candidates(siting, region=region, stored=stored, settlements=settlements, params=params,
                                metric_crs=metric, on_network=on_network,
                                nodes_xy=reacher.nodes(modes) if "nodes" in siting.candidates else None)
+    if "enlarge" in siting.candidates:  # existing plants: their own site, no distance or snap rule
+        cand = pd.concat([cand, enlargements(service, siting, params)], ignore_index=True)
     default_value, default_unit = DEFAULT_CAPACITY[siting.type]
     capacity = np.array(cand["capacity"], dtype=float)  # copies: pandas may hand out read-only views
     unit = np.array(cand["capacity_unit"], dtype=object)
@@ -88,7 +93,7 @@ def site_step(service: Service, siting: SitingStep, index: int, *, demand: Cells
     priced = finance.facility_costs(fac.assign(served_households=0.0, mean_minutes=0.0), params)
     fixed = np.arange(len(fac)) < len(service.fac)  # everything open before this step stays open
     problem = step_problem(service, fac, demand, reacher, priced["capex_idr"].to_numpy(), fixed,
-                       max_new=siting.max_new, budget=siting.budget_idr)
+                       max_new=siting.max_new, budget=siting.budget_idr, params=params)
     greedy = solve_greedy(problem) if siting.model in ("greedy", "both") else None
     exact = solve_exact(problem, time_limit=time_limit, warm_start=greedy) \
         if siting.model in ("exact", "both") else None
@@ -113,13 +118,13 @@ def site_step(service: Service, siting: SitingStep, index: int, *, demand: Cells
     service.fac = picked[FACILITY_COLUMNS]
 
 
-def final_assignment(service: Service, demand: Cells, reacher: Reacher) -> None:
+def final_assignment(service: Service, demand: Cells, reacher: Reacher, params: dict) -> None:
     """The assignment of the demand to all the plan's facilities, and to the fixed ones alone."""
     if service.fac.empty:
         return
     fac = service.fac
     service.problem = step_problem(service, fac, demand, reacher, np.zeros(len(fac)), np.ones(len(fac), bool),
-                               max_new=0, budget=None)
+                               max_new=0, budget=None, params=params)
     everything, fixed = np.ones(len(fac), bool), fac["role"].eq("fixed").to_numpy()
     service.final = as_solution(everything, assign(service.problem, everything))
     service.now = as_solution(fixed, assign(service.problem, fixed))

@@ -21,7 +21,7 @@ class SitingStep(BaseModel):
     type: Literal["iplt", "desludging_depot", "transfer_station", "ipal_komunal", "mck"]
     max_new: int | None = Field(None, ge=0)
     budget_idr: float | None = Field(None, ge=0)
-    candidates: list[Literal["stored", "settlements", "grid", "nodes"]] = ["stored", "settlements"]
+    candidates: list[Literal["stored", "settlements", "grid", "nodes", "enlarge"]] = ["stored", "settlements"]
     candidate_file: Path | None = None  # user-given points (GeoPackage, GeoJSON, ...)
     exclude_file: Path | None = None  # areas no candidate may lie in (flood areas, protected forest)
     grid_m: float = Field(5000.0, gt=0)  # spacing of generated grid candidates
@@ -36,6 +36,8 @@ class SitingStep(BaseModel):
     def _limited(self) -> SitingStep:
         if self.max_new is None and self.budget_idr is None:
             raise ValueError(f"siting of {self.type}: give max_new, budget_idr or both")
+        if "enlarge" in self.candidates and self.type != "iplt":
+            raise ValueError(f"siting of {self.type}: only an IPLT can be enlarged (candidates: [enlarge])")
         if (self.capacity is None) != (self.capacity_unit is None):
             raise ValueError(f"siting of {self.type}: give capacity and capacity_unit together")
         return self
