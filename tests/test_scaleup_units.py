@@ -331,6 +331,6 @@ def test_depot_sludge_goes_to_the_nearest_plant_with_room():
     # the first depot fills the near plant (5) and sends 3 on; the second goes to the far plant
     assert got == pytest.approx([5.0, 7.0], abs=1e-4)  # within the solver slack
     # an unlimited plant (no capacity recorded) takes whatever is nearest to it
-    assert _transport(np.array([8.0, 4.0]), supply_xy, plant_xy, np.array([np.inf, 0.0])) == pytest.approx([12.0, 0.0])
+    assert _transport(np.array([8.0, 4.0]), supply_xy, plant_xy, np.array([np.inf, 0.0])) == pytest.approx([12.0, 0.0], abs=1e-4)
     with pytest.raises(RuntimeError, match="capacity left"):
         _transport(np.array([8.0, 4.0]), supply_xy, plant_xy, np.array([1.0, 1.0]))
