@@ -3,6 +3,10 @@ a message, and publishing a run."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import typer
 from rich.console import Console
 
@@ -12,6 +16,24 @@ app = typer.Typer(help="Sanitation coverage and scale-up planning (PostGIS, OGC 
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def quiet_stdout(enabled: bool = True):
+    """Send what solvers print straight to file descriptor 1 (HiGHS's banner) to stderr, so a
+    command's JSON on stdout stays parseable."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from gis_service.cli.common import console, err, fail, group, publish_run
+from gis_service.cli.common import console, err, fail, group, publish_run, quiet_stdout
 from gis_service.cli.exports import layers_and_targets
 from gis_service.cli.tables import number, one, print_calibration, print_scaleup
 from gis_service.settings import get_settings
@@ -89,7 +89,7 @@ def scaleup_run(
     options = ScaleupOptions(scenario=scenario, region=region, model=model, calibration=calibration,
                              time_limit=time_limit)
     try:
-        with Progress(transient=True, console=err) as bar:
+        with quiet_stdout(as_json), Progress(transient=True, console=err) as bar:
             task = bar.add_task("scale-up", total=4)
             result = run_scaleup(make_engine(), options, progress=lambda name: (
                 bar.update(task, description=name), bar.advance(task)))

@@ -69,6 +69,7 @@ from gis_service.analysis.scaleup.store import (
     read_targets,
     read_villages,
     to_json,
+    write_desludging_flows,
     write_plan,
 )
 from gis_service.settings import Settings, get_settings
@@ -195,6 +196,7 @@ def run_scaleup(engine: Engine, options: ScaleupOptions, *, settings: Settings |
              "p": to_json(used), "c": to_json(calibration.as_dict()), "ill": illustrative,
              "s": to_json(summary)}).scalar_one()
         write_plan(conn, run_id, fac, vill, req, phases, metric)
+        write_desludging_flows(conn, run_id, services["lltt"], demand.frame["village_code"].to_numpy())
         lap("write")
         conn.execute(text("UPDATE scaleup_run SET seconds = CAST(:s AS jsonb) WHERE id = :i"),
                      {"s": to_json(laps), "i": run_id})

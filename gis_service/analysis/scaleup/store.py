@@ -133,6 +133,20 @@ def write_plan(conn: Connection, run_id: int, fac: pd.DataFrame, vill: pd.DataFr
     copy_frame(conn, "scaleup_phase", phases.assign(run_id=run_id))
 
 
+def write_desludging_flows(conn: Connection, run_id: int, lltt, village_of_cell: np.ndarray) -> None:
+    """Households of each village every desludging facility serves after each phase (the lltt
+    service's facilities come first in the run's facility rows, keys 1..)."""
+    if lltt.problem is None or not lltt.phase_flows:
+        return
+    parts = []
+    for phase, flow in lltt.phase_flows.items():
+        frame = pd.DataFrame({"facility_key": lltt.problem.pair_facility + 1,
+                              "village_code": village_of_cell[lltt.problem.pair_demand], "households": flow})
+        frame = frame[frame["households"] > 1e-6].groupby(["facility_key", "village_code"], as_index=False).sum()
+        parts.append(frame.assign(phase=phase))
+    copy_frame(conn, "scaleup_desludging_flow", pd.concat(parts, ignore_index=True).assign(run_id=run_id))
+
+
 def to_json(obj) -> str:
     return json.dumps(json_safe(obj), default=str, allow_nan=False)
 

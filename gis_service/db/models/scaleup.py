@@ -138,3 +138,14 @@ class ScaleupPhase(Base):
     capex_idr: Mapped[float] = mapped_column(Float, nullable=False, comment="Investment in this phase")
     capex_cumulative_idr: Mapped[float] = mapped_column(Float, nullable=False)
     opex_idr_per_year: Mapped[float] = mapped_column(Float, nullable=False, comment="Running cost once the phase is built")
+
+
+class ScaleupDesludgingFlow(Base):
+    __tablename__ = "scaleup_desludging_flow"
+    __table_args__ = {"comment": "Households of each village a plan's desludging facility serves after each phase "
+                                 "(the input of gis-service scaleup schedule)"}
+    run_id: Mapped[int] = mapped_column(ForeignKey("scaleup_run.id", ondelete="CASCADE"), primary_key=True)
+    facility_key: Mapped[int] = mapped_column(Integer, primary_key=True, comment="scaleup_facility.key of the run")
+    village_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    phase: Mapped[int] = mapped_column(Integer, primary_key=True, comment="0 now, 1 short term, 2 medium term")
+    households: Mapped[float] = mapped_column(Float, nullable=False, comment="Households on scheduled desludging")
