@@ -4,16 +4,16 @@
 Every household a plan counts on scheduled desludging brings sludge that an IPLT must treat:
 households / desludging interval / working days x m3 per emptying, in m3/day. The siting and the
 assignment keep all desludging facilities together within what the plan's IPLTs treat (the
-treatment pool of ``siting``): an IPLT adds its capacity in households (m3/day x working days x
-interval / m3 per emptying), a depot or river landing adds none. A plan may enlarge an existing
+treatment pool of ``siting``): an IPLT adds the tanks it can take whole per working day
+(floor(m3/day / m3 per emptying)) x working days x interval, a depot or river landing adds none. A plan may enlarge an existing
 IPLT (a siting step with ``candidates: [enlarge]``: a module of ``iplt_enlargement_m3_per_day``
 at the plant's own site, priced per m3/day like a new plant) or site a new one; otherwise the
 households beyond the plants' capacity are not served and the plan reports the shortfall.
 
 Where each facility's sludge goes (``iplt_load``): an IPLT treats what its own trucks bring; a
 depot's or landing's sludge goes to the IPLTs by a transport LP that minimises m3 x km (straight
-line in the region's metric CRS) within each plant's capacity left, per phase with the plants
-open by then. The pool guarantees the LP has room for all of it.
+line in the region's metric CRS) within each plant's capacity left in whole tanks, per phase
+with the plants open by then. The pool guarantees the LP has room for all of it.
 """
 
 from __future__ import annotations
@@ -32,11 +32,15 @@ from gis_service.analysis.scaleup.spec import SitingStep
 
 
 def treatment_households(fac: pd.DataFrame, params: dict) -> np.ndarray:
-    """(F,) households each desludging facility adds to the treatment pool: an IPLT its capacity
-    (inf when none is recorded), anything else 0."""
+    """(F,) households each desludging facility adds to the treatment pool: an IPLT the tanks it
+    takes whole each working day (a truck cannot leave part of a tank) x working days x interval
+    (inf when no capacity is recorded), anything else 0."""
     is_plant = fac["type"].eq("iplt").to_numpy()
-    cap = fac["capacity_households"].astype(float).fillna(np.inf).to_numpy()
-    return np.where(is_plant, cap, 0.0)
+    unknown = fac["capacity_households"].isna().to_numpy()
+    tanks = np.array([np.floor(iplt_m3_per_day(c, u, params) / value(params, "sludge_per_emptying") + 1e-9)
+                      if t == "iplt" else 0.0 for t, c, u in zip(fac["type"], fac["capacity"], fac["capacity_unit"])])
+    per_day = tanks * value(params, "working_days_per_year") * value(params, "desludging_interval")
+    return np.where(is_plant, np.where(unknown, np.inf, per_day), 0.0)
 
 
 def m3_per_day(households: np.ndarray | float, params: dict) -> np.ndarray | float:
@@ -82,6 +86,8 @@ def iplt_load(lltt: Service, fac_lltt: pd.DataFrame, params: dict) -> list[dict]
     plant = plant_of(fac_lltt)
     m3 = np.array([iplt_m3_per_day(c, u, params) if t == "iplt" else 0.0 for t, c, u in
                    zip(fac_lltt["type"], fac_lltt["capacity"], fac_lltt["capacity_unit"])])
+    tank = value(params, "sludge_per_emptying")
+    whole = np.floor(m3 / tank + 1e-9) * tank  # what the plant takes in whole tanks a day
     no_limit = fac_lltt["type"].eq("iplt").to_numpy() & fac_lltt["capacity_households"].isna().to_numpy()
     xy = fac_lltt[["x", "y"]].to_numpy(float)
     rows = []
@@ -92,10 +98,11 @@ def iplt_load(lltt: Service, fac_lltt: pd.DataFrame, params: dict) -> list[dict]
         if not len(plants):
             continue
         cap = np.array([m3[(plant == p) & built].sum() for p in plants])
+        usable = np.array([whole[(plant == p) & built].sum() for p in plants])
         unlimited = np.array([no_limit[(plant == p) & built].any() for p in plants])
         own = np.array([m3_per_day(served[(plant == p) & built].sum(), params) for p in plants])
         carried = _transport(m3_per_day(served[(plant < 0) & built], params), xy[(plant < 0) & built],
-                             xy[plants], np.where(unlimited, np.inf, cap - own))
+                             xy[plants], np.where(unlimited, np.inf, usable - own))
         for i, p in enumerate(plants):
             rows.append({"facility_id": _id(fac_lltt["facility_id"].iat[p]), "name": str(fac_lltt["name"].iat[p]),
                          "phase": int(k), "capacity_m3_day": None if unlimited[i] else round(float(cap[i]), 3),
