@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 # the command groups register themselves on ``app`` as they are imported, in the order --help lists them
-from gis_service.cli import db, imports, demo, coverage, scaleup, pilot, users, exports, serve  # noqa: F401, I001
+from gis_service.cli import db, imports, demo, coverage, scaleup, rollout, pilot, users, exports, serve  # noqa: F401, I001
 from gis_service.cli.common import app, err
 from gis_service.cli.tables import print_scaleup
 from gis_service.db.cluster import ClusterError

@@ -77,7 +77,8 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
     cal = Calendar(start=first.toordinal(), medium_start=medium.toordinal(),
                    days=np.array([d.toordinal() for d in days["date"]]), share=days["share"].to_numpy(float),
                    interval=int(round(interval * 365.25)), m3=float(value(params, "sludge_per_emptying")),
-                   keep_aman=int(round(value(params, AMAN_YEARS) * 365.25)))
+                   keep_aman=int(round(value(params, AMAN_YEARS) * 365.25)),
+                   advance=int(value(params, "calendar_backlog_advance_days")))
     names = [str(n) for n in fac["name"].to_numpy()[base_rows]]
     done = schedule(h, Bases(names, trucks, trips, per_trip, plant_of_base), Plants(
         [str(n) for n in fac["name"].to_numpy()[plant_rows]], capacity), cal)
@@ -245,7 +246,7 @@ def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, *, service: floa
         "date": [date.fromordinal(int(d)) for d in done["day"]],
         "truck": [f"{names[x]} #{t}" for x, t in zip(b, done["truck"])],
         "household_id": hh["id"].to_numpy()[i], "village_code": hh["village_code"].to_numpy()[i],
-        "facility_id": plant_ids[p], "m3": done["m3"].to_numpy(float),
+        "facility_id": plant_ids[p], "m3": np.round(done["m3"].to_numpy(float), 3),
         "trip_minutes": np.where(np.isfinite(trip), np.round(trip, 1), np.nan),
         "zone": done["zone"].to_numpy() + 1, "base": [names[x] for x in b],
         "due": [date.fromordinal(int(d)) for d in done["due"]], "first": done["first"].to_numpy(bool)})

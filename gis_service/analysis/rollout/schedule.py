@@ -11,7 +11,8 @@ Rules, in the order the scheduler applies them:
   highest-priority villages first, so every household is emptied at least once within the first
   interval after it enrols.
 - **At most once per interval.** A household is never emptied before it is due, and the next
-  emptying falls due one interval after the last (the backlog may go before its spread target).
+  emptying falls due one interval after the last (a backlog tank may go up to
+  ``calendar_backlog_advance_days`` before its spread target when a truck would otherwise idle).
 - **Deadlines first.** Each day the trucks take what may go by its deadline, earliest first: a
   first emptying must happen within the first interval after enrolment, a later one within
   ``aman_max_years_since_desludging`` of the last (so the household stays aman); ties by target.
@@ -74,22 +75,24 @@ class Calendar:
     interval: int  # days between emptyings of one household
     m3: float  # per emptying
     keep_aman: int  # days after an emptying by which the next must happen (the 5-year aman rule)
+    advance: int = 0  # days a backlog tank may be emptied before its spread target (idle trucks)
 
 
 def first_due(h: Households, cal: Calendar) -> tuple[np.ndarray, np.ndarray]:
     """Each household's first emptying: the day it may happen from (``release``) and the day it is
     aimed at (``target``). A household emptied within the last interval keeps its rhythm (both one
-    interval after the last). The backlog (never emptied, or overdue) may go from enrolment; its
-    targets are spread evenly over the first interval, the highest-priority villages first, and
-    idle trucks take backlog ahead of its target."""
+    interval after the last). The backlog's (never emptied, or overdue) targets are spread evenly
+    over the first interval, the highest-priority villages first; idle trucks may take a backlog
+    tank up to ``advance`` days ahead of its target. Day numbers are positive (``toordinal``); a
+    household never emptied has ``last`` -1."""
     rhythm = (h.last >= 0) & (h.last + cal.interval >= h.enrol)
-    release = np.where(rhythm, h.last + cal.interval, h.enrol)
-    target = release.copy()
+    target = np.where(rhythm, h.last + cal.interval, h.enrol)
     backlog = ~rhythm
     for enrol in np.unique(h.enrol[backlog]):
         group = np.flatnonzero(backlog & (h.enrol == enrol))
         order = group[np.lexsort((h.id[group], h.priority[group]))]
         target[order] = enrol + (np.arange(len(order)) * cal.interval) // len(order)
+    release = np.where(backlog, np.maximum(h.enrol, target - cal.advance), target)
     return release, target
 
 
@@ -133,6 +136,8 @@ def schedule(h: Households, bases: Bases, plants: Plants, cal: Calendar) -> pd.D
                     deadline[i] = day + cal.keep_aman
                     queue.remove(i)
     frame = pd.DataFrame(rows, columns=["day", "base", "truck", "household", "zone", "plant", "due", "first"])
+    frame = frame.astype({"day": np.int64, "base": np.int64, "truck": np.int64, "household": np.int64,
+                          "zone": np.int64, "plant": np.int64, "due": np.int64, "first": bool})
     frame["m3"] = cal.m3
     return frame
 

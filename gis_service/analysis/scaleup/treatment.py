@@ -5,7 +5,8 @@ Every household a plan counts on scheduled desludging brings sludge that an IPLT
 households / desludging interval / working days x m3 per emptying, in m3/day. The siting and the
 assignment keep all desludging facilities together within what the plan's IPLTs treat (the
 treatment pool of ``siting``): an IPLT adds the tanks it can take whole per working day
-(floor(m3/day / m3 per emptying)) x working days x interval, a depot or river landing adds none. A plan may enlarge an existing
+(floor(m3/day / m3 per emptying)) x ``iplt_design_load`` x working days x interval, a depot or
+river landing adds none. A plan may enlarge an existing
 IPLT (a siting step with ``candidates: [enlarge]``: a module of ``iplt_enlargement_m3_per_day``
 at the plant's own site, priced per m3/day like a new plant) or site a new one; otherwise the
 households beyond the plants' capacity are not served and the plan reports the shortfall.
@@ -33,13 +34,14 @@ from gis_service.analysis.scaleup.spec import SitingStep
 
 def treatment_households(fac: pd.DataFrame, params: dict) -> np.ndarray:
     """(F,) households each desludging facility adds to the treatment pool: an IPLT the tanks it
-    takes whole each working day (a truck cannot leave part of a tank) x working days x interval
-    (inf when no capacity is recorded), anything else 0."""
+    takes whole each working day (a truck cannot leave part of a tank) x its design load x
+    working days x interval (inf when no capacity is recorded), anything else 0."""
     is_plant = fac["type"].eq("iplt").to_numpy()
     unknown = fac["capacity_households"].isna().to_numpy()
     tanks = np.array([np.floor(iplt_m3_per_day(c, u, params) / value(params, "sludge_per_emptying") + 1e-9)
                       if t == "iplt" else 0.0 for t, c, u in zip(fac["type"], fac["capacity"], fac["capacity_unit"])])
-    per_day = tanks * value(params, "working_days_per_year") * value(params, "desludging_interval")
+    per_day = tanks * value(params, "iplt_design_load") * value(params, "working_days_per_year") * \
+        value(params, "desludging_interval")
     return np.where(is_plant, np.where(unknown, np.inf, per_day), 0.0)
 
 
@@ -87,7 +89,7 @@ def iplt_load(lltt: Service, fac_lltt: pd.DataFrame, params: dict) -> list[dict]
     m3 = np.array([iplt_m3_per_day(c, u, params) if t == "iplt" else 0.0 for t, c, u in
                    zip(fac_lltt["type"], fac_lltt["capacity"], fac_lltt["capacity_unit"])])
     tank = value(params, "sludge_per_emptying")
-    whole = np.floor(m3 / tank + 1e-9) * tank  # what the plant takes in whole tanks a day
+    whole = np.floor(m3 / tank + 1e-9) * tank * value(params, "iplt_design_load")  # whole tanks, design load
     no_limit = fac_lltt["type"].eq("iplt").to_numpy() & fac_lltt["capacity_households"].isna().to_numpy()
     xy = fac_lltt[["x", "y"]].to_numpy(float)
     rows = []
