@@ -19,7 +19,7 @@ from gis_service.analysis.rollout.schedule import Bases, Calendar, Households, P
 from gis_service.analysis.rollout.workdays import working_days
 
 CSV_COLUMNS = ["date", "truck", "household_id", "village_code", "facility_id", "m3", "trip_minutes", "zone",
-               "base", "due", "first"]
+               "base", "due", "first", "enrolled"]
 AMAN_YEARS = "aman_max_years_since_desludging"
 
 
@@ -82,7 +82,7 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
     names = [str(n) for n in fac["name"].to_numpy()[base_rows]]
     done = schedule(h, Bases(names, trucks, trips, per_trip, plant_of_base), Plants(
         [str(n) for n in fac["name"].to_numpy()[plant_rows]], capacity), cal)
-    emptyings = _rows(done, hh, fac, base_rows, plant_rows, minutes, names,
+    emptyings = _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol,
                       service=float(run.trip_model.service_minutes))
     result = CalendarResult(
         run_id=run_id, scenario=run.scenario, start=first, years=years, emptyings=emptyings,
@@ -104,27 +104,31 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
 
 def _households(hh: pd.DataFrame, counts: dict, n_bases: int) -> tuple[pd.DataFrame, np.ndarray]:
     """The households on desludging, their period of enrolment (0: from the start, 1: from the
-    medium term) and their base in each period (``plan_inputs`` docstring)."""
+    medium term) and their base in each period. A household keeps the base that enrolled it (an
+    operator does not hand its customers over mid-cycle); those enrolling in the medium term take
+    the bases whose count in the plan grows (``plan_inputs`` docstring)."""
     parts, bases = [], []
     for village, rows in hh.groupby("village_code", sort=True):
         a, b = counts.get((village, 0), {}), counts.get((village, 1), {})
-        total = min(len(rows), max(sum(a.values()), sum(b.values())))
+        total_a = min(len(rows), sum(a.values()))
+        total = min(len(rows), max(total_a, sum(b.values())))
         if total == 0:
             continue
         base = np.full((total, 2), -1, np.int64)
-        for period, per_base in ((0, a), (1, b)):
-            labels = np.repeat(np.array(sorted(per_base), dtype=np.int64), [per_base[k] for k in sorted(per_base)])
-            base[:min(total, len(labels)), period] = labels[:total]
+        first = np.repeat(np.array(sorted(a), dtype=np.int64), [a[k] for k in sorted(a)])[:total_a]
+        base[:total_a, 0] = base[:total_a, 1] = first
+        grown = {k: max(0, n - a.get(k, 0)) for k, n in b.items()}
+        later = np.repeat(np.array(sorted(grown), dtype=np.int64), [grown[k] for k in sorted(grown)])
+        if len(later) < total - total_a:  # the plan moved households between bases: the largest takes the rest
+            later = np.r_[later, np.full(total - total_a - len(later), max(b, key=b.get) if b else first[0])]
+        base[total_a:, 1] = later[:total - total_a]
         picked = rows.iloc[:total].copy()
         picked["period"] = np.where(base[:, 0] >= 0, 0, 1)
         parts.append(picked)
         bases.append(base)
     if not parts:
         return hh.iloc[:0].assign(period=0), np.empty((0, 2), np.int64)
-    out = pd.concat(parts, ignore_index=True)
-    base = np.concatenate(bases)
-    base[:, 1] = np.where(base[:, 1] >= 0, base[:, 1], base[:, 0])  # kept when the medium term adds nobody
-    return out, base
+    return pd.concat(parts, ignore_index=True), np.concatenate(bases)
 
 
 def _minutes(run, fac, base_rows, plant_rows, hh, params):
@@ -234,7 +238,7 @@ def _facility_id(fac: pd.DataFrame, row: int) -> str:
     return str(int(fid)) if pd.notna(fid) else f"baru-{int(fac['key'].iat[row])}"
 
 
-def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, *, service: float) -> pd.DataFrame:
+def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol, *, service: float) -> pd.DataFrame:
     if done.empty:
         return pd.DataFrame(columns=CSV_COLUMNS)
     i, b, p = done["household"].to_numpy(), done["base"].to_numpy(), done["plant"].to_numpy()
@@ -249,7 +253,8 @@ def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, *, service: floa
         "facility_id": plant_ids[p], "m3": np.round(done["m3"].to_numpy(float), 3),
         "trip_minutes": np.where(np.isfinite(trip), np.round(trip, 1), np.nan),
         "zone": done["zone"].to_numpy() + 1, "base": [names[x] for x in b],
-        "due": [date.fromordinal(int(d)) for d in done["due"]], "first": done["first"].to_numpy(bool)})
+        "due": [date.fromordinal(int(d)) for d in done["due"]], "first": done["first"].to_numpy(bool),
+        "enrolled": [date.fromordinal(int(d)) for d in enrol[i]]})
 
 
 def per_year(emptyings, hh, first, years, params, trucks, medium, capacity, plant_names, plant_ids,

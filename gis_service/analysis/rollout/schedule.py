@@ -82,8 +82,9 @@ def first_due(h: Households, cal: Calendar) -> tuple[np.ndarray, np.ndarray]:
     """Each household's first emptying: the day it may happen from (``release``) and the day it is
     aimed at (``target``). A household emptied within the last interval keeps its rhythm (both one
     interval after the last). The backlog's (never emptied, or overdue) targets are spread evenly
-    over the first interval, the highest-priority villages first; idle trucks may take a backlog
-    tank up to ``advance`` days ahead of its target. Day numbers are positive (``toordinal``); a
+    over the first interval less ``advance`` days (room for holidays and busy days before the
+    deadline), the highest-priority villages first; idle trucks may take a backlog tank up to
+    ``advance`` days ahead of its target. Day numbers are positive (``toordinal``); a
     household never emptied has ``last`` -1."""
     rhythm = (h.last >= 0) & (h.last + cal.interval >= h.enrol)
     target = np.where(rhythm, h.last + cal.interval, h.enrol)
@@ -91,7 +92,8 @@ def first_due(h: Households, cal: Calendar) -> tuple[np.ndarray, np.ndarray]:
     for enrol in np.unique(h.enrol[backlog]):
         group = np.flatnonzero(backlog & (h.enrol == enrol))
         order = group[np.lexsort((h.id[group], h.priority[group]))]
-        target[order] = enrol + (np.arange(len(order)) * cal.interval) // len(order)
+        span = max(1, cal.interval - cal.advance)  # the last target keeps ``advance`` days to spare
+        target[order] = enrol + (np.arange(len(order)) * span) // len(order)
     release = np.where(backlog, np.maximum(h.enrol, target - cal.advance), target)
     return release, target
 

@@ -24,7 +24,7 @@ def working_days(start: date, end: date, params: dict) -> pd.DataFrame:
     if not 1 <= per_week <= 6:
         raise ValueError(f"working_days_per_week must be between 1 and 6 (got {per_week}): the calendar "
                          "works Monday to Friday and part or all of Saturday")
-    weekday = days.weekday.to_numpy()
+    weekday = days.day_of_week.to_numpy()
     share = np.where(weekday < 5, min(per_week, 5.0) / 5.0, 0.0)
     share = np.where(weekday == 5, max(0.0, per_week - 5.0), share)
     country = str(params.get("holiday_country", {}).get("value", "ID"))
