@@ -17,7 +17,8 @@ from gis_service.settings import get_settings
 
 @scaleup_app.command("schedule")
 def scaleup_schedule(
-    run: Annotated[int, typer.Option("--run", help="Scale-up run id (gis-service scaleup run prints it)")],
+    run: Annotated[Optional[int], typer.Option("--run", help="Scale-up run id (gis-service scaleup run prints it; "
+                                                    "default: the published plan)")] = None,
     start: Annotated[Optional[str], typer.Option(help="First month, YYYY-MM (default: January of the plan's "
                                                       "first year)")] = None,
     years: Annotated[int, typer.Option(help="Years the calendar covers")] = 5,
@@ -37,6 +38,7 @@ def scaleup_schedule(
     settings = get_settings()
     try:
         with quiet_stdout(as_json), make_engine().connect() as conn:
+            run = run if run is not None else _published_plan(conn)
             result = build_calendar(conn, run, metric=settings.region_config().metric_crs,
                                     network_params=net.NetworkParams.from_config(settings.network_config()),
                                     config_dir=settings.config_dir, start=start, years=years)
@@ -57,6 +59,16 @@ def scaleup_schedule(
     print_calendar(result)
     for line in written:
         console.print(f"wrote {escape(line)}")
+
+
+def _published_plan(conn) -> int:
+    from gis_service.analysis.publishing import published_run
+
+    found = published_run(conn, "scaleup")
+    if found is None:
+        raise ValueError("no scale-up plan is published: give --run N (gis-service scaleup run prints N) or "
+                         "publish one (gis-service scaleup publish N)")
+    return found
 
 
 def print_calendar(result) -> None:

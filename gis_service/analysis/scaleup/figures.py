@@ -20,14 +20,15 @@ from gis_service.analysis.maps import north_arrow, scale_bar
 PHASE_COLORS = {1: "#1a9641", 2: "#fdae61", 3: "#d7191c"}
 FACILITY_PHASE_COLORS = {0: "#969696", 1: "#1a9641", 2: "#fdae61"}
 MARKERS = {"iplt": "s", "desludging_depot": "D", "transfer_station": "p", "ipal_komunal": "o", "mck": "^"}
-FUNDING_COLORS = {"apbn": "#2b83ba", "apbd_province": "#abdda4", "apbd_district": "#fdae61", "other": "#bababa"}
+FUNDING_COLORS = {"apbn": "#2b83ba", "dak": "#7b3294", "apbd_province": "#abdda4", "apbd_district": "#fdae61",
+                  "other": "#bababa"}
 
 TEXT = {
     "id": {"phase": {1: "Jangka pendek", 2: "Jangka menengah", 3: "Nanti (belum terjangkau)"},
            "fphase": {0: "sudah ada", 1: "baru, jangka pendek", 2: "baru, jangka menengah"},
            "north": "U", "coverage": "Terjangkau layanan", "aman": "Akses aman", "layak": "Akses layak",
            "now": "Sekarang", "short": "Jangka pendek", "medium": "Jangka menengah", "pct": "% rumah tangga",
-           "billion": "miliar Rp", "funding": {"apbn": "APBN", "apbd_province": "APBD provinsi",
+           "billion": "miliar Rp", "funding": {"apbn": "APBN", "dak": "DAK", "apbd_province": "APBD provinsi",
                                                "apbd_district": "APBD kabupaten", "other": "Lainnya"},
            "types": {"iplt": "IPLT", "desludging_depot": "Depo sedot tinja", "transfer_station": "Dermaga lumpur",
                      "ipal_komunal": "IPAL komunal", "mck": "MCK"},
@@ -41,7 +42,7 @@ TEXT = {
            "north": "N", "coverage": "In reach of a service", "aman": "Safely managed (aman)",
            "layak": "Basic or better (layak)", "now": "Now", "short": "Short term", "medium": "Medium term",
            "pct": "% of households", "billion": "billion Rp",
-           "funding": {"apbn": "APBN (national)", "apbd_province": "APBD province",
+           "funding": {"apbn": "APBN (national)", "dak": "DAK (special allocation)", "apbd_province": "APBD province",
                        "apbd_district": "APBD district", "other": "Other"},
            "types": {"iplt": "IPLT", "desludging_depot": "Desludging depot", "transfer_station": "Sludge landing",
                      "ipal_komunal": "Communal WWTP", "mck": "Public toilet"},

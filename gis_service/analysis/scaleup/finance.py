@@ -35,7 +35,7 @@ from gis_service.analysis.scaleup import calibration as cal
 from gis_service.analysis.scaleup.services import ENLARGEMENT, Service, mean_one_way_minutes
 
 LLTT_TYPES = ("iplt", "desludging_depot", "transfer_station")
-FUNDING_LINES = ("apbn", "apbd_province", "apbd_district", "other")
+FUNDING_LINES = ("apbn", "dak", "apbd_province", "apbd_district", "other")  # DAK: Dana Alokasi Khusus
 
 
 def iplt_m3_per_day(capacity: float | None, unit: str | None, params: dict) -> float:
