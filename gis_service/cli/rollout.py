@@ -29,36 +29,77 @@ def scaleup_schedule(
     """The plan's scheduled-desludging calendar: each household emptied once per interval, the
     backlog within the first interval after it enrols, within the trucks and each IPLT's daily
     capacity, working days only (national holidays excluded)."""
-    from gis_service.analysis import network as net
-    from gis_service.analysis.rollout.calendar import build_calendar
     from gis_service.analysis.rollout.calendar_export import write_csv, write_geopackage
+    from gis_service.analysis.rollout.store import as_record, save_rollout
     from gis_service.analysis.scaleup.store import to_json
     from gis_service.db.engine import make_engine
 
-    settings = get_settings()
     try:
-        with quiet_stdout(as_json), make_engine().connect() as conn:
+        with quiet_stdout(as_json), make_engine().begin() as conn:
             run = run if run is not None else _published_plan(conn)
-            result = build_calendar(conn, run, metric=settings.region_config().metric_crs,
-                                    network_params=net.NetworkParams.from_config(settings.network_config()),
-                                    config_dir=settings.config_dir, start=start, years=years)
+            rollout = _build(conn, run, start, years)
+            save_rollout(conn, rollout)
             written = []
             if csv:
-                written.append(f"{csv} ({write_csv(result, csv):,} emptyings)")
+                written.append(f"{csv} ({write_csv(rollout.calendar, csv):,} emptyings)")
             if gpkg:
-                counts = write_geopackage(conn, result, gpkg)
+                counts = write_geopackage(conn, rollout.calendar, gpkg)
                 written.append(f"{gpkg} (" + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")")
     except (ValueError, KeyError, OSError) as exc:
         fail(str(exc).strip("'\""))
     if as_json:
-        typer.echo(to_json({"run_id": run, "scenario": result.scenario, "start": result.start, "years": years,
-                            "emptyings": len(result.emptyings), "bases": result.bases.to_dict(orient="records"),
-                            "plants": result.plants.to_dict(orient="records"),
-                            "per_year": result.per_year.to_dict(orient="records"), "notes": result.notes}))
+        typer.echo(to_json({"run_id": run, "scenario": rollout.calendar.scenario, **as_record(rollout)}))
         return
-    print_calendar(result)
+    print_calendar(rollout.calendar)
+    print_years(rollout.years)
     for line in written:
         console.print(f"wrote {escape(line)}")
+
+
+@scaleup_app.command("actions")
+def scaleup_actions(
+    run: Annotated[Optional[int], typer.Option("--run", help="Scale-up run id (default: the published plan)")] = None,
+    csv: Annotated[Optional[Path], typer.Option(help="Write the matrix here (CSV, one row per action and year)")] = None,
+    lang: Annotated[str, typer.Option(help="id (Bahasa Indonesia) or en")] = "id",
+) -> None:
+    """Actions by agency (Bappeda, Dinas PUPR, DLH, Dinkes, the operator, PDAM) per year, each with
+    its budget line and indicator, from the plan's roll-out (config/actions.yml); built with the
+    calendar if the run has none yet."""
+    from gis_service.analysis.rollout.store import save_rollout, stored_rollout
+    from gis_service.db.engine import make_engine
+
+    if lang not in ("id", "en"):
+        fail(f"--lang takes id or en (got '{lang}')")
+    try:
+        with make_engine().begin() as conn:
+            run = run if run is not None else _published_plan(conn)
+            stored = stored_rollout(conn, run)
+            if stored is None:
+                rollout = _build(conn, run, None, 5)
+                save_rollout(conn, rollout)
+                stored = stored_rollout(conn, run)
+    except (ValueError, KeyError, OSError) as exc:
+        fail(str(exc).strip("'\""))
+    import pandas as pd
+
+    columns = ["agency", "agency_name", "action", "year", "calendar_year", "budget_line", "budget_idr", "indicator"]
+    matrix = pd.DataFrame(stored["actions"][lang]).sort_values(["order", "year"])[columns]
+    matrix["budget_idr"] = matrix["budget_idr"].astype("Int64")  # JSON keeps whole rupiah as floats
+    if csv:
+        matrix.to_csv(csv, index=False, encoding="utf-8")
+    print_actions(matrix, lang)
+    if csv:
+        console.print(f"wrote {escape(str(csv))} ({len(matrix)} actions by year)")
+
+
+def _build(conn, run: int, start, years: int):
+    from gis_service.analysis import network as net
+    from gis_service.analysis.rollout.store import build_rollout
+
+    settings = get_settings()
+    return build_rollout(conn, run, metric=settings.region_config().metric_crs,
+                         network_params=net.NetworkParams.from_config(settings.network_config()),
+                         config_dir=settings.config_dir, start=start, years=years)
 
 
 def _published_plan(conn) -> int:
@@ -104,3 +145,35 @@ def print_calendar(result) -> None:
     console.print(plants)
     for note in result.notes:
         console.print(f"note: {escape(note)}")
+
+
+def print_years(years) -> None:
+    table = Table(title="Roll-out by year: investment by funding line, running cost and revenue (million Rp)")
+    for col in ("year", "phase", "APBN", "DAK", "APBD prov.", "APBD kab.", "other", "running cost", "revenue",
+                "subsidy", "trucks bought", "septic tanks", "aman target %"):
+        table.add_column(col, justify="right")
+    for y in years.to_dict(orient="records"):
+        table.add_row(f"{y['year']} ({y['calendar_year']})", ("", "short", "medium")[y["phase"]],
+                      *[f"{y[f'{line}_idr'] / 1e6:,.0f}" for line in ("apbn", "dak", "apbd_province",
+                                                                       "apbd_district", "other")],
+                      f"{y['running_cost_idr'] / 1e6:,.0f}", f"{y['revenue_idr'] / 1e6:,.0f}",
+                      f"{y['subsidy_idr'] / 1e6:,.0f}",
+                      str(y["trucks_bought"]), f"{y['septic_tanks']:,}",
+                      "-" if y["aman_target_pct"] is None or y["aman_target_pct"] != y["aman_target_pct"]
+                      else f"{y['aman_target_pct']:g}")
+    console.print(table)
+
+
+def print_actions(matrix, lang: str) -> None:
+    import pandas as pd
+
+    table = Table(title="Aksi per OPD" if lang == "id" else "Actions by agency")
+    for col in (("OPD", "aksi", "tahun", "anggaran (Rp)", "indikator") if lang == "id"
+                else ("agency", "action", "year", "budget (Rp)", "indicator")):
+        table.add_column(col)
+    for r in matrix.to_dict(orient="records"):
+        budget = r["budget_idr"]
+        table.add_row(escape(r["agency_name"]), escape(r["action"]), f"{r['year']} ({r['calendar_year']})",
+                      "-" if budget is None or budget is pd.NA or budget != budget else f"{budget:,.0f}",
+                      escape(r["indicator"]))
+    console.print(table)

@@ -23,6 +23,7 @@ from gis_service.ingest.context import Context
 from gis_service.ingest.facility_fields import FACILITY_FIELDS
 from gis_service.ingest.fields import Field, capacity_number
 from gis_service.ingest.geometry import GeomRule
+from gis_service.ingest.targets import TARGET_FIELDS, check_targets, write_targets
 from gis_service.ingest.pilots import (
     EVENT_FIELDS, EVENT_GEOMETRY, PILOT_FIELDS, check_pilot_events, check_pilots, write_pilot_events, write_pilots,
 )
@@ -526,4 +527,5 @@ KINDS: dict[str, Kind] = {
     "pilots": Kind("pilots", PILOT_FIELDS, None, None, check_pilots, write_pilots),
     "pilot_events": Kind("pilot_events", EVENT_FIELDS, EVENT_GEOMETRY, "source_id", check_pilot_events,
                          write_pilot_events),
+    "targets": Kind("targets", TARGET_FIELDS, None, None, check_targets, write_targets),
 }
