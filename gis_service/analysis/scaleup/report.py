@@ -81,7 +81,16 @@ def compare_table(runs: list[StoredRun]) -> pd.DataFrame:
 def _environment(lang: str) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["n"] = lambda v, d=0: _number(v, d, lang)
+    env.filters["groupby_action"] = _by_action
     return env
+
+
+def _by_action(rows: list[dict]) -> list[tuple[tuple, dict]]:
+    """The action matrix's rows: (order, agency, action) with the cell of each year it runs."""
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        out.setdefault((r["order"], r["agency_name"], r["action"]), {})[r["year"]] = r
+    return sorted(out.items(), key=lambda item: item[0][0])
 
 
 def write_trial_report(card: dict, path: Path, *, lang: str = "id") -> Path:
@@ -96,7 +105,8 @@ def write_trial_report(card: dict, path: Path, *, lang: str = "id") -> Path:
     return path
 
 
-def write_report(runs: list[StoredRun], path: Path, *, lang: str = "id", trial: dict | None = None) -> Path:
+def write_report(runs: list[StoredRun], path: Path, *, lang: str = "id", trial: dict | None = None,
+                 sfd: dict | None = None) -> Path:
     """The meeting report of ``runs[0]``; further runs are compared with it in one table and map.
     ``trial``, the pilot's scorecard, comes first ("Hasil uji coba") when the pilot has a log."""
     if lang not in ("id", "en"):
@@ -118,6 +128,7 @@ def write_report(runs: list[StoredRun], path: Path, *, lang: str = "id", trial: 
         compare=compare_table(runs) if len(runs) > 1 else None,
         requirements=_requirement_rows(main), parameters=_parameter_rows(main.parameters),
         calibration=(main.calibration or {}).get("rows", []), villages=main.villages.head(20),
+        ro=main.summary.get("rollout"), sfd=sfd,
         generated=datetime.now().strftime("%Y-%m-%d %H:%M"))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
