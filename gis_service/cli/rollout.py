@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gis_service.cli.common import console, fail, quiet_stdout
+from gis_service.cli.coverage import coverage_app
 from gis_service.cli.scaleup import scaleup_app
 from gis_service.settings import get_settings
 
@@ -177,3 +178,68 @@ def print_actions(matrix, lang: str) -> None:
                       "-" if budget is None or budget is pd.NA or budget != budget else f"{budget:,.0f}",
                       escape(r["indicator"]))
     console.print(table)
+
+
+@coverage_app.command("sfd")
+def coverage_sfd(
+    run: Annotated[Optional[int], typer.Option("--run", help="Coverage run id (default: the published run)")] = None,
+    png: Annotated[Optional[Path], typer.Option(help="Draw the SFDs into this folder (PNG, one per area and "
+                                                     "state)")] = None,
+    csv: Annotated[Optional[Path], typer.Option(help="Write the SFD table here (CSV)")] = None,
+    lang: Annotated[str, typer.Option(help="Labels: id (Bahasa Indonesia) or en")] = "id",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON")] = False,
+) -> None:
+    """Shit flow diagrams per kecamatan and for the regency, now and if the run's scenario runs:
+    containment, emptying, transport (the trial log's delivered share) and treatment (IPLT
+    capacity against inflow); the safely managed share beside the ladder's aman share."""
+    from gis_service.analysis.publishing import published_run
+    from gis_service.analysis.rollout.sfd import build_sfd
+    from gis_service.analysis.rollout.sfd_figure import sfd_figure
+    from gis_service.analysis.rounding import number_text
+    from gis_service.analysis.scaleup.figures import png as png_bytes
+    from gis_service.analysis.scaleup.store import to_json
+    from gis_service.db.engine import make_engine
+
+    if lang not in ("id", "en"):
+        fail(f"--lang takes id or en (got '{lang}')")
+    settings = get_settings()
+    try:
+        with make_engine().connect() as conn:
+            if run is None:
+                run = published_run(conn, "coverage")
+                if run is None:
+                    raise ValueError("no coverage run is published: give --run N or publish one")
+            result = build_sfd(conn, run, metric=settings.region_config().metric_crs,
+                               config_dir=settings.config_dir)
+        if csv:
+            result.table.to_csv(csv, index=False, encoding="utf-8")
+        drawn = 0
+        if png:
+            png.mkdir(parents=True, exist_ok=True)
+            for row in result.table.to_dict(orient="records"):
+                (png / f"sfd_{row['area_code']}_{row['state']}.png").write_bytes(png_bytes(sfd_figure(row, lang=lang)))
+                drawn += 1
+    except (ValueError, KeyError, OSError) as exc:
+        fail(str(exc).strip("'\""))
+    if as_json:
+        typer.echo(to_json({"run_id": run, "scenario": result.scenario, "delivered_share": result.delivered_share,
+                            "treated_share": result.treated_share, "rows": result.table.to_dict(orient="records"),
+                            "notes": result.notes}))
+        return
+    table = Table(title=f"SFD of coverage run {run} ({escape(result.scenario)}): % of households")
+    for col in ("area", "state", "off-site", "tank emptied in 5 years", "lost in transport", "untreated",
+                "safely managed", "ladder aman"):
+        table.add_column(col, justify="left" if col in ("area", "state") else "right")
+    for r in result.table.to_dict(orient="records"):
+        table.add_row(escape(r["area_name"]), r["state"],
+                      *[number_text(r[c], 1) for c in ("offsite_pct", "emptied_pct", "lost_in_transport_pct",
+                                                        "untreated_pct", "safely_managed_pct", "ladder_aman_pct")])
+    console.print(table)
+    console.print(f"delivered to an IPLT: {100 * result.delivered_share:.1f}% of the emptied sludge; treated: "
+                  + ", ".join(f"{k} {100 * v:.1f}%" for k, v in result.treated_share.items()))
+    for note in result.notes:
+        console.print(f"note: {escape(note)}")
+    if csv:
+        console.print(f"wrote {escape(str(csv))}")
+    if png:
+        console.print(f"drew {drawn} SFDs into {escape(str(png))}")
