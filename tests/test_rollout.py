@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from gis_service.analysis.coverage import CoverageOptions, run_coverage
+from gis_service.analysis.rollout.sfd import build_sfd
 from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
 from gis_service.cli import app
 from gis_service.demo.load import load_demo
@@ -32,6 +34,7 @@ def rollout(pg_cluster, tmp_path_factory):
         engine = create_engine(url)
         load_demo(engine, scale=0.5)
         plan = run_scaleup(engine, ScaleupOptions(scenario=PLAN, time_limit=30))
+        coverage = run_coverage(engine, CoverageOptions(scenario="Pilot only (demo)", method="network"))
         runner = CliRunner()
         done = runner.invoke(app, ["scaleup", "schedule", "--run", str(plan.run_id), "--start", "2027-01",
                                    "--csv", str(out / "calendar.csv"), "--gpkg", str(out / "calendar.gpkg")])
@@ -39,7 +42,8 @@ def rollout(pg_cluster, tmp_path_factory):
         as_json = runner.invoke(app, ["scaleup", "schedule", "--run", str(plan.run_id), "--start", "2027-01",
                                       "--json"])
         assert as_json.exit_code == 0, as_json.output
-        yield {"engine": engine, "plan": plan, "csv": out / "calendar.csv", "gpkg": out / "calendar.gpkg",
+        yield {"engine": engine, "plan": plan, "coverage": coverage, "out": out,
+               "csv": out / "calendar.csv", "gpkg": out / "calendar.gpkg",
                "json": json.loads(as_json.stdout), "printed": done.output}
         engine.dispose()
     drop_database(pg_cluster, name)
@@ -89,7 +93,7 @@ def test_the_calendar_keeps_every_rule_checked_from_its_csv_alone(rollout):
 
 def test_the_years_agree_with_the_csv_and_the_printed_table(rollout):
     cal = pd.read_csv(rollout["csv"], parse_dates=["date"])
-    years = rollout["json"]["per_year"]
+    years = rollout["json"]["calendar_years"]
     assert [y["year"] for y in years] == [1, 2, 3, 4, 5]
     counted = cal.groupby(cal["date"].dt.year).size()
     assert [y["emptyings"] for y in years] == [int(counted.get(2027 + k, 0)) for k in range(5)]
@@ -99,6 +103,40 @@ def test_the_years_agree_with_the_csv_and_the_printed_table(rollout):
     assert [y["households_aman_5y"] for y in years] == sorted(y["households_aman_5y"] for y in years)
     printed = rollout["printed"]
     assert f"{years[0]['emptyings']:,}" in printed and f"{len(cal):,} emptyings" in printed
+
+
+def test_the_year_table_and_the_actions_add_up_to_the_plan(rollout):
+    record = rollout["json"]
+    table = pd.DataFrame(record["year_table"])
+    fac = rollout["plan"].facilities
+    lines = ["apbn_idr", "dak_idr", "apbd_province_idr", "apbd_district_idr", "other_idr"]
+    # every new facility is paid once, in the first year of its phase, and the funding lines add up
+    assert table[lines].sum(axis=1).tolist() == pytest.approx(table["investment_idr"].tolist(), abs=5)
+    facilities = table[[c for c in table.columns if c.startswith("capex_") and c not in
+                        ("capex_trucks_idr", "capex_septic_tanks_idr")]].to_numpy().sum()
+    new = fac[fac["role"].eq("new")]
+    assert facilities == pytest.approx(float((new["capex_idr"] - new["trucks"].fillna(0) * 650_000_000).sum()), abs=10)
+    assert table["phase"].tolist() == [1, 1, 2, 2, 2]  # short_term_years 2, medium_term_years 5
+    assert (table.loc[table["year"].isin([2, 4, 5]), "investment_idr"] - table.loc[table["year"].isin([2, 4, 5]),
+            "capex_trucks_idr"] - table.loc[table["year"].isin([2, 4, 5]), "capex_septic_tanks_idr"] == 0).all()
+    assert table["subsidy_idr"].tolist() == [max(0, r - v) for r, v in zip(table["running_cost_idr"],
+                                                                            table["revenue_idr"])]
+    actions = pd.DataFrame(record["actions"]["id"])
+    assert set(actions["agency"]) == {"bappeda", "pupr", "dlh", "dinkes", "operator", "pdam"}
+    iplt = actions[actions["budget_line"] == "capex_iplt_idr"]
+    assert iplt["budget_idr"].tolist() == table.loc[table["capex_iplt_idr"] > 0, "capex_iplt_idr"].tolist()
+    operator = actions[actions["budget_line"] == "running_cost_idr"]
+    assert operator["year"].tolist() == [1, 2, 3, 4, 5]
+    assert f"{int(table['emptyings'].iat[0]):,}".replace(",", ".") in operator["indicator"].iat[0]
+    english = pd.DataFrame(record["actions"]["en"])
+    assert len(english) == len(actions) and english["indicator"].iat[0] != actions["indicator"].iat[0]
+    done = CliRunner().invoke(app, ["scaleup", "actions", "--run", str(rollout["plan"].run_id), "--csv",
+                                    str(rollout["out"] / "actions.csv")])
+    assert done.exit_code == 0, done.output
+    csv = pd.read_csv(rollout["out"] / "actions.csv")
+    assert list(csv.columns) == ["agency", "agency_name", "action", "year", "calendar_year", "budget_line",
+                                 "budget_idr", "indicator"]
+    assert len(csv) == len(actions)
 
 
 def test_the_geopackage_holds_the_emptyings_zones_and_years(rollout):
@@ -126,3 +164,86 @@ def test_a_bad_request_names_the_fix(rollout):
     assert month.exit_code == 1 and "YYYY-MM" in month.output
     years = runner.invoke(app, ["scaleup", "schedule", "--run", str(rollout["plan"].run_id), "--years", "0"])
     assert years.exit_code == 1 and "--years takes 1 to 15" in years.output
+
+
+def _sfd(conn):
+    from gis_service.settings import get_settings
+
+    settings = get_settings()
+    return settings.region_config().metric_crs, settings.config_dir
+
+
+def test_the_sfd_counts_the_ladders_households_and_only_subtracts_lost_sludge(rollout):
+    engine, run = rollout["engine"], rollout["coverage"].run_id
+    with engine.connect() as conn:
+        metric, config = _sfd(conn)
+        sfd = build_sfd(conn, run, metric=metric, config_dir=config)
+        stored = pd.read_sql(text("SELECT area_code, households, ladder, ladder_projected FROM coverage_area "
+                                  "WHERE run_id = :r AND service = 'all' AND level IN ('regency', 'district')"),
+                             conn, params={"r": run}).set_index("area_code")
+        pumped, delivered = conn.execute(text("SELECT sum(pumped_m3), sum(coalesce(delivered_m3, 0)) FROM "
+                                              "pilot_event WHERE status = 'done'")).one()
+    assert sfd.delivered_share == pytest.approx(float(delivered) / float(pumped)) and sfd.delivered_share < 1
+    table = sfd.table.set_index(["area_code", "state"])
+    assert len(stored) == 11 and set(table.index.get_level_values(0)) == set(stored.index)
+    for code, row in stored.iterrows():
+        for state, ladder in (("now", row["ladder"]), ("plan", row["ladder_projected"])):
+            got = table.loc[(code, state)]
+            assert got["households"] == row["households"]
+            assert got["ladder_aman_pct"] == pytest.approx(100 * ladder.get("aman", 0) / row["households"], abs=1e-3)
+            assert got["safely_managed_pct"] == pytest.approx(
+                got["ladder_aman_pct"] - got["lost_in_transport_pct"] - got["untreated_pct"], abs=2e-3)
+            shares = [got[f"{c}_pct"] for c in ("offsite", "emptied", "contained", "pit", "unimproved",
+                                                 "open_defecation", "unknown")]
+            assert sum(shares) == pytest.approx(100.0, abs=1e-2)
+
+
+def test_without_a_log_and_with_room_at_the_plant_the_sfd_equals_the_ladder(rollout):
+    engine, run = rollout["engine"], rollout["coverage"].run_id
+    with engine.connect() as conn:
+        metric, config = _sfd(conn)
+        with conn.begin() as trans:
+            conn.execute(text("DELETE FROM pilot_event"))
+            conn.execute(text("UPDATE facility SET capacity = 500, capacity_unit = 'm3_per_day' WHERE type = 'iplt'"))
+            sfd = build_sfd(conn, run, metric=metric, config_dir=config)
+            trans.rollback()
+    assert sfd.delivered_share == 1.0 and sfd.treated_share == {"now": 1.0, "plan": 1.0}
+    assert (sfd.table["safely_managed_pct"] == sfd.table["ladder_aman_pct"]).all()
+    assert any("no operation log" in n for n in sfd.notes)
+
+
+def test_a_small_plant_leaves_sludge_untreated_by_hand(rollout):
+    engine, run = rollout["engine"], rollout["coverage"].run_id
+    with engine.connect() as conn:
+        metric, config = _sfd(conn)
+        with conn.begin() as trans:
+            conn.execute(text("DELETE FROM pilot_event"))
+            conn.execute(text("UPDATE facility SET capacity = 1, capacity_unit = 'm3_per_day' WHERE type = 'iplt'"))
+            n_plants = conn.execute(text("SELECT count(*) FROM coverage_facility c JOIN facility f ON "
+                                         "f.id = c.facility_id WHERE c.run_id = :r AND f.type = 'iplt'"),
+                                    {"r": run}).scalar()
+            params = conn.execute(text("SELECT parameters FROM coverage_run WHERE id = :r"), {"r": run}).scalar()
+            sfd = build_sfd(conn, run, metric=metric, config_dir=config)
+            trans.rollback()
+    regency = sfd.table[(sfd.table["level"] == "regency") & (sfd.table["state"] == "now")].iloc[0]
+    emptied = regency["emptied_pct"] / 100 * regency["households"]
+    inflow = emptied / params["desludging_interval"]["value"] / params["working_days_per_year"]["value"] * \
+        params["sludge_per_emptying"]["value"]
+    assert sfd.treated_share["now"] == pytest.approx(n_plants * 1.0 / inflow, rel=1e-4)  # the share has 3 decimals
+    assert regency["untreated_pct"] == pytest.approx(regency["emptied_pct"] * (1 - sfd.treated_share["now"]), abs=2e-3)
+    assert regency["safely_managed_pct"] < regency["ladder_aman_pct"]
+
+
+def test_the_sfd_command_writes_labelled_pngs_and_the_table(rollout):
+    from PIL import Image
+
+    out = rollout["out"]
+    done = CliRunner().invoke(app, ["coverage", "sfd", "--run", str(rollout["coverage"].run_id), "--png",
+                                    str(out / "sfd"), "--csv", str(out / "sfd.csv")])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(out / "sfd.csv", dtype={"area_code": str})
+    assert len(table) == 22 and set(table["state"]) == {"now", "plan"}
+    pngs = sorted((out / "sfd").glob("*.png"))
+    assert len(pngs) == 22 and Image.open(pngs[0]).size[0] > 800
+    regency = table[(table["level"] == "regency") & (table["state"] == "now")].iloc[0]
+    assert f"{regency['safely_managed_pct']:.1f}" in done.output
