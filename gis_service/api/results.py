@@ -239,13 +239,16 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         """The working-group report (maps and charts embedded), Bahasa Indonesia or English, shown
         in the browser (save it from there)."""
         from gis_service.analysis.pilot_evaluation import trial_card
+        from gis_service.analysis.rollout.sfd_figure import report_sfd
         from gis_service.analysis.scaleup.report import write_report
 
         runs = [stored_plan(r) for r in [run_id, *(compare or [])]]
         with engine.connect() as conn:
             trial = trial_card(conn, config_dir=settings.config_dir, calibration=runs[0].calibration)
+            sfd = report_sfd(conn, metric=settings.region_config().metric_crs, config_dir=settings.config_dir,
+                             lang=lang)
         return _export(f"rencana_run_{run_id}.html", "text/html; charset=utf-8",
-                       lambda path: write_report(runs, path, lang=lang, trial=trial), inline=True)
+                       lambda path: write_report(runs, path, lang=lang, trial=trial, sfd=sfd), inline=True)
 
     @api.get("/plans/{run_id}/export.gpkg", response_class=FileResponse,
              responses={**errors(404, 422), 200: {"content": {GPKG: {}}, "description": "GeoPackage"}})

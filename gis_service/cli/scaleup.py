@@ -172,6 +172,7 @@ def scaleup_report(run_id: Annotated[int, typer.Argument(help="Scale-up run id")
     """The working-group report of a run (HTML, maps and charts embedded); the trial's scorecard
     comes first when the pilot has an operation log."""
     from gis_service.analysis.pilot_evaluation import trial_card
+    from gis_service.analysis.rollout.sfd_figure import report_sfd
     from gis_service.analysis.scaleup.report import write_report
     from gis_service.db.engine import make_engine
 
@@ -179,7 +180,9 @@ def scaleup_report(run_id: Annotated[int, typer.Argument(help="Scale-up run id")
     runs = _stored_runs(engine, [run_id, *(compare or [])])
     with engine.connect() as conn:
         trial = trial_card(conn, config_dir=get_settings().config_dir, calibration=runs[0].calibration)
-    console.print(f"wrote {write_report(runs, file, lang='en' if english else 'id', trial=trial)}")
+        sfd = report_sfd(conn, metric=get_settings().region_config().metric_crs, config_dir=get_settings().config_dir,
+                         lang="en" if english else "id")
+    console.print(f"wrote {write_report(runs, file, lang='en' if english else 'id', trial=trial, sfd=sfd)}")
 
 
 @scaleup_app.command("export")

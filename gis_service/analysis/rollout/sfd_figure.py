@@ -87,3 +87,28 @@ def _band(ax, x0: float, x1: float, left: tuple[float, float], right: tuple[floa
         return
     ax.add_patch(Polygon([(x0, left[0]), (x1, right[0]), (x1, right[1]), (x0, left[1])], closed=True,
                          color=colour, alpha=0.35, lw=0))
+
+
+def report_sfd(conn, *, metric: str, config_dir, lang: str = "id") -> dict | None:
+    """The SFDs the plan report shows: the regency now and with the scenario of the published
+    coverage run (images, base64 PNG) and every kecamatan's shares; None when no coverage run is
+    published or it cannot give an SFD (the reason is in ``note``)."""
+    import base64
+
+    from gis_service.analysis.publishing import published_run
+    from gis_service.analysis.rollout.sfd import build_sfd
+    from gis_service.analysis.scaleup.figures import png
+
+    run = published_run(conn, "coverage")
+    if run is None:
+        return None
+    try:
+        result = build_sfd(conn, run, metric=metric, config_dir=config_dir)
+    except ValueError as exc:
+        return {"run_id": run, "note": str(exc), "images": {}, "rows": []}
+    rows = result.table.to_dict(orient="records")
+    regency = {r["state"]: r for r in rows if r["level"] == "regency"}
+    images = {state: base64.b64encode(png(sfd_figure(row, lang=lang), dpi=90)).decode("ascii")
+              for state, row in regency.items()}
+    return {"run_id": run, "scenario": result.scenario, "images": images, "rows": rows, "notes": result.notes,
+            "note": None}
