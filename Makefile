@@ -11,7 +11,9 @@ bootstrap:
 ## Bring up the local PostGIS, apply the migrations, load the demo region, run coverage for the
 ## demo's pilot scenario, print the regency summary, draw the two Buku Putih maps into out/maps,
 ## plan the demo's scale-up (headline and IPLT load printed; report and GeoPackage in out/), publish both,
-## print the plan's desludging calendar per year (every emptying in out/jadwal_sedot.csv and .gpkg),
+## print the plan's desludging calendar and budget per year (every emptying in out/jadwal_sedot.csv
+## and .gpkg; the report with the roll-out in out/rencana.html), the actions by agency (out/aksi_opd.csv),
+## the SFDs per kecamatan (out/sfd/, out/sfd.csv),
 ## print the trial's scorecard from the demo pilot's generated operation log,
 ## then serve the OGC APIs on http://127.0.0.1:8000 (Ctrl-C stops the server; the database keeps running).
 demo: bootstrap
@@ -19,8 +21,10 @@ demo: bootstrap
 	$(GIS) db upgrade
 	$(GIS) demo load --scale $(SCALE)
 	$(GIS) coverage run --scenario "Pilot only (demo)" --threshold 15,30,60 --maps out/maps --publish
-	$(GIS) scaleup run --scenario "Scale-up plan (demo)" --report out/rencana.html --gpkg out/rencana.gpkg --publish
-	$(GIS) scaleup schedule --csv out/jadwal_sedot.csv --gpkg out/jadwal_sedot.gpkg
+	$(GIS) scaleup run --scenario "Scale-up plan (demo)" --gpkg out/rencana.gpkg --publish
+	$(GIS) scaleup schedule --csv out/jadwal_sedot.csv --gpkg out/jadwal_sedot.gpkg --report out/rencana.html
+	$(GIS) scaleup actions --csv out/aksi_opd.csv
+	$(GIS) coverage sfd --png out/sfd --csv out/sfd.csv
 	$(GIS) pilot evaluate
 	$(GIS) serve --host 127.0.0.1 --port 8000
 

@@ -26,6 +26,10 @@ def scaleup_schedule(
     csv: Annotated[Optional[Path], typer.Option(help="Write one row per planned emptying here (CSV)")] = None,
     gpkg: Annotated[Optional[Path], typer.Option(help="Write emptyings, zones and the years here (GeoPackage)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print bases, plants, the years and notes as JSON")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Then write the plan's report here, roll-out included "
+                                                        "(HTML)")] = None,
+    english: Annotated[bool, typer.Option("--english", help="The report in English (default: Bahasa "
+                                                            "Indonesia)")] = False,
 ) -> None:
     """The plan's scheduled-desludging calendar: each household emptied once per interval, the
     backlog within the first interval after it enrols, within the trucks and each IPLT's daily
@@ -55,6 +59,10 @@ def scaleup_schedule(
     print_years(rollout.years)
     for line in written:
         console.print(f"wrote {escape(line)}")
+    if report:
+        from gis_service.cli.scaleup import scaleup_report
+
+        scaleup_report(run, report, compare=None, english=english)
 
 
 @scaleup_app.command("actions")

@@ -151,6 +151,10 @@ def print_iplt_load(loads: list[dict], treated: dict) -> None:
                       f"{r['from_own_trucks_m3_day']:.1f}", f"{r['from_depots_m3_day']:.1f}",
                       "-" if not cap else f"{100 * r['load_m3_day'] / cap:.0f}%")
     console.print(table)
+    if treated.get("m3_per_day_usable") is not None and treated.get("m3_per_day_in_plan") is not None:
+        console.print(f"the plan loads at most {treated['m3_per_day_usable']:.1f} of the "
+                      f"{treated['m3_per_day_in_plan']:.1f} m3/day its IPLTs treat: whole tanks a day at the design "
+                      "load (iplt_design_load)")
     if treated.get("overloaded"):
         console.print(f"[bold red]overloaded:[/] {escape(', '.join(treated['overloaded']))}")
 

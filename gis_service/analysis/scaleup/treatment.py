@@ -147,15 +147,19 @@ def shortfall(lltt: Service) -> float:
 
 def summary(lltt: Service, fac_lltt: pd.DataFrame, loads: list[dict], params: dict) -> dict:
     """The plan's treatment in one place: the sludge of the households on desludging against the
-    plants' capacity (the final phase), the shortfall, and whether any plant is overloaded."""
+    plants' capacity (the final phase) and what the plan may load of it (whole tanks at the design
+    load), the shortfall, and whether any plant is overloaded."""
     final = [r for r in loads if r["phase"] == max((x["phase"] for x in loads), default=0)]
     served = float(fac_lltt["served_households"].sum()) if len(fac_lltt) else 0.0
     short = shortfall(lltt)
     capped = [r["capacity_m3_day"] for r in final]
     overloaded = [r for r in loads if r["capacity_m3_day"] is not None
                   and r["load_m3_day"] > r["capacity_m3_day"] * (1 + 1e-6) + 1e-6]
+    plants = fac_lltt["type"].eq("iplt").to_numpy()
+    usable = float(np.sum(treatment_households(fac_lltt, params)[plants])) if plants.any() else 0.0
     return {"m3_per_day_needed": round(m3_per_day(served, params), 3),
             "m3_per_day_in_plan": None if any(c is None for c in capped) else round(sum(capped), 3),
+            "m3_per_day_usable": None if not np.isfinite(usable) else round(m3_per_day(usable, params), 3),
             "shortfall_households": round(short, 1), "shortfall_m3_per_day": round(m3_per_day(short, params), 3),
             "overloaded": [f"{r['name']} (phase {r['phase']})" for r in overloaded]}
 
