@@ -247,3 +247,36 @@ def test_the_sfd_command_writes_labelled_pngs_and_the_table(rollout):
     assert len(pngs) == 22 and Image.open(pngs[0]).size[0] > 800
     regency = table[(table["level"] == "regency") & (table["state"] == "now")].iloc[0]
     assert f"{regency['safely_managed_pct']:.1f}" in done.output
+
+
+def test_a_districts_own_ssk_targets_replace_the_national_row_in_its_years(rollout, tmp_path):
+    from gis_service.analysis import network as net
+    from gis_service.analysis.rollout.store import build_rollout
+    from gis_service.settings import get_settings
+
+    runner = CliRunner()
+    bad = tmp_path / "target_ssk_salah.csv"
+    bad.write_text("indikator;tahun;nilai;kode_wilayah;sumber\naman_pct;2029;30;62.07;SSK Seruyan 2024-2028\n"
+                   "aman_persen;2029;30;62.07;SSK\naman_pct;2030;130;62.07;SSK\nlayak_pct;2029;95;99.99;SSK\n"
+                   "aman_pct;2029;35;62.07;SSK\n", encoding="utf-8")
+    refused = runner.invoke(app, ["import", "targets", str(bad)])
+    assert refused.exit_code == 2, refused.output
+    for phrase in ("unknown indicator 'aman_persen'", "above 100", "unknown area code 99.99", "duplicate"):
+        assert phrase in refused.output
+    good = tmp_path / "target_ssk.csv"
+    good.write_text("indikator;tahun;nilai;kode_wilayah;sumber\naman_pct;2029;30;62.07;SSK Seruyan 2024-2028\n"
+                    "aman_pct;2031;40;62.07;SSK Seruyan 2024-2028\n", encoding="utf-8")
+    done = runner.invoke(app, ["import", "targets", str(good)])
+    assert done.exit_code == 0 and "inserted 2" in done.output, done.output
+    settings = get_settings()
+    with rollout["engine"].connect() as conn:
+        rows = conn.execute(text("SELECT year, value, scope_code FROM target WHERE indicator = 'aman_pct' "
+                                 "ORDER BY year, scope_code NULLS FIRST")).all()
+        again = build_rollout(conn, rollout["plan"].run_id, metric=settings.region_config().metric_crs,
+                              network_params=net.NetworkParams.from_config(settings.network_config()),
+                              config_dir=settings.config_dir, start="2027-01")
+    assert (2029, 30.0, "62.07") in rows and (2030, 100.0, None) in rows
+    table = again.years.set_index("calendar_year")
+    assert table.loc[2029, "aman_target_pct"] == 30 and "SSK Seruyan" in table.loc[2029, "aman_target_source"]
+    assert table.loc[2030, "aman_target_pct"] == 100 and table.loc[2031, "aman_target_pct"] == 40
+    assert pd.isna(table.loc[2027, "aman_target_pct"])
