@@ -19,7 +19,7 @@ from gis_service.analysis.rollout.sfd import build_sfd
 from gis_service.analysis.scaleup.plan import ScaleupOptions, run_scaleup
 from gis_service.cli import app
 from gis_service.demo.load import load_demo
-from tests.helpers import create_database, drop_database
+from tests.helpers import create_database, drop_database, page_fits
 
 PLAN = "Scale-up plan (demo)"
 
@@ -280,3 +280,29 @@ def test_a_districts_own_ssk_targets_replace_the_national_row_in_its_years(rollo
     assert table.loc[2029, "aman_target_pct"] == 30 and "SSK Seruyan" in table.loc[2029, "aman_target_source"]
     assert table.loc[2030, "aman_target_pct"] == 100 and table.loc[2031, "aman_target_pct"] == 40
     assert pd.isna(table.loc[2027, "aman_target_pct"])
+
+
+def test_the_plan_api_serves_the_roll_out_the_actions_and_the_sfd_report(rollout):
+    from fastapi.testclient import TestClient
+
+    from gis_service.api.app import create_app
+
+    run = rollout["plan"].run_id
+    assert CliRunner().invoke(app, ["coverage", "publish", str(rollout["coverage"].run_id)]).exit_code == 0
+    with TestClient(create_app(base_url="http://testserver")) as client:
+        plan = client.get(f"/api/plans/{run}").json()
+        assert [y["year"] for y in plan["summary"]["rollout"]["year_table"]] == [1, 2, 3, 4, 5]
+        assert plan["summary"]["iplt_load"] and plan["summary"]["treatment"]["overloaded"] == []
+        csv = client.get(f"/api/plans/{run}/actions.csv?lang=en")
+        assert csv.status_code == 200 and csv.text.splitlines()[0] == \
+            "agency,agency_name,action,year,calendar_year,budget_line,budget_idr,indicator"
+        assert "Bappeda (planning agency)" in csv.text
+        report = client.get(f"/api/plans/{run}/report.html")
+        assert report.status_code == 200
+        (rollout["out"] / "rencana.html").write_text(report.text, encoding="utf-8")
+        assert page_fits(rollout["out"] / "rencana.html") == (1280, 680)  # a 1,280 px window and an A4 page
+        for section in ("Jadwal penyedotan terjadwal", "Anggaran per tahun menurut sumber", "Matriks aksi per OPD",
+                        "Diagram aliran tinja (SFD)", "Beban IPLT terhadap kapasitas per tahap"):
+            assert section in report.text, section
+        missing = client.get(f"/api/plans/{rollout['plan'].run_id + 999}/actions.csv")
+        assert missing.status_code == 404

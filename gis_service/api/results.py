@@ -1,6 +1,6 @@
 """Results over HTTP: coverage runs (list, regency and district summary, villages as JSON or CSV,
-the run's GeoPackage) and scale-up plans (list, summary with phases, the meeting report, the
-styled GeoPackage, villages as CSV), plus ``/api/config`` for the web map. Reads follow
+the run's GeoPackage) and scale-up plans (list, summary with phases and the roll-out, the meeting
+report, the styled GeoPackage, villages and the actions by agency as CSV), plus ``/api/config`` for the web map. Reads follow
 ``public_read``; every file is made in a temporary folder that is removed once it was sent."""
 
 # no ``from __future__ import annotations``: FastAPI reads the route annotations
@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
+
+import pandas as pd
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, Response
@@ -230,6 +232,24 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         table = run.villages.drop(columns=["geom", "run_id"], errors="ignore")
         return Response(table.to_csv(index=False), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="rencana_run_{run_id}_desa.csv"'})
+
+    @api.get("/plans/{run_id}/actions.csv", responses={**errors(404, 422), 200: {
+        "content": {"text/csv": {}}, "description": "Actions by agency: one row per action and year"}})
+    def plan_actions(run_id: int, user: Annotated[User, Depends(reader)],
+                     lang: Annotated[Literal["id", "en"], Query()] = "id") -> Response:
+        """The plan's action matrix by agency (Bappeda, Dinas PUPR, DLH, Dinkes, the operator, PDAM),
+        with each action's budget line and indicator per year. It exists once the plan's calendar has
+        been made (``gis-service scaleup schedule``; the summary's ``rollout`` holds the rest)."""
+        run = stored_plan(run_id)
+        rollout = run.summary.get("rollout")
+        if not rollout:
+            raise HTTPException(404, {"message": f"plan {run_id} has no roll-out yet: gis-service scaleup schedule "
+                                                 f"--run {run_id} makes it", "field": "run_id"})
+        columns = ["agency", "agency_name", "action", "year", "calendar_year", "budget_line", "budget_idr", "indicator"]
+        table = pd.DataFrame(rollout["actions"][lang]).sort_values(["order", "year"])[columns]
+        table["budget_idr"] = table["budget_idr"].astype("Int64")
+        return Response(table.to_csv(index=False), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="aksi_opd_run_{run_id}.csv"'})
 
     @api.get("/plans/{run_id}/report.html", response_class=FileResponse,
              responses={**errors(404, 422), 200: {"content": {"text/html": {}}, "description": "Meeting report"}})
