@@ -51,7 +51,7 @@ def rollout(pg_cluster, tmp_path_factory):
 
 def test_the_calendar_keeps_every_rule_checked_from_its_csv_alone(rollout):
     cal = pd.read_csv(rollout["csv"], dtype={"household_id": str, "village_code": str, "facility_id": str},
-                      parse_dates=["date", "enrolled"])
+                      parse_dates=["date", "enrolled", "emptied_before"])
     summary = rollout["json"]
     params = {"interval_days": round(3 * 365.25)}  # desludging_interval 3 years (config/parameters)
     assert list(cal.columns[:7]) == ["date", "truck", "household_id", "village_code", "facility_id", "m3",
@@ -67,8 +67,10 @@ def test_the_calendar_keeps_every_rule_checked_from_its_csv_alone(rollout):
     assert (gaps.dt.days >= params["interval_days"]).all()
     # every household emptied within the first interval after it enrols; all households enrolled
     # at the start (their first interval ends inside the five years) are in the calendar
-    first = cal.groupby("household_id").agg(first=("date", "min"), enrolled=("enrolled", "first"))
-    assert (first["first"] <= first["enrolled"] + timedelta(days=params["interval_days"])).all()
+    first = cal.groupby("household_id").agg(first=("date", "min"), enrolled=("enrolled", "first"),
+                                            before=("emptied_before", "first"))
+    in_time = first["first"] <= first["enrolled"] + timedelta(days=params["interval_days"])
+    assert (in_time | (first["before"] >= first["enrolled"])).all()  # or emptied since enrolling, before the start
     assert set(first["enrolled"].dt.date) == {date(2027, 1, 1), date(2029, 1, 1)}  # short_term_years 2
     short = {b["base"]: b for b in summary["bases"]}
     assert (first["enrolled"].dt.date == date(2027, 1, 1)).sum() == sum(b["households_short_term"]
@@ -268,6 +270,10 @@ def test_a_districts_own_ssk_targets_replace_the_national_row_in_its_years(rollo
                     "aman_pct;2031;40;62.07;SSK Seruyan 2024-2028\n", encoding="utf-8")
     done = runner.invoke(app, ["import", "targets", str(good)])
     assert done.exit_code == 0 and "inserted 2" in done.output, done.output
+    national = tmp_path / "target_nasional.csv"  # a national row again: it replaces the stored one (NULL area)
+    national.write_text("indicator,year,value,source\naman_pct,2030,100,SDG 6.2 (again)\n", encoding="utf-8")
+    again_national = runner.invoke(app, ["import", "targets", str(national)])
+    assert again_national.exit_code == 0 and "updated 1" in again_national.output, again_national.output
     settings = get_settings()
     with rollout["engine"].connect() as conn:
         rows = conn.execute(text("SELECT year, value, scope_code FROM target WHERE indicator = 'aman_pct' "

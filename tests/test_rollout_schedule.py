@@ -56,10 +56,11 @@ def check(frame: pd.DataFrame, h: Households, bases: Bases, plants: Plants, cal:
     # plants: a day's intake within capacity x the day's share
     for (day, p), part in frame.groupby(["day", "plant"]):
         assert part["m3"].sum() <= plants.capacity[p, int(day >= cal.medium_start)] * share[day] + 1e-9
-    # the first emptying within the first interval after enrolment (where that interval has ended)
+    # the first emptying within the first interval after enrolment (where that interval has ended;
+    # a household emptied since it enrolled, before the calendar, is already in its next cycle)
     first = frame[frame["first"]].set_index("household")["day"]
     closes = h.enrol + cal.interval
-    ended = np.flatnonzero(closes <= cal.days.max())
+    ended = np.flatnonzero((closes <= cal.days.max()) & (h.last < h.enrol))
     late = [i for i in ended if i not in first.index or first[i] > closes[i]]
     return {"late": late, "emptyings": len(frame)}
 
@@ -99,6 +100,19 @@ def test_a_full_plant_makes_the_trucks_wait_and_the_late_are_counted():
     assert check(frame, h, bases, plants, cal)["late"] == [3]
 
 
+def test_a_household_emptied_after_it_enrolled_keeps_its_rhythm_and_is_not_late():
+    # enrolled on day 0 and emptied on day 40 (the survey came after the calendar's first day):
+    # next due on 40 + 100, deadline 40 + 200 (the aman rule), not 0 + 100
+    h = Households(id=np.array(["a"]), base=np.zeros((1, 2), np.int64), zone=np.zeros((1, 2), np.int64),
+                   enrol=np.full(1, D0), last=np.array([D0 + 40]), priority=np.zeros(1), to_plant=np.zeros((1, 1)))
+    bases = Bases(["IPLT"], np.ones((1, 2), np.int64), np.array([1.0]), 1, np.array([0]))
+    plants = Plants(["IPLT"], np.full((1, 2), 5.0))
+    cal = calendar(300, interval=100, keep_aman=200)
+    frame = schedule(h, bases, plants, cal)
+    assert (int(frame["day"].iat[0]) - D0) == 140  # a Monday
+    assert check(frame, h, bases, plants, cal)["late"] == []
+
+
 @st.composite
 def instances(draw):
     n, n_bases, n_plants = draw(st.integers(1, 25)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
@@ -109,7 +123,7 @@ def instances(draw):
                                   min_size=n, max_size=n)), dtype=np.int64)
     enrol = np.where(base[:, 0] >= 0, D0, D0 + medium)
     base[:, 1] = np.where(base[:, 1] >= 0, base[:, 1], base[:, 0])
-    last = D0 + np.array(draw(st.lists(st.integers(-60, -1), min_size=n, max_size=n)))
+    last = D0 + np.array(draw(st.lists(st.integers(-60, 20), min_size=n, max_size=n)))  # some after the start
     last = np.where(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))), last, -1)
     h = Households(id=np.array([f"h{i}" for i in range(n)]), base=base,
                    zone=np.array(draw(st.lists(st.lists(st.integers(0, 3), min_size=2, max_size=2),

@@ -241,6 +241,16 @@ def test_a_depot_serves_only_what_the_plants_can_treat_and_a_plant_unlocks_it():
     assert solve_exact(two, time_limit=5).chosen.tolist() == [2]
 
 
+def test_greedy_counts_a_household_once_when_a_plant_reaches_what_a_depot_already_does():
+    # a fixed depot reaches A (50 households) and treats nothing; plant 1 also reaches A, plant 2
+    # reaches B (80); each treats 100. Plant 1 only adds treatment for A, plant 2 adds B as well.
+    p = replace(problem([50, 80], [(0, 0, 1), (1, 0, 1), (2, 1, 1)], capacity=[INF] * 3,
+                        fixed=[True, False, False], max_new=1), treatment=np.array([0.0, 100.0, 100.0]))
+    for s in (solve_greedy(p), solve_exact(p, time_limit=5)):
+        assert s.chosen.tolist() == [2] and s.covered == pytest.approx(100.0)
+        assert_feasible(p, s)
+
+
 # --- properties against brute force ---------------------------------------------------------
 
 

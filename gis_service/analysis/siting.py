@@ -256,6 +256,23 @@ def _pick(gain: np.ndarray, problem: SitingProblem, open_: np.ndarray, left: flo
     return int(sites[np.lexsort((sites, -gain[sites], -ratio))[0]])
 
 
+def _pooled_gain(problem: SitingProblem, reach: sp.csr_matrix, residual: np.ndarray, spare: np.ndarray,
+                 open_: np.ndarray, own: np.ndarray, left_to_treat: float) -> np.ndarray:
+    """What opening each site adds under a treatment pool: the open sites could still serve
+    ``blocked`` households if the pool allowed; a site adds the unserved households only it
+    reaches, and on households the open sites also reach only what their spare capacity cannot
+    take; its treatment lifts the pool. Counting each household once keeps a site that reaches
+    the open sites' households from looking better than one that reaches new ones."""
+    reached = np.zeros(problem.n_demand, bool)
+    reached[problem.pair_demand[open_[problem.pair_facility]]] = True
+    within_open = float(residual[reached].sum())
+    blocked = min(float(np.minimum(spare, reach @ residual)[open_].sum()), within_open)
+    only_here = np.minimum(own, reach @ np.where(reached, 0.0, residual))
+    shared = np.minimum(own - only_here, reach @ np.where(reached, residual, 0.0))
+    servable = blocked + only_here + np.minimum(shared, max(0.0, within_open - blocked))
+    return np.minimum(left_to_treat + problem.treatment, servable) - min(left_to_treat, blocked)
+
+
 def solve_greedy(problem: SitingProblem) -> SitingSolution:
     """Fixed facilities first (index order, nearest first, up to capacity), then repeatedly open
     the affordable site whose capacity-limited reach of unserved households is largest (per cost
@@ -287,9 +304,7 @@ def solve_greedy(problem: SitingProblem) -> SitingSolution:
         reachable = reach @ residual
         gain = np.minimum(problem.capacity, reachable)
         if problem.treatment is not None:
-            blocked = min(float(np.minimum(spare, reachable)[open_].sum()),
-                          float(residual[np.unique(problem.pair_demand[open_[problem.pair_facility]])].sum()))
-            gain = np.minimum(left_to_treat + problem.treatment, gain + blocked) - min(left_to_treat, blocked)
+            gain = _pooled_gain(problem, reach, residual, spare, open_, gain, left_to_treat)
         j = _pick(gain, problem, open_, left)
         if j is None:
             break

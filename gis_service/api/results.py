@@ -246,7 +246,7 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
             raise HTTPException(404, {"message": f"plan {run_id} has no roll-out yet: gis-service scaleup schedule "
                                                  f"--run {run_id} makes it", "field": "run_id"})
         columns = ["agency", "agency_name", "action", "year", "calendar_year", "budget_line", "budget_idr", "indicator"]
-        table = pd.DataFrame(rollout["actions"][lang]).sort_values(["order", "year"])[columns]
+        table = pd.DataFrame(rollout["actions"][lang], columns=["order", *columns]).sort_values(["order", "year"])[columns]
         table["budget_idr"] = table["budget_idr"].astype("Int64")
         return Response(table.to_csv(index=False), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="aksi_opd_run_{run_id}.csv"'})

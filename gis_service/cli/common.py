@@ -9,6 +9,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gis_service.settings import get_settings
 
@@ -38,7 +39,7 @@ def quiet_stdout(enabled: bool = True):
 
 def fail(message: str, code: int = 1) -> None:
     """Print ``error: message`` to stderr and end the command with ``code``."""
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 

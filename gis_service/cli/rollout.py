@@ -92,7 +92,7 @@ def scaleup_actions(
     import pandas as pd
 
     columns = ["agency", "agency_name", "action", "year", "calendar_year", "budget_line", "budget_idr", "indicator"]
-    matrix = pd.DataFrame(stored["actions"][lang]).sort_values(["order", "year"])[columns]
+    matrix = pd.DataFrame(stored["actions"][lang], columns=["order", *columns]).sort_values(["order", "year"])[columns]
     matrix["budget_idr"] = matrix["budget_idr"].astype("Int64")  # JSON keeps whole rupiah as floats
     if csv:
         matrix.to_csv(csv, index=False, encoding="utf-8")

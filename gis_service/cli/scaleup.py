@@ -147,7 +147,7 @@ def scaleup_compare(run_ids: Annotated[list[int], typer.Argument(help="Scale-up 
     runs = _stored_runs(make_engine(), run_ids)
     frame = compare_table(runs)
     table = Table(title="Scale-up runs compared")
-    for col in ("run", "scenario", "new", "coverage %", "aman %", "investment (Rp)", "running (Rp/yr)",
+    for col in ("run", "scenario", "new", "served %", "aman %", "investment (Rp)", "running (Rp/yr)",
                 "tariff (Rp)", "villages S/M/L"):
         table.add_column(col)
     for r in frame.itertuples():

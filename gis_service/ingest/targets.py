@@ -53,4 +53,4 @@ def write_targets(ctx: Context) -> tuple[int, int]:
                         "scope_code": [None if pd.isna(c) else c for c in good["scope_code"]],
                         "source": [s if isinstance(s, str) and s.strip() else f"imported from {ctx.source}"
                                    for s in good["source"]]})
-    return upsert(ctx.conn, "target", out, key=["indicator", "year", "scope_code"])
+    return upsert(ctx.conn, "target", out, key=["indicator", "year", "scope_code"], null_keys=("scope_code",))

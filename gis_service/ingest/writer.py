@@ -21,11 +21,13 @@ BULK_ROWS = 100_000  # loads at least this large (and larger than the table) use
 
 
 def upsert(conn: Connection, table: str, frame: pd.DataFrame, *, key: list[str],
-           coalesce: bool = False, touch: str | None = None) -> tuple[int, int]:
+           coalesce: bool = False, touch: str | None = None, null_keys: tuple[str, ...] = ()) -> tuple[int, int]:
     """Insert or update ``frame`` into ``table`` by ``key``. Returns (inserted, updated).
 
     ``coalesce`` keeps the stored value where the new one is NULL (layered sources: a code list
     adding names to boundaries). ``touch`` names a timestamp column set to now() on change.
+    ``null_keys``: key columns that may be NULL, where NULL matches NULL (a unique constraint
+    with NULLS NOT DISTINCT, such as a national target's empty area).
     """
     if frame.empty:
         return 0, 0
@@ -60,7 +62,8 @@ def upsert(conn: Connection, table: str, frame: pd.DataFrame, *, key: list[str],
            f"ON CONFLICT ({conflict}) {action} RETURNING (xmax = 0) AS ins) "
            "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up")
     restore = _drop_secondary(raw, table) if bulk else []
-    match = " AND ".join(f't."{c}" = s."{c}"' for c in key)
+    match = " AND ".join(f't."{c}" IS NOT DISTINCT FROM s."{c}"' if c in null_keys else f't."{c}" = s."{c}"'
+                         for c in key)
     if raw.execute(f"SELECT EXISTS (SELECT 1 FROM {stage} s JOIN {table} t ON {match})").fetchone()[0]:
         inserted, updated = raw.execute(sql).fetchone()
     else:  # nothing to update: a plain INSERT avoids the cost of speculative insertion

@@ -19,7 +19,7 @@ from gis_service.analysis.rollout.schedule import Bases, Calendar, Households, P
 from gis_service.analysis.rollout.workdays import working_days
 
 CSV_COLUMNS = ["date", "truck", "household_id", "village_code", "facility_id", "m3", "trip_minutes", "zone",
-               "base", "due", "first", "enrolled"]
+               "base", "due", "first", "enrolled", "emptied_before"]
 AMAN_YEARS = "aman_max_years_since_desludging"
 
 
@@ -50,10 +50,12 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
     base_of, base_rows, plant_rows = pi.bases_and_plants(fac)
     key_to_base = {int(k): int(np.searchsorted(base_rows, base_of[i])) for i, k in enumerate(fac["key"])}
     counts = pi.household_counts(run.flows, key_to_base)
-    hh, chosen_base = _households(run.households, counts, len(base_rows))
-    if not len(hh):
+    graphs, every = _minutes(run, fac, base_rows, plant_rows, run.households, network_params)
+    picked, chosen_base, missing = _households(run.households, counts, every["to_base"])
+    if not len(picked):
         raise ValueError(f"run {run_id}: none of the plan's villages has household points to schedule")
-    graphs, minutes = _minutes(run, fac, base_rows, plant_rows, hh, network_params)
+    hh = run.households.iloc[picked].reset_index(drop=True).assign(period=np.where(chosen_base[:, 0] >= 0, 0, 1))
+    minutes = _subset(every, picked)
     zone, zones = _zones(run, fac, base_rows, hh, chosen_base, graphs, minutes)
     interval = float(value(params, "desludging_interval"))
     days = working_days(first, end, params)
@@ -62,10 +64,22 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
     trips = np.array([np.floor(float(run.trip_model.trips_per_day(np.nanmean(drive[b]) if len(drive[b]) else 0.0))
                                + 1e-9) for b in range(len(base_rows))])
     own = fac["trucks"].fillna(0).to_numpy(float)[base_rows]
-    trucks = np.array([[max(int(own[b]), trucks_needed(float((chosen_base[:, p] == b).sum()), trips[b], per_trip,
-                                                       interval, days["share"].to_numpy(float), years))
-                        for p in (0, 1)]
-                       for b in range(len(base_rows))], dtype=np.int64)
+    built_in = fac["phase"].to_numpy(int)[base_rows]  # 0 in place, 1 short term, 2 medium term
+    notes = [f"{missing:,} households the plan puts on desludging have no household point to schedule in their "
+             "village"] if missing else []
+    trucks = np.zeros((len(base_rows), 2), dtype=np.int64)
+    for b in range(len(base_rows)):
+        for p in (0, 1):
+            if built_in[b] > p + 1:
+                continue  # not built yet: no trucks, no households
+            if trips[b] < 1:
+                trucks[b, p] = int(own[b])
+                continue
+            trucks[b, p] = max(int(own[b]), trucks_needed(float((chosen_base[:, p] == b).sum()), trips[b], per_trip,
+                                                          interval, days["share"].to_numpy(float), years))
+    for b in np.flatnonzero(trips < 1):
+        notes.append(f"{fac['name'].iat[base_rows[b]]}: a trip takes longer than a working day, so its trucks make no "
+                     "whole trip and its households are not scheduled")
     plant_of_base = np.array([int(np.searchsorted(plant_rows, b)) if b in set(plant_rows) else -1
                               for b in base_rows])
     capacity = pi.plant_capacity(fac, plant_rows, base_of, params)
@@ -84,51 +98,80 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
         [str(n) for n in fac["name"].to_numpy()[plant_rows]], capacity), cal)
     emptyings = _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol,
                       service=float(run.trip_model.service_minutes))
+    plant_names = _unique([str(n) for n in fac["name"].to_numpy()[plant_rows]],
+                          [_facility_id(fac, r) for r in plant_rows])
     result = CalendarResult(
         run_id=run_id, scenario=run.scenario, start=first, years=years, emptyings=emptyings,
         per_year=per_year(emptyings, hh.assign(enrol=[date.fromordinal(int(d)) for d in enrol]), first, years,
-                          params, trucks, medium, capacity, [str(n) for n in fac["name"].to_numpy()[plant_rows]],
-                          [_facility_id(fac, r) for r in plant_rows], days),
+                          params, trucks, medium, capacity, plant_names, [_facility_id(fac, r) for r in plant_rows],
+                          days),
         bases=pd.DataFrame({"base": names, "type": fac["type"].to_numpy()[base_rows],
                             "trucks_short_term": trucks[:, 0], "trucks_medium_term": trucks[:, 1],
                             "trips_per_truck_day": trips, "tanks_per_trip": per_trip,
                             "households_short_term": [(chosen_base[:, 0] == b).sum() for b in range(len(base_rows))],
                             "households_medium_term": [(chosen_base[:, 1] == b).sum() for b in range(len(base_rows))]}),
-        plants=pd.DataFrame({"plant": [str(n) for n in fac["name"].to_numpy()[plant_rows]],
+        plants=pd.DataFrame({"plant": plant_names,
                              "facility_id": [_facility_id(fac, p) for p in plant_rows],
                              "m3_per_day_short_term": capacity[:, 0], "m3_per_day_medium_term": capacity[:, 1]}),
         zones=zones, households=hh.assign(enrol=[date.fromordinal(int(d)) for d in enrol]))
-    result.notes = _notes(result, cal, done)
+    result.notes = notes + _notes(result, cal, done, last)
     return result
 
 
-def _households(hh: pd.DataFrame, counts: dict, n_bases: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """The households on desludging, their period of enrolment (0: from the start, 1: from the
-    medium term) and their base in each period. A household keeps the base that enrolled it (an
-    operator does not hand its customers over mid-cycle); those enrolling in the medium term take
-    the bases whose count in the plan grows (``plan_inputs`` docstring)."""
-    parts, bases = [], []
-    for village, rows in hh.groupby("village_code", sort=True):
+def _households(hh: pd.DataFrame, counts: dict, to_base: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Which households are on desludging (positions in ``hh``, in each village's order of
+    ``plan_inputs``) and their base before and from the medium term, and how many households the
+    plan counts that have no point. Within a village each base takes its count of the nearest
+    households; a household keeps the base that enrolled it (an operator does not hand customers
+    over mid-cycle), and those enrolling in the medium term go to the bases whose count grows."""
+    picked, bases, missing = [], [], 0
+    for village, rows in hh.groupby("village_code", sort=True).indices.items():
         a, b = counts.get((village, 0), {}), counts.get((village, 1), {})
-        total_a = min(len(rows), sum(a.values()))
-        total = min(len(rows), max(total_a, sum(b.values())))
+        want = max(sum(a.values()), sum(b.values()))
+        total_a, total = min(len(rows), sum(a.values())), min(len(rows), want)
+        missing += want - total
         if total == 0:
             continue
         base = np.full((total, 2), -1, np.int64)
-        first = np.repeat(np.array(sorted(a), dtype=np.int64), [a[k] for k in sorted(a)])[:total_a]
-        base[:total_a, 0] = base[:total_a, 1] = first
+        base[:total_a, 0] = base[:total_a, 1] = _nearest_within(rows[:total_a], a, to_base)
         grown = {k: max(0, n - a.get(k, 0)) for k, n in b.items()}
-        later = np.repeat(np.array(sorted(grown), dtype=np.int64), [grown[k] for k in sorted(grown)])
-        if len(later) < total - total_a:  # the plan moved households between bases: the largest takes the rest
-            later = np.r_[later, np.full(total - total_a - len(later), max(b, key=b.get) if b else first[0])]
-        base[total_a:, 1] = later[:total - total_a]
-        picked = rows.iloc[:total].copy()
-        picked["period"] = np.where(base[:, 0] >= 0, 0, 1)
-        parts.append(picked)
+        base[total_a:, 1] = _nearest_within(rows[total_a:total], grown, to_base, fallback=b or a)
+        picked.append(rows[:total])
         bases.append(base)
-    if not parts:
-        return hh.iloc[:0].assign(period=0), np.empty((0, 2), np.int64)
-    return pd.concat(parts, ignore_index=True), np.concatenate(bases)
+    if not picked:
+        return np.empty(0, np.int64), np.empty((0, 2), np.int64), missing
+    return np.concatenate(picked), np.concatenate(bases), missing
+
+
+def _nearest_within(rows: np.ndarray, counts: dict, to_base: np.ndarray, fallback: dict | None = None) -> np.ndarray:
+    """Each household's base: pairs nearest first while the base has count left; a household left
+    over (the plan moved households between bases) goes to the nearest base of ``fallback``."""
+    out = np.full(len(rows), -1, np.int64)
+    left = {k: n for k, n in counts.items() if n > 0}
+    if left and len(rows):
+        keys = np.array(sorted(left), dtype=np.int64)
+        cost = to_base[np.ix_(rows, keys)]
+        for flat in np.argsort(cost, axis=None, kind="stable"):
+            i, k = divmod(int(flat), len(keys))
+            if out[i] < 0 and left[int(keys[k])] > 0:
+                out[i] = keys[k]
+                left[int(keys[k])] -= 1
+    rest = np.flatnonzero(out < 0)
+    if len(rest) and (fallback or counts):
+        keys = np.array(sorted(fallback or counts), dtype=np.int64)
+        out[rest] = keys[np.argmin(to_base[np.ix_(rows[rest], keys)], axis=1)]
+    return out
+
+
+def _subset(minutes: dict, picked: np.ndarray) -> dict:
+    """The minutes of the picked households only (network trees and plant-to-base as they are)."""
+    return {**minutes, "to_base": minutes["to_base"][picked], "to_plant": minutes["to_plant"][picked],
+            "nodes": {m: (node[picked], access[picked]) for m, (node, access) in minutes["nodes"].items()}}
+
+
+def _unique(names: list[str], ids: list[str]) -> list[str]:
+    """Plant names as column labels: a name two plants share gets its facility id."""
+    return [f"{n} [{i}]" if names.count(n) > 1 else n for n, i in zip(names, ids)]
 
 
 def _minutes(run, fac, base_rows, plant_rows, hh, params):
@@ -254,7 +297,9 @@ def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol, *, servic
         "trip_minutes": np.where(np.isfinite(trip), np.round(trip, 1), np.nan),
         "zone": done["zone"].to_numpy() + 1, "base": [names[x] for x in b],
         "due": [date.fromordinal(int(d)) for d in done["due"]], "first": done["first"].to_numpy(bool),
-        "enrolled": [date.fromordinal(int(d)) for d in enrol[i]]})
+        "enrolled": [date.fromordinal(int(d)) for d in enrol[i]],
+        "emptied_before": [d if isinstance(d, date) else None for d in hh["last_desludged"].to_numpy()[i]],
+        "base_minutes": np.round(there, 1)})
 
 
 def per_year(emptyings, hh, first, years, params, trucks, medium, capacity, plant_names, plant_ids,
@@ -275,7 +320,7 @@ def per_year(emptyings, hh, first, years, params, trucks, medium, capacity, plan
         latest = upto.groupby("household_id")["date"].max().to_dict() if len(upto) else {}
         aman = sum(1 for i in hh["id"] if max(filter(None, (latest.get(i), last_before.get(i))), default=None)
                    and max(filter(None, (latest.get(i), last_before.get(i)))) >= cut)
-        km = inside["trip_minutes"].fillna(0) / 2 * value(params, "travel_speed_kmh") / 60 if len(inside) else []
+        km = inside["base_minutes"].fillna(0) * value(params, "travel_speed_kmh") / 60 if len(inside) else []
         tariff = np.where(np.asarray(km) <= band_km, value(params, "tariff_band_near"), value(params, "tariff_band_far"))
         row = {"year": k + 1, "from": lo, "until": hi - timedelta(days=1), "emptyings": int(len(inside)),
                "m3": float(inside["m3"].sum()) if len(inside) else 0.0,
@@ -293,16 +338,17 @@ def per_year(emptyings, hh, first, years, params, trucks, medium, capacity, plan
     return pd.DataFrame(rows)
 
 
-def _notes(result: CalendarResult, cal: Calendar, done: pd.DataFrame) -> list[str]:
+def _notes(result: CalendarResult, cal: Calendar, done: pd.DataFrame, last: np.ndarray) -> list[str]:
     """What the calendar could not do: households not emptied within the first interval after
-    they enrol (only those whose first interval ends inside the calendar)."""
+    they enrol (only those whose first interval ends inside the calendar, and not those emptied
+    since they enrolled, before the calendar's first day)."""
     enrol = np.array([d.toordinal() for d in result.households["enrol"]])
     first_day = np.full(len(enrol), np.iinfo(np.int64).max)
     if len(done):
         firsts = done[done["first"]]
         first_day[firsts["household"].to_numpy()] = firsts["day"].to_numpy()
     window_closes = enrol + cal.interval <= (cal.days.max() if len(cal.days) else cal.start)
-    late = int((window_closes & (first_day > enrol + cal.interval)).sum())
+    late = int((window_closes & (last < enrol) & (first_day > enrol + cal.interval)).sum())
     if not late:
         return []
     return [f"{late} households are not emptied within the first interval after they enrol: the trucks or the "

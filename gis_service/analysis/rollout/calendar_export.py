@@ -31,7 +31,8 @@ def write_geopackage(conn: Connection, result: CalendarResult, path: Path) -> di
     e = result.emptyings
     lon, lat = hh["lon"].reindex(e["household_id"]).to_numpy(float), hh["lat"].reindex(e["household_id"]).to_numpy(float)
     points = gpd.GeoDataFrame(e[CSV_COLUMNS].astype({"date": "datetime64[ns]", "due": "datetime64[ns]",
-                                                     "enrolled": "datetime64[ns]"}),
+                                                     "enrolled": "datetime64[ns]",
+                                                     "emptied_before": "datetime64[ns]"}),
                               geometry=shapely.points(lon, lat), crs="EPSG:4326")
     villages = pd.read_sql(text("SELECT code AS village_code, name, ST_AsBinary(geom) AS wkb FROM admin_area "
                                 "WHERE level = 'village' AND code = ANY(:c)"), conn,

@@ -64,9 +64,11 @@ def read_run(conn: Connection, run_id: int, metric: str, config_dir) -> RunInput
     villages = sorted(flows["village_code"].unique())
     hh = pd.read_sql(text(
         "SELECT id::text AS id, village_code, ST_X(geom) AS lon, ST_Y(geom) AS lat, last_desludged, "
-        "has_septic_tank FROM household WHERE village_code = ANY(:v) AND geom IS NOT NULL "
+        "CASE WHEN disposal IS NOT NULL THEN disposal = 'septic_tank' ELSE has_septic_tank END AS has_septic_tank "
+        "FROM household WHERE village_code = ANY(:v) AND geom IS NOT NULL "
         "AND disposal IS DISTINCT FROM 'offsite' ORDER BY village_code, last_desludged DESC NULLS LAST, "
-        "has_septic_tank DESC NULLS LAST, id"), conn, params={"v": villages})
+        "(CASE WHEN disposal IS NOT NULL THEN disposal = 'septic_tank' ELSE has_septic_tank END) DESC NULLS LAST, "
+        "id"), conn, params={"v": villages})
     rank = pd.read_sql(text("SELECT village_code, rank FROM scaleup_village WHERE run_id = :r"), conn,
                        params={"r": run_id}).set_index("village_code")["rank"]
     to_metric = Transformer.from_crs("EPSG:4326", metric, always_xy=True)

@@ -102,7 +102,9 @@ def schedule(h: Households, bases: Bases, plants: Plants, cal: Calendar) -> pd.D
     """One row per emptying: day, base, truck (1-based per base), household row, zone, plant row,
     m3, target day (``due``), and whether it is the household's first in the calendar."""
     due, target = first_due(h, cal)
-    deadline = h.enrol + cal.interval  # the first emptying: within the first interval after enrolment
+    # the first emptying within the first interval after enrolment; a household emptied since it
+    # enrolled (before the calendar's first day) is in its next cycle: within the aman rule
+    deadline = np.where(h.last >= h.enrol, h.last + cal.keep_aman, h.enrol + cal.interval)
     emptied = np.zeros(len(h.id), bool)
     rows: list[tuple] = []
     for day, share in zip(cal.days, cal.share):

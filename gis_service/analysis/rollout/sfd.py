@@ -157,7 +157,7 @@ def _delivered_share(conn: Connection) -> float | None:
         "SELECT sum(pumped_m3), sum(coalesce(delivered_m3, 0)) FROM pilot_event WHERE status = 'done'")).one()
     if not pumped:
         return None
-    return float(delivered) / float(pumped)
+    return min(1.0, float(delivered) / float(pumped))  # the log's own rule keeps delivered <= pumped
 
 
 def _iplt_capacity(conn: Connection, run_id: int, params: dict) -> float | None:

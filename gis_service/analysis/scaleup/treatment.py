@@ -37,7 +37,7 @@ def treatment_households(fac: pd.DataFrame, params: dict) -> np.ndarray:
     takes whole each working day (a truck cannot leave part of a tank) x its design load x
     working days x interval (inf when no capacity is recorded), anything else 0."""
     is_plant = fac["type"].eq("iplt").to_numpy()
-    unknown = fac["capacity_households"].isna().to_numpy()
+    unknown = ~np.isfinite(fac["capacity_households"].astype(float).to_numpy())  # none recorded: NaN or inf
     tanks = np.array([np.floor(iplt_m3_per_day(c, u, params) / value(params, "sludge_per_emptying") + 1e-9)
                       if t == "iplt" else 0.0 for t, c, u in zip(fac["type"], fac["capacity"], fac["capacity_unit"])])
     per_day = tanks * value(params, "iplt_design_load") * value(params, "working_days_per_year") * \
