@@ -312,3 +312,33 @@ def test_the_plan_api_serves_the_roll_out_the_actions_and_the_sfd_report(rollout
             assert section in report.text, section
         missing = client.get(f"/api/plans/{rollout['plan'].run_id + 999}/actions.csv")
         assert missing.status_code == 404
+
+
+def test_trucks_that_hold_two_tanks_make_ordered_trips_to_one_plant(rollout):
+    """With 6 m3 trucks and ~2.7 m3 tanks a trip empties two tanks: both go to one plant, the stops
+    are numbered in the route's order, and a truck makes no more trips a day than its trip model
+    allows (each tank adds its service minutes)."""
+    from gis_service.analysis import network as net
+    from gis_service.analysis.rollout.calendar import build_calendar
+    from gis_service.settings import get_settings
+
+    settings = get_settings()
+    run = rollout["plan"].run_id
+    with rollout["engine"].connect() as conn, conn.begin() as trans:
+        conn.execute(text("UPDATE scaleup_run SET parameters = jsonb_set(parameters, '{truck_volume,value}', "
+                          "'6') WHERE id = :r"), {"r": run})
+        cal = build_calendar(conn, run, metric=settings.region_config().metric_crs,
+                             network_params=net.NetworkParams.from_config(settings.network_config()),
+                             config_dir=settings.config_dir, start="2027-01", years=2)
+        trans.rollback()
+    e = cal.emptyings
+    assert set(cal.bases["tanks_per_trip"]) == {2}
+    trips = e.groupby(["date", "truck", "trip"])
+    assert trips.size().max() == 2 and (trips.size() == 2).mean() > 0.8
+    assert (trips["facility_id"].nunique() == 1).all() and (trips["trip_minutes"].nunique() == 1).all()
+    assert (trips["stop"].apply(lambda s: sorted(s.tolist())) .apply(lambda s: s == list(range(1, len(s) + 1)))).all()
+    per_day = e.groupby(["date", "truck"])["trip"].max()
+    allowed = dict(zip(cal.bases["base"], cal.bases["trips_per_truck_day"]))
+    for (day, truck), n in per_day.items():
+        share = 0.5 if pd.Timestamp(day).day_of_week == 5 else 1.0
+        assert n <= int(allowed[truck.rsplit(" #", 1)[0]] * share + 1e-9)

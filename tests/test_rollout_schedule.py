@@ -172,3 +172,72 @@ def test_ample_trucks_and_plants_leave_nobody_late():
     firsts = frame[frame["first"]]
     quarters = np.bincount(np.minimum((firsts["day"].to_numpy() - D0) // 92, 3), minlength=4)
     assert quarters.max() <= 0.4 * n
+
+
+# --- routes of trips with several tanks ---------------------------------------------------------
+
+
+def brute_force_route(cost: np.ndarray) -> float:
+    import itertools
+
+    k = len(cost) - 2
+    best = np.inf
+    for order in itertools.permutations(range(1, k + 1)):
+        path = [0, *order, k + 1]
+        best = min(best, sum(cost[a, b] for a, b in zip(path[:-1], path[1:])))
+    return float(best)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 10_000))
+def test_best_order_is_the_shortest_route(k, seed):
+    from gis_service.analysis.rollout.routes import best_order
+
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(1, 60, (k + 2, k + 2))
+    np.fill_diagonal(cost, 0)
+    order, minutes = best_order(cost)
+    assert sorted(order) == list(range(1, k + 1))
+    assert minutes == pytest.approx(brute_force_route(cost))
+
+
+def test_many_stops_fall_back_to_a_route_no_worse_than_nearest_neighbour():
+    from gis_service.analysis.rollout.routes import _length, _nearest_neighbour, best_order
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 10, (12, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    order, minutes = best_order(cost)  # 10 stops: nearest neighbour + 2-opt
+    assert sorted(order) == list(range(1, 11))
+    assert minutes <= _length(cost, _nearest_neighbour(cost, list(range(1, 11)))) + 1e-9
+
+
+def test_closed_tours_match_or_beat_pgrouting_pgr_tsp(pg_cluster):
+    """A trip from an IPLT that is its own base is a closed tour: our order against pgRouting's
+    pgr_TSP on the same symmetric minutes (pgr_TSP approximates; ours is exact for few stops)."""
+    from sqlalchemy import create_engine, text
+
+    from gis_service.analysis.rollout.routes import best_order
+    from tests.helpers import create_database, drop_database
+
+    name, url = create_database(pg_cluster, prefix="tsp")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            for seed in range(8):
+                rng = np.random.default_rng(seed)
+                k = int(rng.integers(2, 6))
+                xy = rng.uniform(0, 30, (k + 1, 2))
+                minutes = np.round(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)), 3)
+                closed = np.vstack([np.hstack([minutes, minutes[:, :1]]), np.r_[minutes[0], 0.0]])
+                _, ours = best_order(closed)  # start 0, stops 1..k, end = the start again
+                cells = ", ".join(f"({a + 1}, {b + 1}, {minutes[a, b]})" for a in range(k + 1)
+                                  for b in range(k + 1) if a != b)
+                tour = conn.execute(text(
+                    f"SELECT max(agg_cost) FROM pgr_TSP($$SELECT * FROM (VALUES {cells}) AS t(start_vid, end_vid, "
+                    "agg_cost)$$, start_id => 1)")).scalar()
+                assert ours <= float(tour) + 1e-6, (seed, ours, tour)
+                assert ours == pytest.approx(brute_force_route(closed))
+    finally:
+        engine.dispose()
+        drop_database(pg_cluster, name)

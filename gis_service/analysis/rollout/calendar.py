@@ -5,7 +5,7 @@ scheduler and shapes its output."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -15,11 +15,12 @@ from sqlalchemy import Connection
 from gis_service.analysis import network as net
 from gis_service.analysis.parameters import value
 from gis_service.analysis.rollout import plan_inputs as pi
+from gis_service.analysis.rollout.routes import order_trips, trip_cost
 from gis_service.analysis.rollout.schedule import Bases, Calendar, Households, Plants, schedule, trucks_needed
 from gis_service.analysis.rollout.workdays import working_days
 
 CSV_COLUMNS = ["date", "truck", "household_id", "village_code", "facility_id", "m3", "trip_minutes", "zone",
-               "base", "due", "first", "enrolled", "emptied_before"]
+               "trip", "stop", "base", "due", "first", "enrolled", "emptied_before"]
 AMAN_YEARS = "aman_max_years_since_desludging"
 
 
@@ -61,7 +62,8 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
     days = working_days(first, end, params)
     per_trip = max(1, int(np.floor(value(params, "truck_volume") / value(params, "sludge_per_emptying") + 1e-9)))
     drive = _drive_minutes(hh, chosen_base, base_rows, plant_rows, minutes)
-    trips = np.array([np.floor(float(run.trip_model.trips_per_day(np.nanmean(drive[b]) if len(drive[b]) else 0.0))
+    model = _per_trip_model(run.trip_model, per_trip)
+    trips = np.array([np.floor(float(model.trips_per_day(np.nanmean(drive[b]) if len(drive[b]) else 0.0))
                                + 1e-9) for b in range(len(base_rows))])
     own = fac["trucks"].fillna(0).to_numpy(float)[base_rows]
     built_in = fac["phase"].to_numpy(int)[base_rows]  # 0 in place, 1 short term, 2 medium term
@@ -96,7 +98,9 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
     names = [str(n) for n in fac["name"].to_numpy()[base_rows]]
     done = schedule(h, Bases(names, trucks, trips, per_trip, plant_of_base), Plants(
         [str(n) for n in fac["name"].to_numpy()[plant_rows]], capacity), cal)
-    emptyings = _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol,
+    route = _route_cost(graphs, minutes, fac, base_rows, plant_rows, network_params)
+    trips_of = order_trips(done, per_trip, route)
+    emptyings = _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol, trips_of,
                       service=float(run.trip_model.service_minutes))
     plant_names = _unique([str(n) for n in fac["name"].to_numpy()[plant_rows]],
                           [_facility_id(fac, r) for r in plant_rows])
@@ -281,13 +285,50 @@ def _facility_id(fac: pd.DataFrame, row: int) -> str:
     return str(int(fid)) if pd.notna(fid) else f"baru-{int(fac['key'].iat[row])}"
 
 
-def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol, *, service: float) -> pd.DataFrame:
+def _per_trip_model(model, per_trip: int):
+    """The trip-time model for trips of ``per_trip`` tanks: each tank adds its service minutes
+    (a fitted model: its time per trip at zero drive)."""
+    if per_trip == 1:
+        return model
+    if model.fitted:
+        return replace(model, intercept=model.intercept * per_trip)
+    return replace(model, service_minutes=model.service_minutes * per_trip)
+
+
+def _route_cost(graphs, minutes, fac, base_rows, plant_rows, network_params):
+    """Minutes between a base, a trip's households and its plant on the base's network, for
+    ``routes.order_trips`` (None where the base or plant is off that network)."""
+    plant_nodes: dict = {}
+
+    def cost(b: int, households: np.ndarray, p: int):
+        tree = minutes["trees"].get(b)
+        if tree is None:
+            return None
+        modes, base_node = tree[0], tree[1]
+        graph = graphs[modes]
+        if (modes, p) not in plant_nodes:
+            plant_nodes[(modes, p)] = int(net.snap_facilities(graph, fac[["x", "y"]].to_numpy(float)[[plant_rows[p]]],
+                                                              params=network_params, layers=None)[0])
+        node, access = minutes["nodes"][modes]
+        if plant_nodes[(modes, p)] < 0 or (node[households] < 0).any():
+            return None
+        return trip_cost(graph, node[households], access[households], base_node, plant_nodes[(modes, p)])
+
+    return cost
+
+
+def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol, trips_of, *, service: float) -> pd.DataFrame:
     if done.empty:
-        return pd.DataFrame(columns=CSV_COLUMNS)
+        return pd.DataFrame(columns=[*CSV_COLUMNS, "base_minutes"])
     i, b, p = done["household"].to_numpy(), done["base"].to_numpy(), done["plant"].to_numpy()
+    trip_no, stop, routed = trips_of
     there = minutes["to_base"][i, b]
     back = minutes["to_plant"][i, p] + minutes["plant_to_base"][p, b]
-    trip = np.where(np.isfinite(there) & np.isfinite(back), there + back, 2 * there) + service
+    one = np.where(np.isfinite(there) & np.isfinite(back), there + back, 2 * there)
+    keys = [done["day"].to_numpy(), b, done["truck"].to_numpy(), trip_no]
+    stops = pd.Series(trip_no).groupby(keys).transform("size").to_numpy()
+    longest = pd.Series(one).groupby(keys).transform("max").to_numpy()  # no network route: the farthest stop's
+    trip = np.where(np.isfinite(routed), routed, longest) + service * stops
     plant_ids = np.array([_facility_id(fac, r) for r in plant_rows], dtype=object)
     return pd.DataFrame({
         "date": [date.fromordinal(int(d)) for d in done["day"]],
@@ -295,7 +336,7 @@ def _rows(done, hh, fac, base_rows, plant_rows, minutes, names, enrol, *, servic
         "household_id": hh["id"].to_numpy()[i], "village_code": hh["village_code"].to_numpy()[i],
         "facility_id": plant_ids[p], "m3": np.round(done["m3"].to_numpy(float), 3),
         "trip_minutes": np.where(np.isfinite(trip), np.round(trip, 1), np.nan),
-        "zone": done["zone"].to_numpy() + 1, "base": [names[x] for x in b],
+        "zone": done["zone"].to_numpy() + 1, "trip": trip_no, "stop": stop, "base": [names[x] for x in b],
         "due": [date.fromordinal(int(d)) for d in done["due"]], "first": done["first"].to_numpy(bool),
         "enrolled": [date.fromordinal(int(d)) for d in enrol[i]],
         "emptied_before": [d if isinstance(d, date) else None for d in hh["last_desludged"].to_numpy()[i]],

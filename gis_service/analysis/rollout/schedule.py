@@ -18,10 +18,11 @@ Rules, in the order the scheduler applies them:
   ``aman_max_years_since_desludging`` of the last (so the household stays aman); ties by target.
 - **Trucks.** Each truck makes ``trips_per_day`` trips on a full working day (fewer on a half
   day), each trip empties ``per_trip`` tanks. A truck works one zone (villages along one route
-  out of its base) until that zone has nothing due, then the zone due next.
-- **Treatment.** Each emptying's sludge goes to the truck's own IPLT if it is one, else to the
-  nearest IPLT with room that day; an IPLT takes at most its capacity x the day's share. When no
-  IPLT has room, the base's trucks stop for the day and what is due waits.
+  out of its base) until that zone has nothing due, then the zone due next. Bases that are IPLTs
+  go out first (their trucks unload at home); depots, which may unload at any plant, come next.
+- **Treatment.** A trip's sludge goes to the truck's own IPLT if it is one, else to the IPLT with
+  room for the whole trip nearest its first stop; an IPLT takes at most its capacity x the day's
+  share. When no IPLT has room, the base's trucks stop for the day and what is due waits.
 
 Everything is numpy over day numbers (``date.toordinal``); no database.
 """
@@ -117,7 +118,8 @@ def schedule(h: Households, bases: Bases, plants: Plants, cal: Calendar) -> pd.D
             continue
         room = plants.capacity[:, period] * share
         waiting = waiting[np.lexsort((target[waiting], deadline[waiting]))]
-        for b in np.unique(base_now[waiting]):
+        # a base that is an IPLT unloads at home; depots may go elsewhere, so they come second
+        for b in sorted(np.unique(base_now[waiting]), key=lambda x: (bases.plant[x] < 0, x)):
             queue = list(waiting[base_now[waiting] == b])
             per_truck = int(np.floor(bases.trips_per_day[b] * share + 1e-9)) * bases.per_trip
             for truck in range(int(bases.trucks[b, period])):
@@ -126,19 +128,21 @@ def schedule(h: Households, bases: Bases, plants: Plants, cal: Calendar) -> pd.D
                 zone = h.zone[queue[0], period]
                 picked = [i for i in queue if h.zone[i, period] == zone][:per_truck]
                 if len(picked) < per_truck:  # the zone is done: the zone due next, and so on
-                    rest = [i for i in queue if i not in set(picked)]
-                    picked += rest[:per_truck - len(picked)]
-                for i in picked:
-                    p = _plant_for(i, bases.plant[b], h, room, cal.m3)
-                    if p < 0:  # no plant has room left today: the rest wait
+                    taken = set(picked)
+                    picked += [i for i in queue if i not in taken][:per_truck - len(picked)]
+                for start in range(0, len(picked), bases.per_trip):  # one trip: its tanks to one plant
+                    trip = picked[start:start + bases.per_trip]
+                    p = _plant_for(trip[0], bases.plant[b], h, room, cal.m3 * len(trip))
+                    if p < 0:  # no plant has room left today: the base's rest wait
                         queue = []
                         break
-                    room[p] -= cal.m3
-                    rows.append((day, b, truck + 1, i, h.zone[i, period], p, target[i], not emptied[i]))
-                    emptied[i] = True
-                    due[i] = target[i] = day + cal.interval
-                    deadline[i] = day + cal.keep_aman
-                    queue.remove(i)
+                    room[p] -= cal.m3 * len(trip)
+                    for i in trip:
+                        rows.append((day, b, truck + 1, i, h.zone[i, period], p, target[i], not emptied[i]))
+                        emptied[i] = True
+                        due[i] = target[i] = day + cal.interval
+                        deadline[i] = day + cal.keep_aman
+                        queue.remove(i)
     frame = pd.DataFrame(rows, columns=["day", "base", "truck", "household", "zone", "plant", "due", "first"])
     frame = frame.astype({"day": np.int64, "base": np.int64, "truck": np.int64, "household": np.int64,
                           "zone": np.int64, "plant": np.int64, "due": np.int64, "first": bool})
@@ -147,7 +151,8 @@ def schedule(h: Households, bases: Bases, plants: Plants, cal: Calendar) -> pd.D
 
 
 def _plant_for(i: int, own: int, h: Households, room: np.ndarray, m3: float) -> int:
-    """The base's own plant if it has room, else the nearest plant with room, else -1."""
+    """The base's own plant if it has room for ``m3``, else the plant with room nearest household
+    ``i``, else -1."""
     if own >= 0 and room[own] >= m3 - 1e-9:
         return own
     fits = np.flatnonzero((room >= m3 - 1e-9) & np.isfinite(h.to_plant[i]))
