@@ -36,7 +36,6 @@ from gis_service.analysis.demand import load_demand
 from gis_service.analysis.parameters import (
     SERVICE_OF_TYPE,
     load_parameter_values,
-    value,
 )
 from gis_service.analysis.scaleup import calibration as cal
 from gis_service.analysis.scaleup import institutions, phasing, treatment
