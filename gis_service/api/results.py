@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-import pandas as pd
-
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import Engine, text
@@ -245,9 +243,9 @@ def router(settings: Settings, engine: Engine) -> APIRouter:
         if not rollout:
             raise HTTPException(404, {"message": f"plan {run_id} has no roll-out yet: gis-service scaleup schedule "
                                                  f"--run {run_id} makes it", "field": "run_id"})
-        columns = ["agency", "agency_name", "action", "year", "calendar_year", "budget_line", "budget_idr", "indicator"]
-        table = pd.DataFrame(rollout["actions"][lang], columns=["order", *columns]).sort_values(["order", "year"])[columns]
-        table["budget_idr"] = table["budget_idr"].astype("Int64")
+        from gis_service.analysis.rollout.store import action_table
+
+        table = action_table(rollout, lang)
         return Response(table.to_csv(index=False), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="aksi_opd_run_{run_id}.csv"'})
 

@@ -74,7 +74,7 @@ def scaleup_actions(
     """Actions by agency (Bappeda, Dinas PUPR, DLH, Dinkes, the operator, PDAM) per year, each with
     its budget line and indicator, from the plan's roll-out (config/actions.yml); built with the
     calendar if the run has none yet."""
-    from gis_service.analysis.rollout.store import save_rollout, stored_rollout
+    from gis_service.analysis.rollout.store import action_table, save_rollout, stored_rollout
     from gis_service.db.engine import make_engine
 
     if lang not in ("id", "en"):
@@ -89,11 +89,7 @@ def scaleup_actions(
                 stored = stored_rollout(conn, run)
     except (ValueError, KeyError, OSError) as exc:
         fail(str(exc).strip("'\""))
-    import pandas as pd
-
-    columns = ["agency", "agency_name", "action", "year", "calendar_year", "budget_line", "budget_idr", "indicator"]
-    matrix = pd.DataFrame(stored["actions"][lang], columns=["order", *columns]).sort_values(["order", "year"])[columns]
-    matrix["budget_idr"] = matrix["budget_idr"].astype("Int64")  # JSON keeps whole rupiah as floats
+    matrix = action_table(stored, lang)
     if csv:
         matrix.to_csv(csv, index=False, encoding="utf-8")
     print_actions(matrix, lang)

@@ -36,6 +36,7 @@ class CalendarResult:
     plants: pd.DataFrame  # name, facility_id, capacity before/from the medium term
     zones: pd.DataFrame  # zone, base, village_code
     households: pd.DataFrame  # id, village_code, x, y, enrol, base names
+    params: dict = field(default_factory=dict)  # the run's parameters (the current set filling in)
     notes: list[str] = field(default_factory=list)
 
 
@@ -105,7 +106,7 @@ def build_calendar(conn: Connection, run_id: int, *, metric: str, network_params
     plant_names = _unique([str(n) for n in fac["name"].to_numpy()[plant_rows]],
                           [_facility_id(fac, r) for r in plant_rows])
     result = CalendarResult(
-        run_id=run_id, scenario=run.scenario, start=first, years=years, emptyings=emptyings,
+        run_id=run_id, scenario=run.scenario, start=first, years=years, emptyings=emptyings, params=params,
         per_year=per_year(emptyings, hh.assign(enrol=[date.fromordinal(int(d)) for d in enrol]), first, years,
                           params, trucks, medium, capacity, plant_names, [_facility_id(fac, r) for r in plant_rows],
                           days),

@@ -13,7 +13,6 @@ from sqlalchemy import Connection, text
 from gis_service.analysis import network as net
 from gis_service.analysis.rollout.actions import action_matrix, read_actions
 from gis_service.analysis.rollout.calendar import CalendarResult, build_calendar
-from gis_service.analysis.rollout.plan_inputs import read_run
 from gis_service.analysis.rollout.years import rollout_years
 from gis_service.analysis.scaleup.store import json_safe, to_json
 
@@ -29,8 +28,7 @@ def build_rollout(conn: Connection, run_id: int, *, metric: str, network_params:
                   start: str | None = None, years: int = 5) -> Rollout:
     cal = build_calendar(conn, run_id, metric=metric, network_params=network_params, config_dir=config_dir,
                          start=start, years=years)
-    params = read_run(conn, run_id, metric, config_dir).params
-    table = rollout_years(conn, cal, params)
+    table = rollout_years(conn, cal, cal.params)
     spec = read_actions(config_dir)
     return Rollout(cal, table, {lang: action_matrix(table, spec, lang=lang) for lang in ("id", "en")})
 
@@ -48,6 +46,18 @@ def save_rollout(conn: Connection, r: Rollout) -> None:
     """Keep the roll-out with its run (replacing an earlier one)."""
     conn.execute(text("UPDATE scaleup_run SET summary = jsonb_set(summary, '{rollout}', CAST(:r AS jsonb)) "
                       "WHERE id = :i"), {"r": to_json(as_record(r)), "i": r.calendar.run_id})
+
+
+ACTION_COLUMNS = ["agency", "agency_name", "action", "year", "calendar_year", "budget_line", "budget_idr", "indicator"]
+
+
+def action_table(rollout: dict, lang: str) -> pd.DataFrame:
+    """A stored roll-out's action matrix in one language, one row per action and year, in the
+    order of config/actions.yml (JSON keeps whole rupiah as floats: back to integers)."""
+    table = pd.DataFrame(rollout["actions"][lang], columns=["order", *ACTION_COLUMNS])
+    table = table.sort_values(["order", "year"])[ACTION_COLUMNS]
+    table["budget_idr"] = table["budget_idr"].astype("Int64")
+    return table
 
 
 def stored_rollout(conn: Connection, run_id: int) -> dict | None:
