@@ -12,6 +12,7 @@ everything is numpy, with a Python loop over facilities only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,18 +66,46 @@ def allocate(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, *, n_facilities:
         fac, hh, cost = fac[keep], hh[keep], cost[keep]
     nearest, nearest_cost = _nearest(fac, hh, cost, n_households)
     ptr, cand, cand_cost = _by_facility(fac, hh, cost, n_facilities, n_households)
+    a = allocate_candidates(lambda f: (cand[ptr[f]:ptr[f + 1]], cand_cost[ptr[f]:ptr[f + 1]]),
+                            n_facilities=n_facilities, n_households=n_households, capacity=capacity,
+                            order=order, group=group, group_capacity=group_capacity)
+    a.nearest, a.nearest_cost = nearest, nearest_cost
+    a.in_reach = np.bincount(fac, minlength=n_facilities)  # facilities left out of ``order`` too
+    return a
+
+
+def allocate_candidates(candidates: Callable[[int], tuple[np.ndarray, np.ndarray]], *, n_facilities: int,
+                        n_households: int, capacity: np.ndarray, order: np.ndarray,
+                        group: np.ndarray | None = None, group_capacity: np.ndarray | None = None,
+                        track_nearest: bool = False) -> Allocation:
+    """The facility loop of :func:`allocate`, with each facility's candidates asked for when its
+    turn comes: ``candidates(f)`` gives the households facility ``f`` reaches within the limit
+    (each once) and their costs. So the (facility, household) pairs of the whole region never
+    need to be held at once (the network engine derives them per facility from its reached
+    nodes). ``in_reach`` counts the candidates; ``track_nearest`` also finds each household's
+    nearest facility (least cost, ties to the lowest index) as the candidates go by, else
+    ``nearest``/``nearest_cost`` are left for the caller."""
     served_by = np.full(n_households, -1, dtype=np.int64)
     served = np.zeros(n_facilities, dtype=np.int64)
+    in_reach = np.zeros(n_facilities, dtype=np.int64)
+    nearest = np.full(n_households, -1, dtype=np.int64)
+    nearest_cost = np.full(n_households, np.inf)
     left = None if group is None else np.asarray(group_capacity, float).copy()
     for f in order:
+        hh, cost = candidates(f)
+        in_reach[f] = len(hh)
+        if track_nearest and len(hh):
+            best, now = nearest_cost[hh], nearest[hh]
+            better = (cost < best) | ((cost == best) & (f < now))
+            nearest_cost[hh[better]], nearest[hh[better]] = cost[better], f
         g = -1 if group is None else group[f]
         cap = capacity[f] if g < 0 else min(capacity[f], left[g])
-        take = _take(cand[ptr[f]:ptr[f + 1]], cand_cost[ptr[f]:ptr[f + 1]], cap, served_by)
+        take = _take(hh, cost, cap, served_by)
         served_by[take] = f
         served[f] = len(take)
         if g >= 0:
             left[g] -= len(take)
-    return Allocation(served_by, nearest, nearest_cost, np.bincount(fac, minlength=n_facilities), served)
+    return Allocation(served_by, nearest, nearest_cost, in_reach, served)
 
 
 def _by_facility(fac: np.ndarray, hh: np.ndarray, cost: np.ndarray, n_facilities: int,

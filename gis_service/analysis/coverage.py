@@ -35,6 +35,7 @@ from gis_service.analysis import network as net
 from gis_service.analysis.allocation import allocate, facility_order, nearest_k
 from gis_service.analysis.demand import Demand, load_demand
 from gis_service.analysis.ladder import area_table, gaps, project_rungs
+from gis_service.analysis.node_reach import NodeReach, allocate_reach, node_reach, reach_counts
 from gis_service.analysis.parameters import (
     SERVICE_OF_TYPE,
     SERVICES,
@@ -122,8 +123,12 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
             fac = facilities[facilities["service"] == service].reset_index(drop=True)
             if fac.empty:
                 continue
+            parts = None  # over the network: per-node reach, no (facility, household) pairs
             if drawn is not None:
                 pairs, limit = _drawn_pairs(fac, households, drawn), np.inf
+            elif _over_network(service, options):
+                pairs, (parts, limit) = None, _node_reach(service, fac, hh_xy, options, params, edges,
+                                                          graphs, net_params, times_of)
             else:
                 pairs, limit = _reach(service, fac, hh_xy, options, params, edges, graphs, net_params,
                                       times_of)
@@ -136,10 +141,19 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
                 for c, u in zip(fac["capacity"], fac["capacity_unit"])], dtype=float)
             capacity = np.where(np.isnan(capacity), np.inf, capacity)
             group, group_capacity = _plant_groups(fac, capacity)
-            order = facility_order(len(fac), how=options.order, fac=pairs[0],
-                                   priority=fac["status"].map(STATUS_PRIORITY).to_numpy())
-            a = allocate(*pairs, n_facilities=len(fac), n_households=len(households), capacity=capacity,
-                         order=order, limit=limit, group=group, group_capacity=group_capacity)
+            priority = fac["status"].map(STATUS_PRIORITY).to_numpy()
+            if parts is not None:
+                counts = reach_counts(parts, n_facilities=len(fac), n_households=len(households)) \
+                    if options.order == "demand" else None
+                order = facility_order(len(fac), how=options.order, priority=priority, reach=counts)
+                a = allocate_reach(parts, n_facilities=len(fac), n_households=len(households),
+                                   capacity=capacity, order=order, group=group,
+                                   group_capacity=group_capacity)
+            else:
+                order = facility_order(len(fac), how=options.order, fac=pairs[0], priority=priority)
+                a = allocate(*pairs, n_facilities=len(fac), n_households=len(households),
+                             capacity=capacity, order=order, limit=limit, group=group,
+                             group_capacity=group_capacity)
             served[service] = a.served_by >= 0
             fid = fac["id"].to_numpy()
             per_household[f"{service}_facility_id"] = _ids_or_null(fid, a.served_by)
@@ -255,7 +269,7 @@ def _nearest_columns(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, pairs, 
         ids[found] = fac["id"].to_numpy()[idx.reshape(n, k)[found]]
         costs[found] = dist.reshape(n, k)[found]
     else:
-        limit = max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
+        limit = _network_limit(service, options, params)
         modes_of = _modes(service, fac)
         for modes in sorted(set(modes_of), key=sorted):  # facilities of each transport means
             idx = np.flatnonzero([m == modes for m in modes_of])
@@ -393,14 +407,50 @@ def has_illustrative_data(conn: Connection) -> bool:
 def _reach(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, options: CoverageOptions, params: dict,
            edges, graphs: dict, net_params: net.NetworkParams, times_of: dict
            ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
-    """Reach pairs (facility index, household index, cost) and the allocation limit. Network
-    travel times are kept in ``times_of`` per (service, modes) for the service-area polygons."""
+    """Reach pairs (facility index, household index, cost) and the allocation limit (the cluster
+    engine's partitions; one process allocates network reach per node, :func:`_node_reach`).
+    Network travel times are kept in ``times_of`` per (service, modes) for the service-area
+    polygons."""
     fac_xy = fac[["x", "y"]].to_numpy()
     if service == "offsite" or options.method == "buffer":
         radius = _radius(service, options, params, net_params)
         return buffer_pairs(fac_xy, hh_xy, radius), radius
-    limit = max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
+    limit = _network_limit(service, options, params)
     out_f, out_h, out_c = [], [], []
+    for idx, graph, times in _by_transport(service, fac, limit, edges, graphs, net_params, times_of):
+        f, h, c = net.facility_to_points(graph, fac_xy[idx], hh_xy, params=net_params,
+                                         limit_min=limit, times=times)
+        out_f.append(idx[f])
+        out_h.append(h)
+        out_c.append(c)
+    return (np.concatenate(out_f), np.concatenate(out_h), np.concatenate(out_c)), limit
+
+
+def _over_network(service: str, options: CoverageOptions) -> bool:
+    return options.method == "network" and service != "offsite"
+
+
+def _network_limit(service: str, options: CoverageOptions, params: dict) -> float:
+    return max(options.thresholds_min) if service == "lltt" else value(params, "mck_walk_minutes")
+
+
+def _node_reach(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, options: CoverageOptions, params: dict,
+                edges, graphs: dict, net_params: net.NetworkParams, times_of: dict
+                ) -> tuple[list[NodeReach], float]:
+    """Network reach per node (``node_reach``), one part per transport means of the service's
+    facilities, and the limit; travel times are kept in ``times_of`` as in :func:`_reach`."""
+    limit = _network_limit(service, options, params)
+    fac_xy = fac[["x", "y"]].to_numpy()
+    parts = [node_reach(graph, fac_xy[idx], hh_xy, params=net_params, limit_min=limit, times=times, index=idx)
+             for idx, graph, times in _by_transport(service, fac, limit, edges, graphs, net_params, times_of)]
+    return parts, limit
+
+
+def _by_transport(service: str, fac: pd.DataFrame, limit: float, edges, graphs: dict,
+                  net_params: net.NetworkParams, times_of: dict):
+    """Per transport means of the service's facilities: (their indices, the graph of those
+    modes, travel times of those on the network), graphs and times kept for reuse."""
+    fac_xy = fac[["x", "y"]].to_numpy()
     modes_of = _modes(service, fac)
     for modes in sorted(set(modes_of), key=sorted):
         idx = np.flatnonzero([m == modes for m in modes_of])
@@ -408,12 +458,7 @@ def _reach(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, options: Coverage
             graphs[modes] = net.build_graph(edges, modes=set(modes), params=net_params)
         node = net.snap_facilities(graphs[modes], fac_xy[idx], params=net_params, layers=None)
         times = times_of[service, modes] = net.travel_times(graphs[modes], node[node >= 0], limit_min=limit)
-        f, h, c = net.facility_to_points(graphs[modes], fac_xy[idx], hh_xy, params=net_params,
-                                         limit_min=limit, times=times)
-        out_f.append(idx[f])
-        out_h.append(h)
-        out_c.append(c)
-    return (np.concatenate(out_f), np.concatenate(out_h), np.concatenate(out_c)), limit
+        yield idx, graphs[modes], times
 
 
 def _service_areas(service: str, fac: pd.DataFrame, options: CoverageOptions, params: dict, graphs: dict,

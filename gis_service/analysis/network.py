@@ -292,7 +292,7 @@ def _min_csr(tail: np.ndarray, head: np.ndarray, weight: np.ndarray, n: int) -> 
     return sp.csr_matrix((weight, head.astype(np.int32), indptr), shape=(n, n))
 
 
-def _layers_of(graph: Graph, layers: set[str] | None) -> list[str]:
+def layers_of(graph: Graph, layers: set[str] | None) -> list[str]:
     chosen = set(_LAYERS) if layers is None else set(layers)
     if chosen - set(_LAYERS):
         raise ValueError(f"unknown layers {sorted(chosen - set(_LAYERS))}; use land, river")
@@ -310,7 +310,7 @@ def _nearest(graph: Graph, xy: np.ndarray, layer: str,
     return node, np.where(found, dist, np.inf)
 
 
-def _walk_access(graph: Graph, xy: np.ndarray, layer: str,
+def walk_access(graph: Graph, xy: np.ndarray, layer: str,
                  params: NetworkParams) -> tuple[np.ndarray, np.ndarray]:
     """Nearest node of one layer and the minutes to walk there (and board, on the river).
 
@@ -344,8 +344,8 @@ def snap(graph: Graph, xy: np.ndarray, *, params: NetworkParams,
     xy = _points(xy)
     node = np.full(len(xy), -1, np.int64)
     minutes = np.full(len(xy), np.inf)
-    for layer in _layers_of(graph, layers):
-        cand, access = _walk_access(graph, xy, layer, params)
+    for layer in layers_of(graph, layers):
+        cand, access = walk_access(graph, xy, layer, params)
         better = access < minutes
         node[better], minutes[better] = cand[better], access[better]
     return node, minutes
@@ -360,7 +360,7 @@ def snap_facilities(graph: Graph, xy: np.ndarray, *, params: NetworkParams,
     """
     node = np.full(len(xy), -1, np.int64)
     best = np.full(len(xy), np.inf)
-    for layer in _layers_of(graph, layers):
+    for layer in layers_of(graph, layers):
         cand, dist = _nearest(graph, xy, layer, params.max_snap_m)
         key = dist + (params.node_tolerance_m if layer == RIVER else 0.0)
         better = key < best
@@ -418,7 +418,7 @@ def facility_to_points(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
     point_xy = _points(point_xy)
     fac, node_ptr, row, minutes = _reached_by_node(graph, facility_xy, params, limit_min, layers, times)
     found = [_join(graph, point_xy, layer, params, limit_min, node_ptr, row, minutes)
-             for layer in _layers_of(graph, layers)]
+             for layer in layers_of(graph, layers)]
     found = [part for part in found if len(part[0])]
     if len(found) == 1:  # one layer: already sorted by point, then facility, without repeats
         f, p, m = found[0]
@@ -454,8 +454,8 @@ def nearest_facilities(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
     top_m = np.full((graph.n_nodes, k), np.inf)
     top_f[node, rank - 1], top_m[node, rank - 1] = fac[best_row], best
     cand_f, cand_m = [], []
-    for layer in _layers_of(graph, None):
-        at, access = _walk_access(graph, point_xy, layer, params)
+    for layer in layers_of(graph, None):
+        at, access = walk_access(graph, point_xy, layer, params)
         f = np.where((at >= 0)[:, None], top_f[np.maximum(at, 0)], -1)
         m = np.where(f >= 0, top_m[np.maximum(at, 0)] + access[:, None], np.inf)
         m[m > limit_min + EPS_MIN] = np.inf
@@ -498,7 +498,7 @@ def _join(graph: Graph, point_xy: np.ndarray, layer: str, params: NetworkParams,
           node_ptr: np.ndarray, row: np.ndarray,
           minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(facility row, point, minutes) for points joining through ``layer``, within the limit."""
-    node, access = _walk_access(graph, point_xy, layer, params)
+    node, access = walk_access(graph, point_xy, layer, params)
     pts = np.flatnonzero((node >= 0) & (access <= limit_min + EPS_MIN))
     start = node_ptr[node[pts]]
     count = node_ptr[node[pts] + 1] - start
