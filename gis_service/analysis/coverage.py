@@ -271,12 +271,15 @@ def _nearest_columns(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, pairs, 
     else:
         limit = _network_limit(service, options, params)
         modes_of = _modes(service, fac)
-        for modes in sorted(set(modes_of), key=sorted):  # facilities of each transport means
+        for g, modes in enumerate(sorted(set(modes_of), key=sorted)):  # each transport means
             idx = np.flatnonzero([m == modes for m in modes_of])
             f, c = net.nearest_facilities(graphs[modes], fac_xy[idx], hh_xy, params=net_params,
                                           limit_min=limit, k=k, times=times_of[service, modes])
             found = f >= 0
             more_ids = np.where(found, fac["id"].to_numpy()[idx[np.maximum(f, 0)]], np.nan)
+            if g == 0:  # nothing to merge yet
+                ids, costs = more_ids, np.where(found, c, np.nan)
+                continue
             both_c = np.hstack([costs, np.where(found, c, np.nan)])
             best = np.argsort(both_c, axis=1, kind="stable")[:, :k]  # NaN (none) sorts last
             ids = np.take_along_axis(np.hstack([ids, more_ids]), best, 1)

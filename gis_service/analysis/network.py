@@ -147,10 +147,18 @@ class Graph:
     _trees: dict[str, tuple[cKDTree, np.ndarray]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _walks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _layers: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_nodes(self) -> int:
         return len(self.node_xy)
+
+    @property
+    def layers(self) -> frozenset[str]:
+        """The layers that have nodes (a road-only graph has no river to join)."""
+        if self._layers is None:
+            self._layers = frozenset(np.unique(self.node_layer).tolist())
+        return self._layers
 
     def layer_tree(self, layer: str) -> tuple[cKDTree, np.ndarray]:
         """KD-tree over one layer's nodes and their graph indices (built once, then cached)."""
@@ -296,7 +304,7 @@ def layers_of(graph: Graph, layers: set[str] | None) -> list[str]:
     chosen = set(_LAYERS) if layers is None else set(layers)
     if chosen - set(_LAYERS):
         raise ValueError(f"unknown layers {sorted(chosen - set(_LAYERS))}; use land, river")
-    return [name for name in _LAYERS if name in chosen]
+    return [name for name in _LAYERS if name in chosen and name in graph.layers]
 
 
 def _nearest(graph: Graph, xy: np.ndarray, layer: str,
