@@ -14,6 +14,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from sqlalchemy import text
 
+from gis_service.analysis import network
 from gis_service.analysis.network import (
     NetworkParams,
     build_graph,
@@ -244,6 +245,24 @@ def test_chunked_sources_equal_one_at_a_time():
         assert many[i].data.tolist() == one.data.tolist()
         assert dict(zip(one.indices, one.data))[source] == 0.0
     assert (travel_times(graph, sources, limit_min=30) != many).nnz == 0  # default chunking
+
+
+@pytest.mark.parametrize("limit", [8.0, 25.0, 400.0])
+def test_pruned_travel_times_equal_the_dense_ones(monkeypatch, limit):
+    """Large graphs compute each chunk of neighbouring sources on the nodes they reach: the rows
+    must be those of the dense dijkstra, in the caller's order (repeats and one-way arcs too)."""
+    frame, _, _ = _random_network(seed=7, k=25, river_column=12)
+    graph = build_graph(frame, modes={"road", "path", "river"}, params=PARAMS)
+    sources = np.random.default_rng(3).choice(graph.n_nodes, 70)
+    dense = travel_times(graph, sources, limit_min=limit)  # a small graph: dense rows
+    monkeypatch.setattr(network, "_PRUNE_MIN_NODES", 1)
+    for rows in (None, 1, 7):
+        pruned = travel_times(graph, sources, limit_min=limit, chunk_rows=rows)
+        assert pruned.shape == dense.shape and pruned.nnz == dense.nnz
+        assert np.array_equal(pruned.indptr, dense.indptr)
+        assert np.array_equal(pruned.indices, dense.indices)
+        assert np.allclose(pruned.data, dense.data, rtol=1e-12, atol=0)
+    assert 0 < dense.nnz < len(sources) * graph.n_nodes or limit == 400.0
 
 
 def test_facility_to_points_matches_brute_force():
