@@ -75,6 +75,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchmark_coverage import SIZES, _build  # the same region as the coverage benchmark
 
+from bench_results import record  # scripts/bench_results.py, next to this script
+
 TIPG_VERSION = "1.6.1"
 PAGE = 100
 TILE_CAP = 20_000  # our tile provider's cap; tipg and the floor get the same
@@ -905,6 +907,18 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
+    record("api", results, _one_line(results))
+
+
+def _one_line(results: dict) -> str:
+    """Cases where ours is behind tipg's median, and the concurrent load of each server."""
+    cases = results.get("cases", [])
+    behind = [f"{c['name']} {c['ours/tipg']:.2f}x" for c in cases if c.get("ours/tipg", 0) > 1]
+    load = [f"{c['server']} p95 {c['p95_ms']} ms at {c['rps']} req/s"
+            for c in results.get("concurrency", [])]
+    return (f"{len(cases)} cases, {len(cases) - len(behind)} at or below tipg's median"
+            + (f" (behind: {', '.join(behind)})" if behind else "")
+            + (f"; {results['concurrency'][0]['clients']} clients: {', '.join(load)}" if load else ""))
 
 
 def _mix_tipg(cases: list[Case], mix: list[tuple[str, str]]) -> list[tuple[str, str]]:

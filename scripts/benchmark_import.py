@@ -34,6 +34,8 @@ from gis_service.ingest.importer import import_file
 from gis_service.settings import get_settings
 from sqlalchemy import create_engine
 
+from bench_results import record  # scripts/bench_results.py, next to this script
+
 
 ORDER = ["admin", "population", "settlements", "households", "facilities", "network", "pilots"]
 
@@ -127,6 +129,8 @@ def main() -> None:
           f"{rows['households'] / floor_med:,.0f} rows/s; our import is {hh / floor_med:.2f}x the floor")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+    record("import", results, f"households {rows['households']:,} rows: {rows['households'] / hh:,.0f} rows/s, "
+                              f"{hh / floor_med:.2f}x the bare COPY floor")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ from gis_service.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+from bench_results import record  # scripts/bench_results.py, next to this script
 from benchmark_api import (  # the API benchmark's cluster, server and CPU helpers
     Server,
     _cluster,
@@ -685,6 +686,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
+    if "under_load" in results:
+        base, load = results["baseline"]["all"], results["under_load"]["all"]
+        record("map", results, f"{results['clients']} map users: p95 {base['p95_ms']} ms at "
+                               f"{base['rps']} req/s alone, {load['p95_ms']} ms at {load['rps']} req/s "
+                               "with coverage jobs running")
 
 
 if __name__ == "__main__":

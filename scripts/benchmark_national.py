@@ -51,6 +51,8 @@ from gis_service.distributed.engine import PRELOAD, ClusterOptions, run_coverage
 from gis_service.distributed.generate import generate_national
 from gis_service.settings import get_settings
 
+from bench_results import record  # scripts/bench_results.py, next to this script
+
 RADIUS_M = 1500.0
 FACILITIES = 500
 PER_REGENCY = 500_000
@@ -150,6 +152,9 @@ def main() -> None:
         _project(report[-1])
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    record("national", report, "; ".join(
+        f"{r['households']:,} households: one process {r['single']['seconds']:.1f} s, "
+        f"2 workers {r['dask2']['seconds']:.1f} s" for r in report))
 
 
 def _print(row: dict) -> None:

@@ -38,6 +38,8 @@ from gis_service.analysis.siting import SitingProblem, optimality_gap, solve_exa
 from gis_service.demo.generator import generate_region
 from gis_service.settings import get_settings
 
+from bench_results import record  # scripts/bench_results.py, next to this script
+
 
 def _params() -> dict:
     with open(get_settings().config_dir / "parameters" / "default.yml", encoding="utf-8") as fh:
@@ -159,16 +161,19 @@ def _uncapacitated(problem: SitingProblem) -> SitingProblem:
                          max_new=problem.max_new)
 
 
-def report(name: str, problem: SitingProblem, info: dict, repeat: int, spopt: bool) -> None:
+def report(name: str, problem: SitingProblem, info: dict, repeat: int, spopt: bool) -> dict:
     """Greedy and exact on the capacitated problem and on its uncapacitated variant (where greedy
-    is classically short of the optimum), and spopt's MCLP on the latter."""
+    is classically short of the optimum), and spopt's MCLP on the latter; returns the figures."""
     print(f"\n== {name}: {info}")
+    out: dict = {"case": name, "info": info}
     for label, p in (("capacitated", problem), ("uncapacitated", _uncapacitated(problem))):
         t_greedy, greedy = _median(lambda p=p: solve_greedy(p), repeat)
         t_exact, best = _median(lambda p=p, g=greedy: solve_exact(p, time_limit=120, warm_start=g), repeat)
         print(f"{label:14s} greedy {t_greedy:8.3f} s covered {greedy.covered:12,.1f} | exact {t_exact:8.3f} s "
               f"covered {best.covered:12,.1f} ({best.status}, MIP gap {best.mip_gap}) | optimality gap of "
               f"greedy {100 * optimality_gap(best, greedy):.3f} % | greedy/exact time {t_greedy / t_exact:.4f}")
+        out[label] = {"greedy_s": round(t_greedy, 4), "exact_s": round(t_exact, 3), "status": best.status,
+                      "greedy_short_pct": round(100 * optimality_gap(best, greedy), 3)}
         if spopt and label == "uncapacitated":
             base = _spopt(p)
             if base is None:
@@ -177,6 +182,8 @@ def report(name: str, problem: SitingProblem, info: dict, repeat: int, spopt: bo
             t_base, covered = base
             print(f"{'':14s} spopt MCLP + HiGHS {t_base:.3f} s covered {covered:,.1f}; "
                   f"ours exact / spopt time {t_exact / t_base:.3f}")
+            out["spopt_s"] = round(t_base, 3)
+    return out
 
 
 def main() -> None:
@@ -187,10 +194,14 @@ def main() -> None:
     parser.add_argument("--skip-province", action="store_true")
     args = parser.parse_args()
     problem, info = _case(1.0, target_points=1000, n_candidates=200, max_new=10)
-    report("district case", problem, info, args.repeat, spopt=True)
+    cases = [report("district case", problem, info, args.repeat, spopt=True)]
     if not args.skip_province:
         problem, info = _case(args.scale, target_points=1500, n_candidates=2000, max_new=25, grid_m=args.grid_m)
-        report("province case", problem, info, args.repeat, spopt=False)
+        cases.append(report("province case", problem, info, args.repeat, spopt=False))
+    record("siting", cases, "; ".join(
+        f"{c['case']}: exact {c['capacitated']['exact_s']} s capacitated, "
+        f"{c['uncapacitated']['exact_s']} s uncapacitated (greedy short "
+        f"{c['uncapacitated']['greedy_short_pct']} %)" for c in cases))
 
 
 if __name__ == "__main__":
