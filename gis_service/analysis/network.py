@@ -311,7 +311,7 @@ def _nearest(graph: Graph, xy: np.ndarray, layer: str,
              max_snap_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest node of one layer within max_snap_m (inclusive): node or -1, distance or inf."""
     tree, nodes = graph.layer_tree(layer)
-    dist, idx = tree.query(xy, distance_upper_bound=np.nextafter(max_snap_m, np.inf))
+    dist, idx = tree.query(xy, distance_upper_bound=np.nextafter(max_snap_m, np.inf), workers=-1)
     found = dist <= max_snap_m
     node = np.full(len(xy), -1, np.int64)
     node[found] = nodes[idx[found]]
