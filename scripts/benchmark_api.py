@@ -912,7 +912,7 @@ def main() -> None:
 
 def _one_line(results: dict) -> str:
     """Cases where ours is behind tipg's median, and the concurrent load of each server."""
-    cases = results.get("cases", [])
+    cases = [c for c in results.get("cases", []) if c["kind"] != "health"]  # not a feature case
     behind = [f"{c['name']} {c['ours/tipg']:.2f}x" for c in cases if c.get("ours/tipg", 0) > 1]
     load = [f"{c['server']} p95 {c['p95_ms']} ms at {c['rps']} req/s"
             for c in results.get("concurrency", [])]
