@@ -63,13 +63,32 @@ def _document(response) -> dict:
     return document
 
 
+def _next(document: dict) -> str | None:
+    return next((link["href"] for link in document.get("links", []) if link["rel"] == "next"), None)
+
+
+def _without_next(document: dict) -> dict:
+    return {**document, "links": [link for link in document.get("links", []) if link["rel"] != "next"]}
+
+
 def test_the_fast_path_answers_what_pygeoapi_answers(both):
+    """Equal documents, but for the next link: in id order ours asks for the page after the last
+    id (keyset), pygeoapi's for an offset; both next pages hold the same features."""
     fast, plain = both
     for url in TAKEN:
         ours, theirs = fast.get(url), plain.get(url)
         assert ours.status_code == theirs.status_code == 200, url
         assert "x-powered-by" not in ours.headers, f"the fast path did not take {url}"
-        assert _document(ours) == _document(theirs), url
+        ours_doc, theirs_doc = _document(ours), _document(theirs)
+        if ours_doc["type"] != "FeatureCollection":  # a feature's next link is the next feature
+            assert ours_doc == theirs_doc, url
+            continue
+        assert _without_next(ours_doc) == _without_next(theirs_doc), url
+        assert (_next(ours_doc) is None) == (_next(theirs_doc) is None), url
+        if _next(ours_doc) is not None:
+            assert ("after=" in _next(ours_doc)) == ("sortby" not in url), url
+            ours_next, theirs_next = fast.get(_next(ours_doc)), plain.get(_next(theirs_doc))
+            assert ours_next.json()["features"] == theirs_next.json()["features"], url
         for header in ("content-type", "content-language", "content-crs"):
             assert ours.headers.get(header) == theirs.headers.get(header), (url, header)
     for url in TILES:
@@ -100,3 +119,41 @@ def test_malformed_posts_are_400_not_pygeoapis_500(both):
     job = fast.post("/ogc/processes/coverage/execution",
                     json={"inputs": {"method": "buffer", "distance_m": 2000}})
     assert job.status_code == 200, job.text  # a good body still reaches pygeoapi whole
+
+
+def test_keyset_pages_walk_the_whole_collection_in_id_order(both):
+    fast, plain = both
+    everything = plain.get("/ogc/collections/villages/items?limit=100000").json()["features"]
+    seen, url, pages = [], "/ogc/collections/villages/items?limit=1&lang=en", 0
+    while url is not None and pages <= len(everything) + 1:  # bounded, should paging repeat
+        page = fast.get(url)
+        assert page.status_code == 200 and "x-powered-by" not in page.headers, url
+        document = page.json()
+        seen += document["features"]
+        assert document["numberMatched"] == len(everything)  # the whole selection, not what is left
+        if pages:
+            assert not any(link["rel"] == "prev" for link in document["links"])
+            assert "after=" in next(link["href"] for link in document["links"] if link["rel"] == "self")
+        url, pages = _next(document), pages + 1
+    assert [f["id"] for f in seen] == [f["id"] for f in everything] and len(everything) >= 2
+    assert pages == len(everything) + 1  # the last full page cannot know it is the last: one empty page
+    assert seen == everything
+    first = fast.get("/ogc/collections/villages/items?limit=1&skipGeometry=true&properties=name").json()
+    following = fast.get(_next(first)).json()  # the next link keeps the page's other parameters
+    assert "skipGeometry=true" in _next(first) and "properties=name" in _next(first)
+    assert following["features"][0]["geometry"] is None
+    assert set(following["features"][0]["properties"]) == {"name"}
+    assert following["features"][0]["id"] == everything[1]["id"]
+
+
+@pytest.mark.parametrize("url", [
+    "/ogc/collections/villages/items?after=62.07.01.2001&sortby=name",
+    "/ogc/collections/villages/items?after=62.07.01.2001&offset=5",
+    "/ogc/collections/villages/items?after=62.07.01.2001&f=html",
+    "/ogc/collections/facilities/items?after=abc",
+])
+def test_after_is_refused_where_it_cannot_be_honoured(both, url):
+    fast, _ = both
+    response = fast.get(url)
+    assert response.status_code == 400, url
+    assert "after" in response.json()["description"]

@@ -34,7 +34,9 @@ ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<fid>[
 TILE_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/tiles/WebMercatorQuad/(?P<z>\d+)/(?P<y>\d+)/(?P<x>\d+)$")
 MVT_TYPE = b"application/vnd.mapbox-vector-tile"
 EXECUTE_PATH = re.compile(r"^/processes/[^/]+/execution$")
-FAST_PARAMS = {"f", "limit", "offset", "bbox", "sortby", "properties", "skipGeometry", "lang"}
+FAST_PARAMS = {"f", "limit", "offset", "after", "bbox", "sortby", "properties", "skipGeometry", "lang"}
+AFTER_ONLY_HERE = ("'after' (keyset paging) pages GeoJSON items in id order, without 'sortby' or 'offset': "
+                   "follow the page's 'next' link")
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 LANGUAGES = {"id": "id-ID", "en": "en-US"}
 NUMERIC = {"integer", "bigint", "smallint"}
@@ -42,6 +44,10 @@ NUMERIC = {"integer", "bigint", "smallint"}
 
 class Fallback(Exception):
     """The request is not one the fast path answers: pygeoapi does."""
+
+
+class BadRequest(Exception):
+    """A request neither the fast path nor pygeoapi can answer as asked: 400 with the message."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,14 @@ class HotPaths:
                 else:
                     raise Fallback
             except Fallback:
-                pass
+                if items and b"after=" in scope.get("query_string", b""):  # pygeoapi would ignore it
+                    if any(name == "after" for name, _ in parse_qsl(
+                            scope["query_string"].decode("latin-1"), keep_blank_values=True)):
+                        await _error(send, AFTER_ONLY_HERE)
+                        return
+            except BadRequest as exc:
+                await _error(send, str(exc))
+                return
             else:
                 await _respond(send, 200, headers, body)
                 return
@@ -167,7 +180,7 @@ class HotPaths:
             if fid is None:
                 return self._page(table, params, query, language), language
             return self._feature(table, fid, query, language), language
-        except Fallback:
+        except (Fallback, BadRequest):
             raise
         except Exception as exc:  # any failure: pygeoapi answers, with its own error if there is one
             raise Fallback from exc
@@ -186,6 +199,10 @@ class HotPaths:
     # ---- a page -------------------------------------------------------------------------------
 
     def _page(self, table: Table, params: list[tuple[str, str]], query: dict, language: str) -> bytes:
+        """A page of items. In id order (no ``sortby``) the ``next`` link carries ``after`` = the
+        page's last id (keyset paging): the next page starts at that key in the id index, so page
+        1,000 costs what page 1 does, where an offset makes PostgreSQL read and drop every row
+        before it."""
         limit = min(_positive_int(query.get("limit", str(self.default_limit)), minimum=1), self.max_limit)
         offset = _positive_int(query.get("offset", "0"), minimum=0)
         where, values = ["true"], []
@@ -198,30 +215,47 @@ class HotPaths:
                 values.append(_typed(value, table.columns[name]))
         condition = " AND ".join(where)
         source = f'FROM "{table.layer.table}" t WHERE {condition}'
+        id_column = table.quoted(table.layer.id_field)
+        after = query.get("after")
+        page_source, page_values = source, list(values)
+        if after is not None:
+            if query.get("sortby") or "offset" in query:
+                raise BadRequest(AFTER_ONLY_HERE)
+            try:
+                page_values.append(_typed(after, table.columns[table.layer.id_field]))
+            except Fallback:
+                raise BadRequest(f"'after' must be an id of this collection, got {after[:40]!r}") from None
+            page_source += f" AND {id_column} > %s"
         order = _order(table, query.get("sortby"))
         feature = _feature_json(table, _selected(table, query.get("properties")), _flag(query.get("skipGeometry")))
         count_matched = self.count_limit > 0 and planned_rows(
             self.engine, f"SELECT 1 {source}", tuple(values)) <= self.count_limit
-        sql = ("SELECT coalesce(json_agg(p.j), '[]')::text, count(*)"
+        sql = ("SELECT coalesce(json_agg(p.j), '[]')::text, count(*), max(p.k)::text"
                + (f", (SELECT count(*) {source})" if count_matched else ", NULL")
-               + f" FROM (SELECT {feature} AS j {source} ORDER BY {order} LIMIT %s OFFSET %s) p")
+               + f" FROM (SELECT {feature} AS j, {id_column} AS k {page_source} "
+                 f"ORDER BY {order} LIMIT %s OFFSET %s) p")
         with self.engine.connect() as conn:
-            features, returned, matched = conn.exec_driver_sql(
-                sql, tuple(values) * (2 if count_matched else 1) + (limit, offset)).one()
-        links = self._page_links(table, params, language, limit, offset, returned, matched)
+            features, returned, last, matched = conn.exec_driver_sql(  # the count's values come first
+                sql, (tuple(values) if count_matched else ()) + tuple(page_values) + (limit, offset)).one()
+        keyset = not query.get("sortby")
+        links = self._page_links(table, params, language, limit, offset, returned, matched,
+                                 after=last if keyset else None, keyset_page=after is not None)
         head = '{"type": "FeatureCollection", "features": '
         tail = {"numberReturned": returned, **({"numberMatched": matched} if matched is not None else {}),
                 "links": links, "timeStamp": _now()}
         return (head + features + ", " + json.dumps(tail, ensure_ascii=False)[1:]).encode()
 
     def _page_links(self, table: Table, params, language: str, limit: int, offset: int, returned: int,
-                    matched: int | None) -> list[dict]:
-        """pygeoapi's links for an items page (api/itemtypes.py), in its order and wording."""
+                    matched: int | None, *, after: str | None, keyset_page: bool) -> list[dict]:
+        """pygeoapi's links for an items page (api/itemtypes.py), in its order and wording; in id
+        order the next page is asked for by ``after``, and a page asked for by ``after`` has no
+        ``prev`` link (its start is not known without reading backwards)."""
         uri = f"{self.ogc_url}/collections/{table.layer.id}/items"
         kept = "".join(f"&{quote(k, safe='')}={quote(str(v), safe=',')}" for k, v in params
-                       if k not in ("f", "offset"))
+                       if k not in ("f", "offset", "after"))
         links = [{"type": "application/geo+json", "rel": "self", "title": "This document as GeoJSON",
-                  "href": f"{uri}?f=json{kept}"},
+                  "href": f"{uri}?f=json{kept}" + (f"&after={quote(dict(params)['after'], safe='')}"
+                                                   if keyset_page else "")},
                  {"rel": "alternate", "type": "application/ld+json", "title": "This document as RDF (JSON-LD)",
                   "href": f"{uri}?f=jsonld{kept}"},
                  {"type": "text/html", "rel": "alternate", "title": "This document as HTML",
@@ -229,9 +263,12 @@ class HotPaths:
         if offset > 0:
             links.append({"type": "application/geo+json", "rel": "prev", "title": "Items (prev)",
                           "href": f"{uri}?offset={max(0, offset - limit)}{kept}"})
-        if (matched if matched is not None else -1) > limit + offset or returned == limit:
+        more = returned == limit if keyset_page else \
+            (matched if matched is not None else -1) > limit + offset or returned == limit
+        if more and returned:
+            start = f"after={quote(after, safe='')}" if after is not None else f"offset={offset + limit}"
             links.append({"type": "application/geo+json", "rel": "next", "title": "Items (next)",
-                          "href": f"{uri}?offset={offset + limit}{kept}"})
+                          "href": f"{uri}?{start}{kept}"})
         links.append({"type": "application/json", "title": getattr(table.layer.title, language),
                       "rel": "collection", "href": uri.rsplit("/", 1)[0]})
         return links
