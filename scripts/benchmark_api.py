@@ -155,6 +155,7 @@ def _prepare(cluster: LocalCluster, size_name: str, settings: Settings, reuse: b
         if reuse and exists and marker.exists():
             info = json.loads(marker.read_text())
             info["reused"] = True
+            migrate.upgrade(cluster.url(dbname))  # a region built before the latest migrations
             return info
         marker.unlink(missing_ok=True)
         if exists:

@@ -27,7 +27,7 @@ def client(published_region):
 def test_health_and_readiness(client):
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
-    assert ready["status"] == "ready" and ready["schema"] == "0015"
+    assert ready["status"] == "ready" and ready["schema"] == "0016"
 
 
 def test_every_layer_file_is_a_collection_with_both_languages(client):

@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
+from gis_service.db.household_counts import refresh_household_counts
 from gis_service.ingest.checks import (
     base_columns, check_village_codes, codes_in_db, metric_measure, normalise_codes, record_ids,
     reject_duplicates, source_ids,
@@ -199,7 +200,9 @@ HOUSEHOLD_COLUMNS = ["source_id", "village_code", "ladder_rung", "has_septic_tan
 def _write_households(ctx: Context) -> tuple[int, int]:
     out = base_columns(ctx, HOUSEHOLD_COLUMNS)
     out["geom"] = ctx.good().geometry.to_numpy(dtype=object)
-    return upsert(ctx.conn, "household", out, key=["source", "source_id"])
+    written = upsert(ctx.conn, "household", out, key=["source", "source_id"])
+    refresh_household_counts(ctx.conn)  # the households_by_village layer, in the same transaction
+    return written
 
 
 CAPACITY = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)*)\s*(.*)$")

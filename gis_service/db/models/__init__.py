@@ -32,7 +32,7 @@ from gis_service.db.models.coverage import (  # noqa: F401
     CoverageServiceArea,
 )
 from gis_service.db.models.facilities import Facility, NetworkEdge, ServiceArea  # noqa: F401
-from gis_service.db.models.places import AdminArea, AdminPopulation, Household, Settlement  # noqa: F401
+from gis_service.db.models.places import AdminArea, AdminPopulation, Household, HouseholdVillageCount, Settlement  # noqa: F401
 from gis_service.db.models.planning import (  # noqa: F401
     ParameterSet,
     Pilot,

@@ -133,3 +133,19 @@ class Household(_Sourced, Base):
     survey_source: Mapped[str | None] = mapped_column(Text, comment="e.g. EHRA 2024, Kobo form id")
     survey_date: Mapped[date | None] = mapped_column(Date)
     geom = geom("POINT")
+
+
+class HouseholdVillageCount(Base):
+    """Households per village for the households_by_village layer (``db.household_counts``)."""
+
+    __tablename__ = "household_village_count"
+    __table_args__ = {"comment": "Households and their surveyed ladder rung per village code, refreshed by "
+                                 "every household import (the households_by_village layer)"}
+    village_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    households: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    people_recorded: Mapped[int | None] = mapped_column(BigInteger, comment="Sum of the recorded household members")
+    aman: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    layak_sendiri: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    layak_bersama: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    belum_layak: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    babs: Mapped[int] = mapped_column(BigInteger, nullable=False)
