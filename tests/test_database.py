@@ -43,6 +43,8 @@ def test_migrations_up_down_up(db_url):
     migrate.upgrade(db_url)
     assert TABLES <= _tables(engine)
     assert migrate.current_revision(db_url) == migrate.head_revision()
+    migrate.upgrade(db_url)  # at the head already: nothing to do, and no error (`db upgrade` twice)
+    assert migrate.current_revision(db_url) == migrate.head_revision()
     engine.dispose()
 
 

@@ -24,6 +24,8 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if connection.in_transaction():  # nothing to migrate: reading the version autobegan one
+            connection.commit()
         with connection.begin():  # tables added after 0011 get the roles' grants too
             if (connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() and
                     int(connection.execute(text("SELECT version_num FROM alembic_version")).scalar() or 0) >= 11):
