@@ -44,6 +44,7 @@ from gis_service.analysis.parameters import (
     value,
 )
 from gis_service.analysis.service_areas import isochrones, radius_areas
+from gis_service.db.binary_copy import copy_binary
 from gis_service.db.bulk import array_literals, copy_frame
 from gis_service.settings import Settings, get_settings
 
@@ -114,7 +115,7 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         times_of: dict = {}
         net_params = net.NetworkParams.from_config(settings.network_config())
         edges = edges_read.result() if edges_read is not None else None
-        per_household = pd.DataFrame({"household_id": households["id"].to_numpy()})
+        per_household = {"household_id": households["id"].to_numpy()}  # numeric columns: COPY binary
         hh_xy = households[["x", "y"]].to_numpy()  # one array, so graphs reuse its joins
         per_facility, served = [], {}
         bands: dict | None = None
@@ -156,13 +157,12 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
                              group_capacity=group_capacity)
             served[service] = a.served_by >= 0
             fid = fac["id"].to_numpy()
-            per_household[f"{service}_facility_id"] = _ids_or_null(fid, a.served_by)
-            per_household[f"{service}_nearest_id"] = _ids_or_null(fid, a.nearest)
+            per_household[f"{service}_facility_id"] = _ids_or_masked(fid, a.served_by)
+            per_household[f"{service}_nearest_id"] = _ids_or_masked(fid, a.nearest)
             per_household[f"{service}_cost"] = np.where(np.isfinite(a.nearest_cost), a.nearest_cost, np.nan)
             if options.nearest_k and demand.points is None:
-                for column, values in _nearest_columns(service, fac, hh_xy, pairs, options, params,
-                                                       net_params, graphs, times_of).items():
-                    per_household[column] = values
+                per_household.update(_nearest_matrices(service, fac, hh_xy, pairs, options, params,
+                                                       net_params, graphs, times_of))
             people = households["people"].to_numpy()
             per_facility.append(pd.DataFrame({
                 "facility_id": fid, "service": service,
@@ -191,7 +191,8 @@ def run_coverage(engine: Engine, options: CoverageOptions | None = None, *,
         run_id = insert_run(conn, scenario_id=scenario_id, scenario_name=scenario_name, options=options,
                             demand=demand.description, params=params, illustrative=illustrative, summary=summary)
         if demand.points is None:
-            copy_frame(conn, "coverage_household", per_household.assign(run_id=run_id))
+            copy_binary(conn, "coverage_household",
+                        {"run_id": np.full(len(households), run_id), **per_household})
         else:
             copy_frame(conn, "coverage_demand_point",
                        _demand_point_rows(demand, served, region.metric_crs).assign(run_id=run_id))
@@ -252,8 +253,17 @@ def _plant_groups(fac: pd.DataFrame, capacity: np.ndarray) -> tuple[np.ndarray |
 def _nearest_columns(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, pairs, options: CoverageOptions,
                      params: dict, net_params: net.NetworkParams, graphs: dict,
                      times_of: dict) -> dict[str, pd.Series]:
+    """:func:`_nearest_matrices` as PostgreSQL array literals (the cluster engine's files)."""
+    return {name: array_literals(list(matrix.T)) for name, matrix in _nearest_matrices(
+        service, fac, hh_xy, pairs, options, params, net_params, graphs, times_of).items()}
+
+
+def _nearest_matrices(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, pairs, options: CoverageOptions,
+                      params: dict, net_params: net.NetworkParams, graphs: dict,
+                      times_of: dict) -> dict[str, np.ndarray]:
     """``<service>_near_ids`` and ``_near_costs``: the k nearest reachable facilities of every
-    household as array literals, nearest first. By distance a KD-tree query on the facilities
+    household, (n, k) matrices nearest first, NaN where there are fewer (costs as float32
+    values, as stored). By distance a KD-tree query on the facilities
     gives them directly; over the network they are ranked per node (``net.nearest_facilities``);
     drawn areas rank their (few) pairs."""
     k, n = options.nearest_k, len(hh_xy)
@@ -284,8 +294,7 @@ def _nearest_columns(service: str, fac: pd.DataFrame, hh_xy: np.ndarray, pairs, 
             best = np.argsort(both_c, axis=1, kind="stable")[:, :k]  # NaN (none) sorts last
             ids = np.take_along_axis(np.hstack([ids, more_ids]), best, 1)
             costs = np.take_along_axis(both_c, best, 1)
-    return {f"{service}_near_ids": array_literals(list(ids.T)),
-            f"{service}_near_costs": array_literals(list(costs.T.astype(np.float32)))}
+    return {f"{service}_near_ids": ids, f"{service}_near_costs": costs.astype(np.float32)}
 
 
 def _by_household(pairs: tuple[np.ndarray, np.ndarray, np.ndarray]):
@@ -346,11 +355,10 @@ def _demand_point_rows(demand: Demand, served: dict[str, np.ndarray], metric_crs
     return out
 
 
-def _ids_or_null(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Facility ids for facility indices; -1 (none) becomes NULL."""
-    out = np.full(len(index), None, dtype=object)
-    out[index >= 0] = ids[index[index >= 0]]
-    return out
+def _ids_or_masked(ids: np.ndarray, index: np.ndarray) -> np.ma.MaskedArray:
+    """Facility ids for facility indices; -1 (none) is masked (NULL)."""
+    return np.ma.masked_array(ids[np.maximum(index, 0)] if len(ids) else np.zeros(len(index), np.int64),
+                              mask=index < 0)
 
 
 class _Timer:
