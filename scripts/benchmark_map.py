@@ -253,13 +253,18 @@ class Jobs:
             return None
         job_id, self.active = self.active, None
         try:
-            httpx.post(f"{self.base}/api/jobs/{job_id}/cancel", headers=self.headers,
-                       timeout=10).raise_for_status()
-        except httpx.HTTPError:
+            response = httpx.post(f"{self.base}/api/jobs/{job_id}/cancel", headers=self.headers,
+                                  timeout=10)
+            if response.status_code != 409:  # 409: it ended meanwhile, nothing to cancel
+                response.raise_for_status()
+        except httpx.HTTPError:  # the server is gone: cancel in the database
             engine = create_engine(db_url)
-            with engine.begin() as conn:
-                job_queue.cancel(conn, job_id)
-            engine.dispose()
+            try:
+                job_queue.cancel(engine, job_id)
+            except ValueError:  # it ended meanwhile
+                pass
+            finally:
+                engine.dispose()
         status = "running"
         with psycopg.connect(_libpq(db_url), autocommit=True) as conn:
             for _ in range(120):
