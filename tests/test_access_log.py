@@ -32,3 +32,22 @@ def test_one_line_per_request_with_the_status(caplog):
     assert (line["method"], line["path"], line["query"], line["status"]) == \
         ("GET", "/ogc/collections", "f=json&lang=<id>", 418)
     assert line["ms"] >= 0
+
+
+def test_a_request_that_fails_before_answering_is_logged_as_500(caplog):
+    async def app(scope, receive, send):
+        raise RuntimeError("boom")
+
+    async def nothing(message=None):
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": "/api/jobs", "query_string": b""}
+    with caplog.at_level(logging.INFO, logger="gis_service.api"):
+        try:
+            asyncio.run(AccessLog(app)(scope, nothing, nothing))
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the error must reach the server")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith("{")]
+    assert [(line["method"], line["path"], line["status"]) for line in lines] == [("POST", "/api/jobs", 500)]

@@ -74,3 +74,18 @@ def test_only_numbers(engine):
         conn.execute(text("CREATE TEMP TABLE named (k integer, name text)"))
         with pytest.raises(ValueError, match="numeric columns only.*name"):
             copy_binary(conn, "named", {"k": np.arange(3), "name": np.array(["a", "b", "c"])})
+
+
+def test_what_would_wrap_or_truncate_is_refused(engine):
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE narrow (k smallint, ids bigint[])"))
+        with pytest.raises(ValueError, match="narrow.k .smallint. holds -32768..32767"):
+            copy_binary(conn, "narrow", {"k": np.array([1, 40_000]), "ids": np.ones((2, 1))})
+        with pytest.raises(ValueError, match="whole numbers"):
+            copy_binary(conn, "narrow", {"k": np.array([1, 2]), "ids": np.array([[1.0], [2.5]])})
+        with pytest.raises(ValueError, match="different lengths"):
+            copy_binary(conn, "narrow", {"k": np.array([1, 2]), "ids": np.ones((3, 1))})
+        masked = np.ma.masked_array([7, 99_999], mask=[False, True])  # a masked value is not written
+        assert copy_binary(conn, "narrow", {"k": masked, "ids": np.array([[np.nan], [3.0]])}) == 2
+        rows = conn.execute(text("SELECT k, ids FROM narrow ORDER BY k NULLS LAST")).all()
+    assert [tuple(r) for r in rows] == [(7, None), (None, [3])]

@@ -44,6 +44,7 @@ PASSED_ON = [
     ("/ogc/collections/facilities/items/abc", 404),
     ("/ogc/collections/villages/tiles/WebMercatorQuad/3/3/6?f=mvt", 404),  # below the zoom range
     ("/ogc/collections/villages/tiles/WebMercatorQuad/10/520/831", 400),  # no format
+    ("/ogc/collections/nosuch/items?after=1", 404),  # an unknown collection, keyset or not
 ]
 
 

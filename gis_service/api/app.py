@@ -93,16 +93,23 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500  # unless the application starts a response
+        logged = False
+
+        def log_line(status: int) -> None:
+            nonlocal logged
+            logged = True
+            log.info(json.dumps({"method": scope["method"], "path": scope["path"],
+                                 "query": scope.get("query_string", b"").decode("latin-1"),
+                                 "status": status, "ms": round(1000 * (time.perf_counter() - start), 1)}))
 
         async def send_and_log(message):
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
-                log.info(json.dumps({"method": scope["method"], "path": scope["path"],
-                                     "query": scope.get("query_string", b"").decode("latin-1"),
-                                     "status": status,
-                                     "ms": round(1000 * (time.perf_counter() - start), 1)}))
+                log_line(message["status"])
             await send(message)
 
-        await self.app(scope, receive, send_and_log)
+        try:
+            await self.app(scope, receive, send_and_log)
+        except Exception:
+            if not logged:  # failed before answering: the server's error handler answers 500
+                log_line(500)
+            raise

@@ -90,12 +90,16 @@ class HotPaths:
                     headers = [(b"content-type", MVT_TYPE), (b"content-language", b"en-US")]
                 else:
                     raise Fallback
-            except Fallback:
-                if items and b"after=" in scope.get("query_string", b""):  # pygeoapi would ignore it
-                    if any(name == "after" for name, _ in parse_qsl(
-                            scope["query_string"].decode("latin-1"), keep_blank_values=True)):
+            except Fallback as exc:
+                if items and items["collection"] in self.layers and any(  # pygeoapi would ignore it
+                        name == "after" for name, _ in parse_qsl(
+                            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)):
+                    if exc.__cause__ is not None:  # the page failed (database gone, timeout): not the request
+                        await _error(send, "the page could not be read; try again later", status=503,
+                                     code="ServerError")
+                    else:
                         await _error(send, AFTER_ONLY_HERE)
-                        return
+                    return
             except BadRequest as exc:
                 await _error(send, str(exc))
                 return
@@ -224,7 +228,7 @@ class HotPaths:
             try:
                 page_values.append(_typed(after, table.columns[table.layer.id_field]))
             except Fallback:
-                raise BadRequest(f"'after' must be an id of this collection, got {after[:40]!r}") from None
+                raise BadRequest(f"'after' must be of the type of this collection's ids, got {after[:40]!r}") from None
             page_source += f" AND {id_column} > %s"
         order = _order(table, query.get("sortby"))
         feature = _feature_json(table, _selected(table, query.get("properties")), _flag(query.get("skipGeometry")))
@@ -316,11 +320,10 @@ async def _respond(send, status: int, headers: list[tuple[bytes, bytes]], body: 
     await send({"type": "http.response.body", "body": body})
 
 
-async def _error(send, description: str) -> None:
+async def _error(send, description: str, *, status: int = 400, code: str = "InvalidParameterValue") -> None:
     """An OGC exception document, as pygeoapi writes them."""
-    body = json.dumps({"code": "InvalidParameterValue", "type": "InvalidParameterValue",
-                       "description": description}).encode()
-    await _respond(send, 400, [(b"content-type", b"application/json")], body)
+    body = json.dumps({"code": code, "type": code, "description": description}).encode()
+    await _respond(send, status, [(b"content-type", b"application/json")], body)
 
 
 # ---- SQL pieces -------------------------------------------------------------------------------

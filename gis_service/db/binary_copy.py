@@ -33,6 +33,9 @@ SCALARS = {"bigint": (">i8", 20), "integer": (">i4", 23), "smallint": (">i2", 21
 def copy_binary(conn: Connection, table: str, columns: dict[str, np.ndarray]) -> int:
     """Append the rows of aligned numeric ``columns`` to ``table`` with COPY (FORMAT binary)."""
     n = len(next(iter(columns.values()))) if columns else 0
+    if any(len(values) != n for values in columns.values()):
+        raise ValueError(f"copy_binary into {table}: columns of different lengths "
+                         f"{ {name: len(values) for name, values in columns.items()} }")
     if not n:
         return 0
     raw = conn.connection.driver_connection
@@ -41,6 +44,8 @@ def copy_binary(conn: Connection, table: str, columns: dict[str, np.ndarray]) ->
     if unknown:
         raise ValueError(f"copy_binary writes numeric columns only; {table}: {unknown} "
                          f"({[types.get(u) for u in unknown]})")
+    for name, values in columns.items():
+        _check_range(table, name, values, types[name].removesuffix("[]"))
     quoted = ", ".join(f'"{name}"' for name in columns)
     cursor = raw.cursor()
     with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN (FORMAT binary)",
@@ -79,6 +84,24 @@ def _rows(columns: dict[str, np.ndarray], types: dict[str, str]) -> bytes:
         widths = [length[rows[0]] for length in lengths]
         out.append(np.hstack([block[rows, :width] for block, width in zip(blocks, widths)]).tobytes())
     return b"".join(out)
+
+
+def _check_range(table: str, name: str, values: np.ndarray, pg: str) -> None:
+    """What the binary format would silently wrap or truncate is refused, as the CSV path's server
+    would refuse it: an integer column takes whole numbers within its type's range."""
+    kind = np.dtype(SCALARS[pg][0])
+    if kind.kind != "i":
+        return
+    data = np.ma.compressed(values) if isinstance(values, np.ma.MaskedArray) else np.asarray(values).ravel()
+    if data.dtype.kind == "f":
+        data = data[~np.isnan(data)]
+        if len(data) and not np.all(data == np.round(data)):
+            raise ValueError(f"{table}.{name} ({pg}) takes whole numbers only")
+    if len(data):
+        info = np.iinfo(kind)
+        low, high = data.min(), data.max()
+        if low < info.min or high > info.max:
+            raise ValueError(f"{table}.{name} ({pg}) holds {info.min}..{info.max}, got {low}..{high}")
 
 
 def _nulls(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

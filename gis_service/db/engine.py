@@ -40,9 +40,10 @@ def make_serving_engine(url: str | None = None, *, statement_timeout_s: float = 
     ``statement_timeout_s`` (a heavy request must not hold the database). No overflow: overflow connections
     are closed when returned, and under 50 map users that meant ~10 new PostgreSQL connections a
     second at ~45 ms of database CPU each (scripts/benchmark_map.py: p50 0.5 s -> 0.25 s).
-    No parallel query workers either: a request is short, and a worker process started for a
-    tile of 3,600 network edges costs more than it saves (27 ms against 25 serial) while it takes
-    the core other requests need (scripts/benchmark_api.py)."""
+    No parallel query workers either, for every statement of the API (the planning API's too): a
+    request is short, and a worker process started for a tile of 3,600 network edges costs more
+    than it saves (27 ms against 25 serial) while it takes the core other requests need
+    (scripts/benchmark_api.py); coarse tiles ask for them back (``api.tiles``)."""
     options = f"{statement_timeout_option(statement_timeout_s)} -c max_parallel_workers_per_gather=0"
     return create_engine(url or database_url(), pool_size=20, max_overflow=0, pool_timeout=30,
                          pool_recycle=3600, future=True, connect_args={"options": options})

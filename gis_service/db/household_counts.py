@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-RUNGS = ("aman", "layak_sendiri", "layak_bersama", "belum_layak", "babs")
+from gis_service.vocabulary import LadderRung
+
+RUNGS = tuple(rung.value for rung in LadderRung)  # the table's columns, one per rung
 
 
 def refresh_household_counts(conn: Connection) -> int:
-    """Recount every village's households and surveyed rungs; returns the villages counted."""
+    """Recount every village's households and surveyed rungs; returns the villages counted.
+    Two imports at once take turns here: the second waits for the first to commit, then counts
+    both (without the lock its INSERT would meet the first one's rows)."""
     rungs = ", ".join(f"count(*) FILTER (WHERE ladder_rung = '{r}')" for r in RUNGS)
+    conn.execute(text("LOCK TABLE household_village_count IN SHARE ROW EXCLUSIVE MODE"))
     conn.execute(text("DELETE FROM household_village_count"))
     return conn.execute(text(
         f"INSERT INTO household_village_count (village_code, households, people_recorded, {', '.join(RUNGS)}) "
