@@ -62,6 +62,8 @@ def test_binary_rows_equal_the_csv_rows(engine, n, seed, chunk):
             mp.setattr(binary_copy, "CHUNK_ROWS", chunk)
             assert copy_binary(conn, "via_binary", columns) == n
         csv_rows, binary_rows = _rows(conn, "via_csv"), _rows(conn, "via_binary")
+        stored = conn.execute(text("SELECT k FROM via_binary ORDER BY ctid")).scalars().all()
+        assert stored == list(range(n))  # in the caller's order, whatever the rows' layouts
         conn.execute(text("DROP TABLE via_csv; DROP TABLE via_binary"))
     assert binary_rows == csv_rows and len(binary_rows) == n
     first = binary_rows[0]

@@ -59,10 +59,10 @@ def copy_binary(conn: Connection, table: str, columns: dict[str, np.ndarray]) ->
 
 
 def _rows(columns: dict[str, np.ndarray], types: dict[str, str]) -> bytes:
-    """The chunk's rows in binary. Rows whose fields have the same lengths (the same NULLs, arrays
-    of the same size) share one layout: their bytes are cut from the column matrices as whole
-    slices, layout by layout (COPY does not care about row order), instead of masking every
-    byte of the chunk."""
+    """The chunk's rows in binary, in their order. Rows whose fields have the same lengths (the
+    same NULLs, arrays of the same size) share one layout: their bytes are cut from the column
+    matrices as whole slices, layout by layout, and put at their rows' places in the output, so
+    that the rows reach the table (and its primary key's index) in the caller's order."""
     n = len(next(iter(columns.values())))
     blocks = [np.full(n, len(columns), dtype=">i2").view(np.uint8).reshape(n, 2)]
     lengths = [np.full(n, 2)]
@@ -76,14 +76,17 @@ def _rows(columns: dict[str, np.ndarray], types: dict[str, str]) -> bytes:
     for length in lengths:
         code, kinds = pd.factorize(length)
         layout_of, _ = pd.factorize(layout_of * len(kinds) + code)
+    row_length = np.sum(lengths, axis=0)
+    row_start = np.cumsum(row_length) - row_length
+    out = np.empty(int(row_length.sum()), np.uint8)
     order = np.argsort(layout_of, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(layout_of[order]) != 0])
-    out = []
     for lo, hi in zip(starts, np.r_[starts[1:], n]):
         rows = order[lo:hi]
         widths = [length[rows[0]] for length in lengths]
-        out.append(np.hstack([block[rows, :width] for block, width in zip(blocks, widths)]).tobytes())
-    return b"".join(out)
+        cut = np.hstack([block[rows, :width] for block, width in zip(blocks, widths)])
+        out[row_start[rows][:, None] + np.arange(cut.shape[1])] = cut
+    return out.tobytes()
 
 
 def _check_range(table: str, name: str, values: np.ndarray, pg: str) -> None:
