@@ -148,7 +148,8 @@ def test_qgis_reads_every_collection_with_the_database_counts(qgis, server, admi
         assert got[layer]["crs"] == "EPSG:4326", got[layer]
     assert got["facilities"]["geometry"] == "Point" and got["villages"]["geometry"] == "MultiPolygon"
     pages = [r["query"] for r in requests_seen if r["path"] == "/ogc/collections/facilities/items"]
-    assert any("offset=200" in q for q in pages), pages  # QGIS followed the `next` links
+    # QGIS followed the `next` links, which page by key (keyset paging): after 100, after 200
+    assert any("after=200" in q for q in pages) and not any("offset=" in q for q in pages), pages
     assert not _refused(requests_seen)
 
 
