@@ -19,16 +19,27 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def commit() -> str:
-    """Short commit of the checkout, ``+dirty`` with uncommitted changes; 'unknown' outside git."""
+def _git(*args: str) -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                              check=False).stdout  # not stripped: status lines start with a space
+    except OSError:
+        return ""
+
+
+def head() -> str:
+    """Short commit of the checkout; 'unknown' outside git."""
+    return _git("rev-parse", "--short", "HEAD").strip() or "unknown"
+
+
+def changed_files() -> list[str]:
+    """Tracked files with uncommitted changes (results and other new files do not count)."""
+    return [line[3:] for line in _git("status", "--porcelain", "--untracked-files=no").splitlines()]
+
+
+def commit() -> str:
+    """``head()``, with ``+dirty`` when tracked files have uncommitted changes."""
+    return head() + ("+dirty" if changed_files() else "")
 
 
 def machine() -> dict:

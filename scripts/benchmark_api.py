@@ -75,7 +75,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchmark_coverage import SIZES, _build  # the same region as the coverage benchmark
 
-from bench_results import record  # scripts/bench_results.py, next to this script
+from bench_results import changed_files, head, record  # scripts/bench_results.py, next to this script
 
 TIPG_VERSION = "1.6.1"
 PAGE = 100
@@ -811,15 +811,8 @@ def _print(results: dict) -> None:
 
 def _code_state() -> str:
     """The commit measured, and the files changed since (the servers run the work tree)."""
-    def git(*cmd: str) -> str:
-        out = subprocess.run(["git", "-C", str(ROOT), *cmd], capture_output=True, text=True,
-                             check=False)
-        return out.stdout.strip()
-
-    changed = [line[3:] for line in git("status", "--porcelain").splitlines()
-               if line[3:].startswith(("gis_service/", "layers/", "config/"))]
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+    changed = [f for f in changed_files() if f.startswith(("gis_service/", "layers/", "config/"))]
+    return head() + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
 
 
 # ---- main --------------------------------------------------------------------------------------

@@ -52,7 +52,6 @@ import resource
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -75,7 +74,7 @@ from gis_service.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_results import record  # scripts/bench_results.py, next to this script
+from bench_results import changed_files, head, record  # scripts/bench_results.py, next to this script
 from benchmark_api import (  # the API benchmark's cluster, server and CPU helpers
     Server,
     _cluster,
@@ -526,13 +525,8 @@ def _server_errors(log: Path) -> dict:
 
 
 def _git_state() -> dict:
-    def git(*cmd: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *cmd], capture_output=True, text=True,
-                              check=False).stdout.strip()
-
-    changed = git("status", "--porcelain").splitlines()
-    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown", "dirty": bool(changed),
-            "changed_files": len(changed)}
+    changed = changed_files()
+    return {"commit": head(), "dirty": bool(changed), "changed_files": len(changed)}
 
 
 def _loadavg() -> list[float]:
