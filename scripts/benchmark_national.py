@@ -47,7 +47,7 @@ from gis_service.analysis.ladder import area_rows, project_rungs, village_counts
 from gis_service.analysis.parameters import capacity_households, load_parameter_values
 from gis_service.distributed import geoparquet
 from gis_service.distributed.dataset import Dataset, building_units, read_facilities
-from gis_service.distributed.engine import PRELOAD, ClusterOptions, run_coverage_dask
+from gis_service.distributed.engine import ClusterOptions, local_cluster, run_coverage_dask
 from gis_service.distributed.generate import generate_national
 from gis_service.settings import get_settings
 
@@ -104,11 +104,10 @@ def _median(call) -> float:
 
 
 def on_cluster(root: Path, out: Path, workers: int) -> dict:
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     t = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, preload=[PRELOAD]) as cluster, Client(cluster) as client:
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         startup = time.perf_counter() - t
         t = time.perf_counter()
         result = run_coverage_dask(None, CoverageOptions(method="buffer", distance_m=RADIUS_M, nearest_k=0,
