@@ -52,20 +52,38 @@ def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], proj
     flags = {"all": np.logical_or.reduce(list(served.values())) if served else np.zeros(len(households), bool),
              **served}
     people = households["people"].to_numpy()
-    codes, villages = pd.factorize(households["village_code"].fillna(UNASSIGNED), sort=True)
+    codes, villages = _by_village(households["village_code"])
     n = len(villages)
     wide = {"households": np.bincount(codes, minlength=n), "people": np.bincount(codes, people, n)}
     for service, flag in flags.items():
         wide[f"{service}|served_households"] = np.bincount(codes[flag], minlength=n)
         wide[f"{service}|served_people"] = np.bincount(codes[flag], people[flag], n)
-    for label, rungs in (("now", households["rung"].to_numpy()), ("projected", projected)):
-        found, names = pd.factorize(np.asarray(rungs, dtype=object))  # one hashing pass, not a compare per rung
+    for label, rungs in (("now", households["rung"]), ("projected", projected)):
+        if isinstance(rungs, pd.Series) and isinstance(rungs.dtype, pd.CategoricalDtype):  # codes already
+            found, names = rungs.cat.codes.to_numpy(), rungs.cat.categories
+        else:
+            found, names = pd.factorize(np.asarray(rungs, dtype=object))  # one hashing pass, not a compare per rung
         rung = np.append([RUNGS.index(r) if r in RUNGS else -1 for r in names], -1)[found]  # -1: none
         known = rung >= 0
         table = np.bincount(codes[known] * len(RUNGS) + rung[known], minlength=n * len(RUNGS)).reshape(n, len(RUNGS))
         for k, name in enumerate(RUNGS):
             wide[f"{label}|{name}"] = table[:, k]
     return pd.DataFrame(wide, index=pd.Index(villages, name="area_code")).astype("int64")
+
+
+def _by_village(village: pd.Series) -> tuple[np.ndarray, np.ndarray | pd.Index]:
+    """Each household's village number and the villages (codes, sorted; ``UNASSIGNED`` for none),
+    as ``pd.factorize(sort=True)`` gives them; a categorical's codes are taken as they are."""
+    if not isinstance(village.dtype, pd.CategoricalDtype):
+        return pd.factorize(village.fillna(UNASSIGNED), sort=True)
+    names = np.append(village.cat.categories.to_numpy(dtype=object), UNASSIGNED)
+    raw = village.cat.codes.to_numpy().astype(np.int64)
+    raw[raw < 0] = len(names) - 1
+    used = np.flatnonzero(np.bincount(raw, minlength=len(names)))
+    used = used[np.argsort(names[used].astype(str), kind="stable")]
+    number = np.full(len(names), -1, np.int64)
+    number[used] = np.arange(len(used))
+    return number[raw], names[used]
 
 
 def area_rows(village: pd.DataFrame, services: list[str], *, region_code: str) -> pd.DataFrame:

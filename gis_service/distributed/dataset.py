@@ -221,28 +221,41 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
                                                           .to_numpy()))
     villages = gpd.read_parquet(dataset.villages_path,  # this unit's villages only (row filter)
                                 filters=pc.starts_with(pc.field("code"), partition.code + "."))
-    code = villages_of(lonlat, villages["code"].to_numpy(dtype=object), villages.geometry.to_numpy())
+    found = villages_of(lonlat, villages.geometry.to_numpy())
     ids = table.column("id").to_numpy()
     order = np.argsort(ids, kind="stable")  # by id, as units are everywhere
-    lonlat, code, ids = lonlat[order], code[order], ids[order]
+    lonlat, found, ids = lonlat[order], found[order], ids[order]
     if len(ids) > 1 and (ids[1:] == ids[:-1]).any():
         raise ValueError(f"{path}: footprint ids repeat (id {ids[1:][ids[1:] == ids[:-1]][0]}); "
                          "give every footprint its own id")
     x, y = Transformer.from_crs("EPSG:4326", dataset.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
-    return pd.DataFrame({"id": ids, "village_code": code, "rung": "unknown",
-                         "has_septic_tank": None, "people": round(value(params, "household_size")),
+    n = len(ids)
+    return pd.DataFrame({"id": ids, "village_code": _categories(found, villages["code"].to_numpy(dtype=object)),
+                         "rung": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=["unknown"]),
+                         "has_septic_tank": np.full(n, None, dtype=object),
+                         "people": np.full(n, round(value(params, "household_size")), np.int64),
                          "x": x, "y": y, "lon": lonlat[:, 0], "lat": lonlat[:, 1]})
 
 
-def villages_of(xy: np.ndarray, codes: np.ndarray, polygons: np.ndarray) -> np.ndarray:
-    """The code of the polygon holding each point (the first, on a shared edge; None: none).
+def _categories(found: np.ndarray, codes: np.ndarray) -> pd.Categorical:
+    """Village codes as a categorical (-1: none), sorted: a million strings are never made."""
+    if not pd.Index(codes).is_unique:  # a village twice in the file: strings, as they come
+        return pd.Categorical(np.where(found >= 0, codes[np.maximum(found, 0)], None))
+    order = np.argsort(codes.astype(str), kind="stable")
+    rank = np.empty(len(codes), np.int64)
+    rank[order] = np.arange(len(codes))
+    return pd.Categorical.from_codes(np.where(found >= 0, rank[np.maximum(found, 0)], -1), categories=codes[order])
+
+
+def villages_of(xy: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """The index of the polygon holding each point (the first, on a shared edge; -1: none).
     Points stay coordinates, sorted into square cells about a village wide: a polygon's
     candidates are the cells under its box (a few runs of the sorted order), tested with
     ``shapely.intersects_xy`` on the prepared polygon (an indexed point-in-area test, which real
     village outlines of thousands of vertices need). Faster than making a million points."""
-    out = np.full(len(xy), None, dtype=object)
+    found = np.full(len(xy), -1, dtype=np.int64)
     if not len(xy) or not len(polygons):
-        return out
+        return found
     bounds = shapely.bounds(polygons)
     cell = max(float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]))), 1e-9)
     origin = xy.min(axis=0)
@@ -252,7 +265,6 @@ def villages_of(xy: np.ndarray, codes: np.ndarray, polygons: np.ndarray) -> np.n
     order = np.argsort(key, kind="stable")
     key = key[order]
     shapely.prepare(polygons)
-    found = np.full(len(xy), -1, dtype=np.int64)
     for k, (polygon, (x0, y0, x1, y1)) in enumerate(zip(polygons, bounds)):
         (c0, r0), (c1, r1) = (np.clip(np.floor((np.array(corner) - origin) / cell).astype(np.int64), 0, top)
                               for corner in ((x0, y0), (x1, y1)))
@@ -262,15 +274,17 @@ def villages_of(xy: np.ndarray, codes: np.ndarray, polygons: np.ndarray) -> np.n
         x, y = xy[candidates, 0], xy[candidates, 1]
         candidates = candidates[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1) & (found[candidates] < 0)]
         found[candidates[shapely.intersects_xy(polygon, xy[candidates, 0], xy[candidates, 1])]] = k
-    out[found >= 0] = np.asarray(codes, dtype=object)[found[found >= 0]]
-    return out
+    return found
 
 
 def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:
     """Household units (id, village_code, rung, has_septic_tank, people, x, y; and ``point``, the
-    demand point of a modelled unit) as GeoParquet."""
-    lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
-        units["x"].to_numpy(float), units["y"].to_numpy(float))
+    demand point of a modelled unit; ``lon``, ``lat`` when known, else from x, y) as GeoParquet."""
+    if "lon" in units:  # made from footprints: their centroids' own lon/lat
+        lon, lat = units["lon"].to_numpy(float), units["lat"].to_numpy(float)
+    else:
+        lon, lat = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True).transform(
+            units["x"].to_numpy(float), units["y"].to_numpy(float))
     septic = units["has_septic_tank"].to_numpy(dtype=object, copy=True)
     septic[pd.isna(septic)] = None
     table = pa.table({

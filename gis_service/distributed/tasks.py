@@ -443,7 +443,7 @@ def _empty_pairs() -> pa.Table:
 def _write_table(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd", use_dictionary=geoparquet.dictionary_columns(table.schema))
     os.replace(tmp, path)
 
 
