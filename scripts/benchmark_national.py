@@ -117,6 +117,7 @@ def on_cluster(root: Path, out: Path, workers: int) -> dict:
         seconds = time.perf_counter() - t
         peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"seconds": seconds, "startup": startup, "steps": result.seconds,
+            "reach_task_seconds": result.summary["engine"]["reach_task_seconds"],
             "served": result.summary["served_lltt_households"], "worker_peak_mb": sorted(peaks.values())}
 
 
@@ -166,10 +167,15 @@ def _print(row: dict) -> None:
     for w in (1, 2):
         d = row[f"dask{w}"]
         reach_rate = n / (d["steps"]["reach"] * w)
+        phases = d["reach_task_seconds"]
+        pairs_rate = n / phases["reach"]  # worker seconds of the reach phase, summed over the units
         print(f"  dask {w} worker(s): {d['seconds']:.1f} s (x{single['seconds'] / d['seconds']:.2f} of one process; "
               f"cluster start {d['startup']:.1f} s apart), steps {d['steps']}, worker peaks "
               f"{', '.join(f'{m:,.0f}' for m in d['worker_peak_mb'])} MB; reach step per worker "
               f"{reach_rate / 1e6:.2f} M/s = floor / {n / floor / reach_rate:.1f}")
+        print(f"    reach tasks, worker seconds per phase: "
+              f"{', '.join(f'{k} {v:.2f}' for k, v in phases.items())}; the reach phase alone "
+              f"{pairs_rate / 1e6:.2f} M/s per worker = floor x {pairs_rate * floor / n:.2f}")
 
 
 def _project(row: dict) -> None:

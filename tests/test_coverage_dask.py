@@ -333,6 +333,8 @@ def test_footprint_dataset_run_equals_one_allocation_of_the_whole_region(tmp_pat
     options = CoverageOptions(method="buffer", distance_m=1500, nearest_k=2)
     result = run_coverage_dask(None, options, cluster=ClusterOptions(workers=2), dataset=data.root, output=out)
     assert result.run_id is None and result.summary["households"] == 30_000
+    phases = result.summary["engine"]["reach_task_seconds"]  # worker time of the reach tasks, per phase
+    assert set(phases) == {"households", "reach", "allocation", "counts"} and min(phases.values()) > 0
 
     buildings = pd.concat([gpd.read_parquet(data.buildings_path(p)) for p in data.partitions], ignore_index=True)
     villages = gpd.read_parquet(data.villages_path)

@@ -196,7 +196,8 @@ def run_coverage_dask(engine: Engine | None, options: coverage.CoverageOptions |
     summary["demand"] = {"method": options.demand, "units": int(sum(p.households for p in data.partitions)),
                          "notes": notes}
     summary["engine"] = {"name": "dask", "workers": workers, "level": level, "partitions": len(data.partitions),
-                         "allocation_groups": len(packs), "units_counted_in_one_pass": len(data.partitions) - len(waiting)}
+                         "allocation_groups": len(packs), "units_counted_in_one_pass": len(data.partitions) - len(waiting),
+                         "reach_task_seconds": _phase_sums(reach)}
     if cluster.keep:
         summary["engine"]["work_dir"] = str(work)
     per_facility = [_facility_rows(s, by_service[s], capacity[s], in_reach[s], counts) for s in services]
@@ -453,6 +454,16 @@ def _components(n: int, links: list, group: np.ndarray | None) -> np.ndarray:
     r, c = np.concatenate(rows), np.concatenate(cols)
     graph = sp.coo_matrix((np.ones(len(r), np.int8), (r, c)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
+
+
+def _phase_sums(reach: list[dict]) -> dict[str, float]:
+    """Seconds of the reach tasks per phase (households, reach, allocation, service_areas,
+    counts), added over the units: worker time, not wall time."""
+    total: dict[str, float] = {}
+    for summary in reach:
+        for phase, seconds in summary.get("seconds", {}).items():
+            total[phase] = total.get(phase, 0.0) + seconds
+    return {k: round(v, 3) for k, v in total.items()}
 
 
 def _sum_bands(parts: list[dict | None]) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
     done = spec.work_dir / "reach" / f"{part.name}.json"
     if done.exists():
         return _load_summary(spec, done, part)
+    clock = Clock()
     hh = _households(spec, part)
     n = len(hh) if hh is not None else 0
     hh_xy = hh[["x", "y"]].to_numpy() if hh is not None else np.empty((0, 2))
@@ -124,6 +126,7 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
         edges = read_edges(spec.dataset.edges_path, _grow(box, spec.margins.clip_m), spec.dataset.metric_crs)
     others = [q.bbox for k, q in enumerate(spec.dataset.partitions) if k != index and q.bbox is not None]
     graphs, times_of, open_pairs, near, areas, summary, alloc = {}, {}, [], {}, [], {}, {}
+    clock.lap("households")
     for code, service in enumerate(SERVICES):
         fac_all = spec.facilities.get(service)
         if fac_all is None or fac_all.empty:
@@ -144,6 +147,7 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
             if nearest_k:
                 near.update(coverage._nearest_columns(service, fac, hh_xy, pairs, spec.options, spec.params,
                                                       spec.net_params, graphs, times_of))
+            clock.lap("reach")
             boundary = np.full(len(fac), service in spec.grouped)
             for other in others:
                 boundary |= _reaches(spec, service, local, other)
@@ -158,13 +162,16 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
                                         "cost": pa.array(c, pa.float64()),
                                         "part": pa.array(np.full(len(f), index, np.int32))}))
             summary[service] = _links(local, comp, pairs[0], open_fac)
+            clock.lap("allocation")
         mine = home.get(service) or []
         if spec.options.service_areas and mine and spec.options.method == "network" and service != "offsite":
             areas.append(_home_areas(spec, service, fac_all.iloc[mine].reset_index(drop=True), edges, graphs))
+            clock.lap("service_areas")
     if areas:
         frame = pd.concat(areas, ignore_index=True)
         frame["geom"] = shapely.to_wkb(frame["geom"].to_numpy())
         _write_table(pa.Table.from_pandas(frame, preserve_index=False), spec.work_dir / "areas" / f"{part.name}.parquet")
+        clock.lap("service_areas")
     if n:
         pending = np.zeros(n, bool)
         for table in open_pairs:
@@ -179,8 +186,26 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
         _save_counts(spec, part.name, _count(spec, part.name, hh[settled], {
             s: tuple(a[settled] for a in arrays) for s, arrays in alloc.items()},
             near[settled] if len(near.columns) else near))
+    clock.lap("counts")
+    summary["seconds"] = clock.rounded()
     _atomic_text(done, json.dumps(summary))
     return _load_summary(spec, done, part)
+
+
+class Clock:
+    """Seconds spent per phase of a task, added up over the phase's laps."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._t
+        self._t = now
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.seconds.items()}
 
 
 def _pending_path(spec: RunSpec, part: Partition) -> Path:
