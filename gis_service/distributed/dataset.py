@@ -219,9 +219,11 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
     else:  # other encodings (interleaved coordinates, multipolygons): geopandas decodes them
         lonlat = shapely.get_coordinates(shapely.centroid(gpd.read_parquet(path, columns=["geometry"]).geometry
                                                           .to_numpy()))
-    villages = gpd.read_parquet(dataset.villages_path,  # this unit's villages only (row filter)
-                                filters=pc.starts_with(pc.field("code"), partition.code + "."))
-    found = villages_of(lonlat, villages.geometry.to_numpy())
+    mine = pc.starts_with(pc.field("code"), partition.code + ".")  # this unit's villages only (row filter)
+    villages, polygons = geoparquet.read_polygons(dataset.villages_path, ["code"], filters=mine)
+    if polygons is None:  # another encoding: geopandas decodes it
+        polygons = gpd.read_parquet(dataset.villages_path, columns=["code", "geometry"], filters=mine).geometry.to_numpy()
+    found = villages_of(lonlat, polygons)
     ids = table.column("id").to_numpy()
     order = np.argsort(ids, kind="stable")  # by id, as units are everywhere
     lonlat, found, ids = lonlat[order], found[order], ids[order]
@@ -230,7 +232,7 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
                          "give every footprint its own id")
     x, y = Transformer.from_crs("EPSG:4326", dataset.metric_crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
     n = len(ids)
-    return pd.DataFrame({"id": ids, "village_code": _categories(found, villages["code"].to_numpy(dtype=object)),
+    return pd.DataFrame({"id": ids, "village_code": _categories(found, villages.column("code").to_numpy(zero_copy_only=False)),
                          "rung": pd.Categorical.from_codes(np.zeros(n, np.int8), categories=["unknown"]),
                          "has_septic_tank": np.full(n, None, dtype=object),
                          "people": np.full(n, round(value(params, "household_size")), np.int64),
