@@ -20,8 +20,12 @@ LAYAK = ("aman", "layak_sendiri", "layak_bersama")
 UNASSIGNED = "unassigned"  # households outside every stored village polygon
 
 
-def project_rungs(rung: np.ndarray, has_tank: np.ndarray, served: dict[str, np.ndarray]) -> np.ndarray:
-    """The rung each household reaches if the scenario runs (rules in the module docstring)."""
+def project_rungs(rung: np.ndarray | pd.Categorical, has_tank: np.ndarray, served: dict[str, np.ndarray]
+                  ) -> np.ndarray | pd.Categorical:
+    """The rung each household reaches if the scenario runs (rules in the module docstring). A
+    categorical in, a categorical out: its codes are compared, not a million strings."""
+    if isinstance(rung, pd.Categorical):
+        return _project_codes(rung, has_tank, served)
     out = rung.copy()
     if "offsite" in served:
         out[served["offsite"]] = "aman"
@@ -30,6 +34,20 @@ def project_rungs(rung: np.ndarray, has_tank: np.ndarray, served: dict[str, np.n
     if "mck" in served:
         out[served["mck"] & (out == "babs")] = "belum_layak"
     return out
+
+
+def _project_codes(rung: pd.Categorical, has_tank: np.ndarray, served: dict[str, np.ndarray]) -> pd.Categorical:
+    names = list(dict.fromkeys([*rung.categories, "aman", "belum_layak"]))
+    now = rung.codes  # -1: missing, as a missing rung never matches a rule
+    out = now.astype(np.int16)
+    number = {name: k for k, name in enumerate(names)}
+    if "offsite" in served:
+        out[served["offsite"]] = number["aman"]
+    if "lltt" in served and "layak_sendiri" in number:
+        out[served["lltt"] & (now == number["layak_sendiri"]) & (has_tank != False)] = number["aman"]  # noqa: E712
+    if "mck" in served and "babs" in number:
+        out[served["mck"] & (out == number["babs"])] = number["belum_layak"]
+    return pd.Categorical.from_codes(out, categories=names)
 
 
 def area_table(households: pd.DataFrame, served: dict[str, np.ndarray], projected: np.ndarray,
@@ -59,8 +77,10 @@ def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], proj
         wide[f"{service}|served_households"] = np.bincount(codes[flag], minlength=n)
         wide[f"{service}|served_people"] = np.bincount(codes[flag], people[flag], n)
     for label, rungs in (("now", households["rung"]), ("projected", projected)):
-        if isinstance(rungs, pd.Series) and isinstance(rungs.dtype, pd.CategoricalDtype):  # codes already
-            found, names = rungs.cat.codes.to_numpy(), rungs.cat.categories
+        if isinstance(rungs, pd.Series) and isinstance(rungs.dtype, pd.CategoricalDtype):
+            rungs = rungs.array
+        if isinstance(rungs, pd.Categorical):  # codes already
+            found, names = rungs.codes, rungs.categories
         else:
             found, names = pd.factorize(np.asarray(rungs, dtype=object))  # one hashing pass, not a compare per rung
         rung = np.append([RUNGS.index(r) if r in RUNGS else -1 for r in names], -1)[found]  # -1: none

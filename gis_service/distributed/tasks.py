@@ -334,7 +334,8 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
         _write_table(_served_per_point(hh["point"].to_numpy(), served), spec.work_dir / "results" / f"{name}.parquet")
     else:
         _write_household_results(spec, name, hh, rows)
-    projected = project_rungs(hh["rung"].to_numpy(), hh["has_septic_tank"].to_numpy(), served)
+    rung = hh["rung"].array if isinstance(hh["rung"].dtype, pd.CategoricalDtype) else hh["rung"].to_numpy()
+    projected = project_rungs(rung, hh["has_septic_tank"].to_numpy(), served)
     return {"villages": village_counts(hh, served, projected), "served": served_count,
             "served_people": served_people, "bands": bands}
 
