@@ -225,8 +225,9 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
         polygons = gpd.read_parquet(dataset.villages_path, columns=["code", "geometry"], filters=mine).geometry.to_numpy()
     found = villages_of(lonlat, polygons)
     ids = table.column("id").to_numpy()
-    order = np.argsort(ids, kind="stable")  # by id, as units are everywhere
-    lonlat, found, ids = lonlat[order], found[order], ids[order]
+    if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():  # by id, as units are everywhere
+        order = np.argsort(ids, kind="stable")
+        lonlat, found, ids = lonlat[order], found[order], ids[order]
     if len(ids) > 1 and (ids[1:] == ids[:-1]).any():
         raise ValueError(f"{path}: footprint ids repeat (id {ids[1:][ids[1:] == ids[:-1]][0]}); "
                          "give every footprint its own id")
