@@ -168,7 +168,7 @@ def _print(row: dict) -> None:
         d = row[f"dask{w}"]
         reach_rate = n / (d["steps"]["reach"] * w)
         phases = d["reach_task_seconds"]
-        pairs_rate = n / phases["reach"]  # worker seconds of the reach phase, summed over the units
+        pairs_rate = n / phases.get("reach", float("nan"))  # worker seconds of the reach phase, summed over the units
         print(f"  dask {w} worker(s): {d['seconds']:.1f} s (x{single['seconds'] / d['seconds']:.2f} of one process; "
               f"cluster start {d['startup']:.1f} s apart), steps {d['steps']}, worker peaks "
               f"{', '.join(f'{m:,.0f}' for m in d['worker_peak_mb'])} MB; reach step per worker "

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from gis_service.analysis import coverage as coverage_module
 from gis_service.analysis.allocation import allocate, facility_order
+from gis_service.analysis.ladder import village_counts
 from gis_service.analysis.coverage import CoverageOptions, buffer_pairs, run_coverage
 from gis_service.analysis.network import NetworkParams
 from gis_service.analysis.parameters import capacity_households, load_parameter_values
@@ -334,7 +335,8 @@ def test_footprint_dataset_run_equals_one_allocation_of_the_whole_region(tmp_pat
     result = run_coverage_dask(None, options, cluster=ClusterOptions(workers=2), dataset=data.root, output=out)
     assert result.run_id is None and result.summary["households"] == 30_000
     phases = result.summary["engine"]["reach_task_seconds"]  # worker time of the reach tasks, per phase
-    assert set(phases) == {"households", "reach", "allocation", "counts"} and min(phases.values()) > 0
+    assert {"households", "reach", "allocation", "counts"} <= set(phases) <= {
+        "households", "reach", "allocation", "handoff", "counts"} and min(phases.values()) > 0
 
     buildings = pd.concat([gpd.read_parquet(data.buildings_path(p)) for p in data.partitions], ignore_index=True)
     villages = gpd.read_parquet(data.villages_path)
@@ -381,8 +383,16 @@ def test_local_workers_reuse_freed_memory_instead_of_faulting_it_in_again():
     ``WORKER_ENVIRON`` and reuse the heap."""
     from dask.distributed import Client
 
-    with local_cluster(1) as cluster, Client(cluster) as client:
-        [(environ, faults)] = client.run(_faults_of_temporary_arrays).values()
+    mine = {k: os.environ.get(k) for k in WORKER_ENVIRON}
+    os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"  # as a cluster made with dask's defaults leaves it
+    try:
+        with local_cluster(1) as cluster, Client(cluster) as client:
+            [(environ, faults)] = client.run(_faults_of_temporary_arrays).values()
+        assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's environment is left as it was
+        assert os.environ.get("MALLOC_MMAP_THRESHOLD_") == mine["MALLOC_MMAP_THRESHOLD_"]
+    finally:
+        for k, v in mine.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     assert environ == WORKER_ENVIRON
     assert faults < 500
 
@@ -420,6 +430,13 @@ def test_footprints_become_households_in_id_order(tmp_path):
     shuffled.to_parquet(data.buildings_path(unit))  # WKB, as most published footprints are
     from_wkb = building_units(data, unit, params)
     assert from_wkb["id"].equals(units["id"]) and np.allclose(from_wkb[["x", "y"]], units[["x", "y"]], atol=1e-6)
+
+    villages = gpd.read_parquet(data.villages_path)
+    villages.assign(code="99." + villages["code"]).to_parquet(data.villages_path, geometry_encoding="geoarrow")
+    outside = building_units(data, unit, params)  # no village of this unit: every household outside them
+    assert outside["village_code"].isna().all() and len(outside) == len(units)
+    counted = village_counts(outside, {"lltt": np.zeros(len(outside), bool)}, outside["rung"].array)
+    assert counted.index.tolist() == ["unassigned"] and counted["households"].tolist() == [len(units)]
 
     pd.concat([shuffled, shuffled.head(1)]).to_parquet(data.buildings_path(unit), geometry_encoding="geoarrow")
     with pytest.raises(ValueError, match="footprint ids repeat"):

@@ -39,3 +39,11 @@ def test_categorical_households_count_as_strings(rows, categories):
     got = village_counts(as_categories, served, projected_codes)
     assert list(got.index) == list(expected.index)  # sorted codes, 'unassigned' where none
     assert got.reset_index(drop=True).equals(expected.reset_index(drop=True))
+
+
+def test_no_households_count_nothing():
+    """A unit whose households all wait for a shared group counts an empty frame first."""
+    empty = pd.DataFrame({"village_code": np.array([], dtype=object), "rung": np.array([], dtype=object),
+                          "people": np.array([], dtype=np.int64)})
+    counted = village_counts(empty, {"lltt": np.zeros(0, bool)}, np.array([], dtype=object))
+    assert counted.empty and "now|aman" in counted.columns

@@ -83,7 +83,7 @@ def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], proj
             found, names = rungs.codes, rungs.categories
         else:
             found, names = pd.factorize(np.asarray(rungs, dtype=object))  # one hashing pass, not a compare per rung
-        rung = np.append([RUNGS.index(r) if r in RUNGS else -1 for r in names], -1)[found]  # -1: none
+        rung = np.array([RUNGS.index(r) if r in RUNGS else -1 for r in names] + [-1], np.int64)[found]  # -1: none
         known = rung >= 0
         table = np.bincount(codes[known] * len(RUNGS) + rung[known], minlength=n * len(RUNGS)).reshape(n, len(RUNGS))
         for k, name in enumerate(RUNGS):

@@ -242,7 +242,9 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
 
 def _categories(found: np.ndarray, codes: np.ndarray) -> pd.Categorical:
     """Village codes as a categorical (-1: none), sorted: a million strings are never made."""
-    if not pd.Index(codes).is_unique:  # a village twice in the file: strings, as they come
+    if not len(codes):  # no village of this unit in the file: every household outside them
+        return pd.Categorical.from_codes(np.full(len(found), -1), categories=pd.Index([], dtype=object))
+    if not pd.Index(codes).is_unique or pd.isna(codes).any():  # a village twice, or without a code: strings
         return pd.Categorical(np.where(found >= 0, codes[np.maximum(found, 0)], None))
     order = np.argsort(codes.astype(str), kind="stable")
     rank = np.empty(len(codes), np.int64)

@@ -284,9 +284,18 @@ def local_cluster(workers: int):
     from dask.distributed import LocalCluster
 
     environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
-    with dask.config.set(environ):  # read when each nanny is made, inside the constructor
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=None, silence_logs=logging.ERROR, preload=[PRELOAD])
+    before = {k: os.environ.get(k) for k in WORKER_ENVIRON}
+    os.environ.update(WORKER_ENVIRON)  # a nanny prefers this process's environment to the config
+    try:
+        with dask.config.set(environ):  # read when each nanny is made, inside the constructor
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                dashboard_address=None, silence_logs=logging.ERROR, preload=[PRELOAD])
+    finally:  # this process's children (PostgreSQL, job workers) keep the environment they had
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _stage(client, engine: Engine | None, dataset: Dataset, facilities: pd.DataFrame, options, params: dict,
@@ -457,8 +466,9 @@ def _components(n: int, links: list, group: np.ndarray | None) -> np.ndarray:
 
 
 def _phase_sums(reach: list[dict]) -> dict[str, float]:
-    """Seconds of the reach tasks per phase (households, reach, allocation, service_areas,
-    counts), added over the units: worker time, not wall time."""
+    """Seconds of the reach tasks per phase (households, network, reach, allocation,
+    service_areas, handoff, counts), added over the units: worker time, not wall time. A resumed
+    run reports the units it found finished with the seconds they took then."""
     total: dict[str, float] = {}
     for summary in reach:
         for phase, seconds in summary.get("seconds", {}).items():

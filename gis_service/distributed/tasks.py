@@ -123,7 +123,9 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
     box = _box(part.bbox, [spec.facilities[s].iloc[i][["x", "y"]].to_numpy(float) for s, i in home.items() if i])
     edges = None
     if spec.options.method == "network" and box is not None:
+        clock.lap("households")
         edges = read_edges(spec.dataset.edges_path, _grow(box, spec.margins.clip_m), spec.dataset.metric_crs)
+        clock.lap("network")
     others = [q.bbox for k, q in enumerate(spec.dataset.partitions) if k != index and q.bbox is not None]
     graphs, times_of, open_pairs, near, areas, summary, alloc = {}, {}, [], {}, [], {}, {}
     clock.lap("households")
@@ -182,6 +184,7 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
                                                                   for s, arrays in alloc.items()},
                                  near[pending] if len(near.columns) else near, open_pairs)
             summary["pending"] = True
+            clock.lap("handoff")
         settled = ~pending
         _save_counts(spec, part.name, _count(spec, part.name, hh[settled], {
             s: tuple(a[settled] for a in arrays) for s, arrays in alloc.items()},
