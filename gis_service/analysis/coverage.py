@@ -362,14 +362,21 @@ def _ids_or_masked(ids: np.ndarray, index: np.ndarray) -> np.ma.MaskedArray:
 
 
 class _Timer:
+    """Seconds per step since the last lap, added up when a step laps again (a cluster task's
+    phases); ``laps`` rounds them to milliseconds."""
+
     def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
+        self._seconds: dict[str, float] = {}
         self._t = time.perf_counter()
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
-        self.laps[name] = round(now - self._t, 3)
+        self._seconds[name] = self._seconds.get(name, 0.0) + now - self._t
         self._t = now
+
+    @property
+    def laps(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self._seconds.items()}
 
 
 def _json(obj) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +114,7 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
     done = spec.work_dir / "reach" / f"{part.name}.json"
     if done.exists():
         return _load_summary(spec, done, part)
-    clock = Clock()
+    clock = coverage._Timer()
     hh = _households(spec, part)
     n = len(hh) if hh is not None else 0
     hh_xy = hh[["x", "y"]].to_numpy() if hh is not None else np.empty((0, 2))
@@ -190,25 +189,9 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
             s: tuple(a[settled] for a in arrays) for s, arrays in alloc.items()},
             near[settled] if len(near.columns) else near))
     clock.lap("counts")
-    summary["seconds"] = clock.rounded()
+    summary["seconds"] = clock.laps
     _atomic_text(done, json.dumps(summary))
     return _load_summary(spec, done, part)
-
-
-class Clock:
-    """Seconds spent per phase of a task, added up over the phase's laps."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, phase: str) -> None:
-        now = time.perf_counter()
-        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._t
-        self._t = now
-
-    def rounded(self) -> dict[str, float]:
-        return {k: round(v, 4) for k, v in self.seconds.items()}
 
 
 def _pending_path(spec: RunSpec, part: Partition) -> Path:
