@@ -50,12 +50,33 @@ def test_footprint_centroids_equal_shapely_exterior_centroids(shapes, skip):
     assert np.abs(got - want).max() < 1e-9  # degrees: about 0.1 mm
 
 
-def test_dictionary_encoding_is_asked_for_codes_not_coordinates():
+def test_each_column_is_written_in_the_encoding_that_suits_it(tmp_path):
+    """Ids delta-coded, coordinates and costs split by byte, codes and facility ids in a
+    dictionary; the file reads back the same, empty or not."""
+    import pyarrow.parquet as pq
+
+    n = 3_000
     table = pa.table({
-        "id": pa.array([1, 2]), "village_code": pa.array(["62.07.01.2001", None]),
-        "cost": pa.array([1.5, np.nan]), "geometry": geoparquet.points(np.array([112.0, 112.1]), np.array([-2.0, -2.1])),
-        "bbox": geoparquet.bbox_column(*[np.array([1.0, 2.0])] * 4)})
-    assert geoparquet.dictionary_columns(table.schema) == ["id", "village_code"]
+        "id": pa.array(np.arange(n) * 7 + 10**9), "facility_id": pa.array(np.arange(n) % 5),
+        "village_code": pa.array(["62.07.01.2001", None, "62.07.01.2002"] * (n // 3)),
+        "cost": pa.array(np.linspace(0, 1, n)), "geometry": geoparquet.points(np.full(n, 112.0), np.linspace(-2, -1, n)),
+        "bbox": geoparquet.bbox_column(*[np.linspace(1, 2, n)] * 4),
+        "outline": pa.array([[[{"x": 1.0, "y": 2.0}]]] * n)})
+    options = geoparquet.write_options(table)
+    assert options["use_dictionary"] == ["facility_id", "village_code"]
+    assert options["column_encoding"] == {
+        "id": "DELTA_BINARY_PACKED", "cost": "BYTE_STREAM_SPLIT", "geometry.x": "BYTE_STREAM_SPLIT",
+        "geometry.y": "BYTE_STREAM_SPLIT", **{f"bbox.{k}": "BYTE_STREAM_SPLIT" for k in ("xmin", "ymin", "xmax", "ymax")},
+        "outline.list.element.list.element.x": "BYTE_STREAM_SPLIT",
+        "outline.list.element.list.element.y": "BYTE_STREAM_SPLIT"}
+    for rows in (table, table.slice(0, 0)):
+        path = tmp_path / f"t{len(rows)}.parquet"
+        geoparquet.write(rows, path, encoding="point", geometry_type="Point")
+        assert pq.read_table(path).select(table.column_names).equals(rows)
+    meta = pq.read_metadata(tmp_path / f"t{n}.parquet").row_group(0)
+    used = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "DELTA_BINARY_PACKED" in used["id"] and "BYTE_STREAM_SPLIT" in used["geometry.x"]
+    assert "RLE_DICTIONARY" in used["facility_id"] and "RLE_DICTIONARY" not in used["id"]
 
 
 def test_polygons_are_read_as_geopandas_reads_them(tmp_path):

@@ -40,6 +40,7 @@ from sqlalchemy.pool import NullPool
 from gis_service.analysis.demand import UNASSIGNED_AREA, area_demand, household_units
 from gis_service.analysis.parameters import value
 from gis_service.distributed import geoparquet
+from gis_service.distributed.village_lookup import villages_of
 
 FORMAT = "gis-service-dataset/1"
 LEVELS = {"province": 1, "regency": 2, "district": 3}
@@ -250,36 +251,6 @@ def _categories(found: np.ndarray, codes: np.ndarray) -> pd.Categorical:
     rank = np.empty(len(codes), np.int64)
     rank[order] = np.arange(len(codes))
     return pd.Categorical.from_codes(np.where(found >= 0, rank[np.maximum(found, 0)], -1), categories=codes[order])
-
-
-def villages_of(xy: np.ndarray, polygons: np.ndarray) -> np.ndarray:
-    """The index of the polygon holding each point (the first, on a shared edge; -1: none).
-    Points stay coordinates, sorted into square cells about a village wide: a polygon's
-    candidates are the cells under its box (a few runs of the sorted order), tested with
-    ``shapely.intersects_xy`` on the prepared polygon (an indexed point-in-area test, which real
-    village outlines of thousands of vertices need). Faster than making a million points."""
-    found = np.full(len(xy), -1, dtype=np.int64)
-    if not len(xy) or not len(polygons):
-        return found
-    bounds = shapely.bounds(polygons)
-    cell = max(float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]))), 1e-9)
-    origin = xy.min(axis=0)
-    at = np.floor((xy - origin) / cell).astype(np.int64)
-    top = at.max(axis=0)
-    key = at[:, 1] * (top[0] + 1) + at[:, 0]
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    shapely.prepare(polygons)
-    for k, (polygon, (x0, y0, x1, y1)) in enumerate(zip(polygons, bounds)):
-        (c0, r0), (c1, r1) = (np.clip(np.floor((np.array(corner) - origin) / cell).astype(np.int64), 0, top)
-                              for corner in ((x0, y0), (x1, y1)))
-        rows = np.arange(r0, r1 + 1) * (top[0] + 1)
-        lo, hi = np.searchsorted(key, rows + c0, "left"), np.searchsorted(key, rows + c1, "right")
-        candidates = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])]
-        x, y = xy[candidates, 0], xy[candidates, 1]
-        candidates = candidates[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1) & (found[candidates] < 0)]
-        found[candidates[shapely.intersects_xy(polygon, xy[candidates, 0], xy[candidates, 1])]] = k
-    return found
 
 
 def write_households(units: pd.DataFrame, path: Path, metric_crs: str) -> Path:

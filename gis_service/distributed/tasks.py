@@ -455,7 +455,7 @@ def _empty_pairs() -> pa.Table:
 def _write_table(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd", use_dictionary=geoparquet.dictionary_columns(table.schema))
+    pq.write_table(table, tmp, **geoparquet.write_options(table))
     os.replace(tmp, path)
 
 
