@@ -414,7 +414,10 @@ def test_margins_reach_as_far_as_the_fastest_edge_goes():
         == pytest.approx(1500, abs=2)
 
 
-def test_footprints_become_households_in_id_order(tmp_path):
+def test_footprints_become_households_in_id_order(tmp_path, monkeypatch):
+    from gis_service.distributed import dataset
+
+    monkeypatch.setattr(dataset, "FOOTPRINT_BATCH", 300)  # read in 7 batches, the last one short
     data = generate_national(tmp_path / "nat", buildings=2_000, regencies=1, facilities=3, seed=3)
     unit = data.partitions[0]
     footprints = gpd.read_parquet(data.buildings_path(unit))
@@ -430,6 +433,14 @@ def test_footprints_become_households_in_id_order(tmp_path):
     shuffled.to_parquet(data.buildings_path(unit))  # WKB, as most published footprints are
     from_wkb = building_units(data, unit, params)
     assert from_wkb["id"].equals(units["id"]) and np.allclose(from_wkb[["x", "y"]], units[["x", "y"]], atol=1e-6)
+    assert from_wkb["village_code"].equals(units["village_code"])
+
+    multi = shuffled.copy()  # one multipolygon makes a GeoArrow multipolygon column: geopandas decodes it
+    multi.iloc[0, multi.columns.get_loc("geometry")] = shapely.MultiPolygon([multi.geometry.iloc[0]])
+    multi.to_parquet(data.buildings_path(unit), geometry_encoding="geoarrow")
+    from_multi = building_units(data, unit, params)
+    assert from_multi["id"].equals(units["id"]) and np.allclose(from_multi[["lon", "lat"]], units[["lon", "lat"]],
+                                                                 atol=1e-9)
 
     villages = gpd.read_parquet(data.villages_path)
     villages.assign(code="99." + villages["code"]).to_parquet(data.villages_path, geometry_encoding="geoarrow")
