@@ -184,10 +184,10 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
                                  near[pending] if len(near.columns) else near, open_pairs)
             summary["pending"] = True
             clock.lap("handoff")
-        settled = ~pending
-        _save_counts(spec, part.name, _count(spec, part.name, hh[settled], {
-            s: tuple(a[settled] for a in arrays) for s, arrays in alloc.items()},
-            near[settled] if len(near.columns) else near))
+            settled = ~pending  # else all are: counted without copies
+            hh, near = hh[settled], near[settled] if len(near.columns) else near
+            alloc = {s: tuple(a[settled] for a in arrays) for s, arrays in alloc.items()}
+        _save_counts(spec, part.name, _count(spec, part.name, hh, alloc, near))
     clock.lap("counts")
     summary["seconds"] = clock.laps
     _atomic_text(done, json.dumps(summary))
