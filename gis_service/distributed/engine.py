@@ -389,7 +389,7 @@ def _homes(dataset: Dataset, by_service: dict[str, pd.DataFrame], options) -> li
     for service, fac in by_service.items():
         if service == "offsite":
             continue
-        distance = np.column_stack([tasks.box_distance(fac, box) for _, box in boxes])
+        distance = tasks.box_distances(fac[["x", "y"]].to_numpy(float), np.array([box for _, box in boxes], float))
         for k, nearest in enumerate(np.argmin(distance, axis=1)):
             homes[boxes[nearest][0]].setdefault(service, []).append(k)
     return homes

@@ -4,6 +4,7 @@ results (the coverage tables of PostGIS, or GeoParquet files in a folder)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -133,7 +134,7 @@ def write_folder(out: Path, data: Dataset, work: Path, summary: dict, params: di
     if options.demand == "households":
         (out / "households").mkdir(exist_ok=True)
         for path in sorted((work / "results").glob("*.parquet")):
-            shutil.copyfile(path, out / "households" / path.name)
+            _link_or_copy(path, out / "households" / path.name)
     else:
         (out / "demand_points").mkdir(exist_ok=True)
         for part, frame in write_demand_points(data, work, options):
@@ -153,6 +154,17 @@ def write_folder(out: Path, data: Dataset, work: Path, summary: dict, params: di
     run = {"options": plain_json(asdict(options)), "parameters": params, "summary": summary, "seconds": timer.laps,
            "metric_crs": data.metric_crs, "illustrative": data.illustrative}
     (out / "run.json").write_text(json.dumps(run, indent=1, default=str), encoding="utf-8")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A results file into the output folder: a hard link where both are on one file system
+    (instant; the work folder's files are never changed in place, only replaced, so the two
+    stay the same), else a copy."""
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copyfile(source, target)
 
 
 def edge_kmh(data: Dataset, options) -> float:

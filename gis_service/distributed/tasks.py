@@ -133,8 +133,8 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
         if fac_all is None or fac_all.empty:
             continue
         alloc[service] = (np.full(n, -1, np.int64), np.full(n, -1, np.int64), np.full(n, np.nan))
-        local = np.flatnonzero(_reaches(spec, service, np.arange(len(fac_all)), part.bbox)) if n else \
-            np.array([], np.int64)
+        own_box = [part.bbox] if part.bbox else []
+        local = np.flatnonzero(_reaches(spec, service, np.arange(len(fac_all)), own_box)) if n else np.array([], np.int64)
         fac = fac_all.iloc[local].reset_index(drop=True)
         if nearest_k and n and not len(fac):  # the same columns in every unit's results
             none = pd.Series(pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.string())))
@@ -149,9 +149,7 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
                 near.update(coverage._nearest_columns(service, fac, hh_xy, pairs, spec.options, spec.params,
                                                       spec.net_params, graphs, times_of))
             clock.lap("reach")
-            boundary = np.full(len(fac), service in spec.grouped)
-            for other in others:
-                boundary |= _reaches(spec, service, local, other)
+            boundary = _reaches(spec, service, local, others) | (service in spec.grouped)
             comp = reach_components(pairs[0], pairs[1], n_facilities=len(fac), n_households=n)[0] \
                 if boundary.any() else np.arange(len(fac))  # no facility near a border: all closed
             open_fac = np.isin(comp, comp[boundary])
@@ -407,29 +405,26 @@ def _home_areas(spec: RunSpec, service: str, fac: pd.DataFrame, edges, graphs: d
     return coverage._service_areas(service, fac, spec.options, spec.params, graphs, spec.net_params, {})
 
 
-def _reaches(spec: RunSpec, service: str, rows: np.ndarray, bbox: list[float] | None) -> np.ndarray:
-    """Which of the service's facilities ``rows`` could serve a household in a box: within one
-    reach of it, or with a drawn area whose box meets it (a household is served inside the area)."""
-    if spec.drawn_boxes is None:
-        return _within(spec.facilities[service].iloc[rows], bbox, spec.margins.reach_m[service])
-    if bbox is None:
+def _reaches(spec: RunSpec, service: str, rows: np.ndarray, boxes: list[list[float]]) -> np.ndarray:
+    """Which of the service's facilities ``rows`` could serve a household in any of the boxes:
+    within one reach of it, or with a drawn area whose box meets it (a household is served
+    inside the area). All boxes at once: a unit asks this of every other unit's box."""
+    if not boxes:
         return np.zeros(len(rows), bool)
-    box = spec.drawn_boxes[service][rows]
-    return (box[:, 0] <= bbox[2]) & (box[:, 2] >= bbox[0]) & (box[:, 1] <= bbox[3]) & (box[:, 3] >= bbox[1])
+    b = np.asarray(boxes, float)
+    if spec.drawn_boxes is None:
+        fac = spec.facilities[service]
+        xy = np.column_stack([fac["x"].to_numpy(float)[rows], fac["y"].to_numpy(float)[rows]])
+        return (box_distances(xy, b) <= spec.margins.reach_m[service]).any(axis=1)
+    box = spec.drawn_boxes[service][rows][:, :, None]
+    return ((box[:, 0] <= b[:, 2]) & (box[:, 2] >= b[:, 0]) & (box[:, 1] <= b[:, 3]) & (box[:, 3] >= b[:, 1])).any(axis=1)
 
 
-def _within(fac: pd.DataFrame, bbox: list[float] | None, distance: float) -> np.ndarray:
-    """Facilities no farther than ``distance`` from a box."""
-    if bbox is None:
-        return np.zeros(len(fac), bool)
-    return box_distance(fac, bbox) <= distance
-
-
-def box_distance(fac: pd.DataFrame, bbox: list[float]) -> np.ndarray:
-    """Metres from each facility to a box (0 inside)."""
-    x, y = fac["x"].to_numpy(float), fac["y"].to_numpy(float)
-    return np.hypot(np.maximum.reduce([bbox[0] - x, np.zeros_like(x), x - bbox[2]]),
-                    np.maximum.reduce([bbox[1] - y, np.zeros_like(y), y - bbox[3]]))
+def box_distances(xy: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Metres from each point (rows) to each box (columns; 0 inside)."""
+    x, y = xy[:, :1], xy[:, 1:]
+    return np.hypot(np.maximum(np.maximum(boxes[:, 0] - x, 0.0), x - boxes[:, 2]),
+                    np.maximum(np.maximum(boxes[:, 1] - y, 0.0), y - boxes[:, 3]))
 
 
 def _box(bbox: list[float] | None, points: list[np.ndarray]) -> list[float] | None:
