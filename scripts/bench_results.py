@@ -33,8 +33,10 @@ def head() -> str:
 
 
 def changed_files() -> list[str]:
-    """Tracked files with uncommitted changes (results and other new files do not count)."""
-    return [line[3:] for line in _git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    """Tracked files with uncommitted changes (new files and earlier results, such as the summary
+    line another benchmark just appended, do not count)."""
+    return [line[3:] for line in _git("status", "--porcelain", "--untracked-files=no").splitlines()
+            if not line[3:].startswith("benchmarks/results/")]
 
 
 def commit() -> str:

@@ -47,3 +47,30 @@ def test_no_households_count_nothing():
                           "people": np.array([], dtype=np.int64)})
     counted = village_counts(empty, {"lltt": np.zeros(0, bool)}, np.array([], dtype=object))
     assert counted.empty and "now|aman" in counted.columns
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(household, min_size=1, max_size=60), st.sampled_from([("lltt",), ("lltt", "mck", "offsite")]))
+def test_village_counts_equal_a_plain_groupby(rows, services):
+    """Every count against pandas' groupby of the same households: one service alone (its counts
+    are also 'all') and three together."""
+    village, rung, _, people, *flags = (list(c) for c in zip(*rows))
+    served = {s: np.array(f) for s, f in zip(("lltt", "mck", "offsite"), flags) if s in services}
+    frame = pd.DataFrame({"village_code": np.array(village, dtype=object), "rung": np.array(rung, dtype=object),
+                          "people": people})
+    projected = np.array(rung[::-1], dtype=object)  # any other rungs will do
+    got = village_counts(frame, served, projected)
+    code = frame["village_code"].fillna("unassigned")
+    anyone = np.logical_or.reduce(list(served.values()))
+    by = frame.assign(code=code, **{f"s_{k}": v for k, v in {"all": anyone, **served}.items()}, projected=projected)
+    groups = by.groupby("code")
+    assert list(got.index) == sorted(code.unique())
+    assert got["households"].tolist() == groups.size().tolist()
+    assert got["people"].tolist() == groups["people"].sum().tolist()
+    for service in ("all", *served):
+        flag = by[f"s_{service}"]
+        assert got[f"{service}|served_households"].tolist() == groups[f"s_{service}"].sum().tolist()
+        assert got[f"{service}|served_people"].tolist() == by["people"].where(flag, 0).groupby(code).sum().tolist()
+    for label, column in (("now", "rung"), ("projected", "projected")):
+        table = pd.crosstab(by["code"], by[column]).reindex(columns=list(RUNGS), fill_value=0)
+        assert got[[f"{label}|{r}" for r in RUNGS]].to_numpy().tolist() == table.to_numpy().tolist()

@@ -67,15 +67,19 @@ def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], proj
     """Wide integer counts per village (index: village code): households, people, served households
     and people per service and for 'all', rungs now and projected. Counts of disjoint sets of
     households add up, which lets a run on a cluster count each partition on its own."""
-    flags = {"all": np.logical_or.reduce(list(served.values())) if served else np.zeros(len(households), bool),
-             **served}
+    anyone = next(iter(served.values())) if len(served) == 1 else \
+        np.logical_or.reduce(list(served.values())) if served else np.zeros(len(households), bool)
+    flags = {"all": anyone, **served}
     people = households["people"].to_numpy()
     codes, villages = _by_village(households["village_code"])
     n = len(villages)
     wide = {"households": np.bincount(codes, minlength=n), "people": np.bincount(codes, people, n)}
+    counted = {}  # one service alone is also 'all': counted once
     for service, flag in flags.items():
-        wide[f"{service}|served_households"] = np.bincount(codes[flag], minlength=n)
-        wide[f"{service}|served_people"] = np.bincount(codes[flag], people[flag], n)
+        if id(flag) not in counted:
+            key = codes * 2 + flag  # (village, served): no copies of the served households
+            counted[id(flag)] = (np.bincount(key, minlength=2 * n)[1::2], np.bincount(key, people, 2 * n)[1::2])
+        wide[f"{service}|served_households"], wide[f"{service}|served_people"] = counted[id(flag)]
     for label, rungs in (("now", households["rung"]), ("projected", projected)):
         if isinstance(rungs, pd.Series) and isinstance(rungs.dtype, pd.CategoricalDtype):
             rungs = rungs.array
@@ -84,8 +88,10 @@ def village_counts(households: pd.DataFrame, served: dict[str, np.ndarray], proj
         else:
             found, names = pd.factorize(np.asarray(rungs, dtype=object))  # one hashing pass, not a compare per rung
         rung = np.array([RUNGS.index(r) if r in RUNGS else -1 for r in names] + [-1], np.int64)[found]  # -1: none
-        known = rung >= 0
-        table = np.bincount(codes[known] * len(RUNGS) + rung[known], minlength=n * len(RUNGS)).reshape(n, len(RUNGS))
+        key = codes * len(RUNGS) + rung
+        if (rung < 0).any():  # a rung outside the ladder, or none: not counted
+            key = key[rung >= 0]
+        table = np.bincount(key, minlength=n * len(RUNGS)).reshape(n, len(RUNGS))
         for k, name in enumerate(RUNGS):
             wide[f"{label}|{name}"] = table[:, k]
     return pd.DataFrame(wide, index=pd.Index(villages, name="area_code")).astype("int64")
