@@ -309,7 +309,7 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
         served_count[service] = np.bincount(served_by[mine], minlength=len(fac)).tolist()
         served_people[service] = np.bincount(served_by[mine], weights=people[mine], minlength=len(fac)).tolist()
         if service == "lltt" and spec.drawn is None:  # drawn areas have no bands, as in one process
-            bands = {f"within_{t:g}": int((np.nan_to_num(cost, nan=np.inf) <= t + 1e-9).sum())
+            bands = {f"within_{t:g}": int(np.count_nonzero(cost <= t + 1e-9))  # NaN (unreached) is never within
                      for t in coverage._bands(spec.options)}
     for column in near.columns:
         rows[column] = pa.array(near[column].array) if isinstance(near[column].dtype, pd.ArrowDtype) else \
