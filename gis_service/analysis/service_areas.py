@@ -133,10 +133,21 @@ def _polygonise(tiles: list[Tile]) -> list[tuple[int, float, shapely.Geometry]]:
     canvas = np.zeros((tops[-1], max(t[2].shape[1] for t in tiles)), np.int32)
     for n, (_, _, inside, _, _) in enumerate(tiles):
         canvas[tops[n]:tops[n] + inside.shape[0], :inside.shape[1]][inside] = n + 1
-    parts: list[list[shapely.Polygon]] = [[] for _ in tiles]
-    for shape, value in features.shapes(canvas, mask=canvas > 0):
-        n = int(value) - 1
-        _, _, _, origin, size = tiles[n]
-        rings = [(np.asarray(ring) - (0, tops[n])) * size + origin for ring in shape["coordinates"]]
-        parts[n].append(shapely.Polygon(rings[0], rings[1:]))
-    return [(f, band, shapely.MultiPolygon(p)) for (f, band, *_), p in zip(tiles, parts)]
+    owner, ring_count, ring_size, vertices = [], [], [], []
+    for shape, value in features.shapes(canvas, mask=canvas > 0):  # GDAL's polygons, in raster order
+        owner.append(int(value) - 1)
+        ring_count.append(len(shape["coordinates"]))
+        for ring in shape["coordinates"]:
+            ring_size.append(len(ring))
+            vertices.extend(ring)
+    owner = np.asarray(owner, np.int64)
+    at = np.repeat(np.repeat(owner, ring_count), ring_size)  # each vertex's tile
+    origin = np.array([t[3] for t in tiles], float)[at]
+    size = np.array([t[4] for t in tiles], float)[at]
+    xy = np.asarray(vertices, float).reshape(-1, 2)
+    xy = np.column_stack([xy[:, 0] * size + origin[:, 0], (xy[:, 1] - tops[:-1][at]) * size + origin[:, 1]])
+    polygons = shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy, (
+        np.concatenate([[0], np.cumsum(ring_size)]), np.concatenate([[0], np.cumsum(ring_count)])))
+    order = np.argsort(owner, kind="stable")  # each tile's polygons in GDAL's order
+    multi = shapely.multipolygons(polygons[order], indices=owner[order])  # every tile has a cell: one each
+    return [(f, band, m) for (f, band, *_), m in zip(tiles, multi)]
