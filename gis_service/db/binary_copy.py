@@ -5,9 +5,9 @@ A coverage run writes one row per household: ids, minutes and the k nearest faci
 province's million rows took 5.7 s of the server's time; in binary it stores the bytes it is
 sent (3.9 s). Rows are built a chunk at a time: each column becomes a matrix of its fields'
 bytes (length word and value, big-endian, as the format wants) with the width of its longest
-field, and the rows of each layout (the same NULLs and array sizes) are cut from the matrices as
-slices, so a chunk is a few numpy passes whatever the number of rows. Only numbers: text and geometry go through
-``bulk.copy_frame``.
+field; side by side, with a mask that drops each field's slack (a NULL or a short array), they
+are the chunk's rows: a few numpy passes whatever the number of rows. Only numbers: text and
+geometry go through ``bulk.copy_frame``.
 
 A column is a 1-D array (NaN in a float column is NULL), a masked array (masked is NULL), or a
 2-D float array for an array column: row by row, NaN ends the array and a row without a first
@@ -17,7 +17,6 @@ value is NULL (as ``bulk.array_literals``).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection
 
@@ -59,10 +58,10 @@ def copy_binary(conn: Connection, table: str, columns: dict[str, np.ndarray]) ->
 
 
 def _rows(columns: dict[str, np.ndarray], types: dict[str, str]) -> bytes:
-    """The chunk's rows in binary, in their order. Rows whose fields have the same lengths (the
-    same NULLs, arrays of the same size) share one layout: their bytes are cut from the column
-    matrices as whole slices, layout by layout, and put at their rows' places in the output, so
-    that the rows reach the table (and its primary key's index) in the caller's order."""
+    """The chunk's rows in binary, in their order (so that they reach the table, and its primary
+    key's index, in the caller's order). The column matrices side by side hold every row's
+    fields at their widest; a mask of each field's own length drops the slack, and what is left,
+    read row by row, is the rows' bytes."""
     n = len(next(iter(columns.values())))
     blocks = [np.full(n, len(columns), dtype=">i2").view(np.uint8).reshape(n, 2)]
     lengths = [np.full(n, 2)]
@@ -72,21 +71,8 @@ def _rows(columns: dict[str, np.ndarray], types: dict[str, str]) -> bytes:
         block, length = _array(values, fmt, oid) if pg.endswith("[]") else _scalar(values, fmt)
         blocks.append(block)
         lengths.append(length)
-    layout_of = np.zeros(n, np.int64)  # the row's layout number, by hashing (np.unique axis=0 sorts)
-    for length in lengths:
-        code, kinds = pd.factorize(length)
-        layout_of, _ = pd.factorize(layout_of * len(kinds) + code)
-    row_length = np.sum(lengths, axis=0)
-    row_start = np.cumsum(row_length) - row_length
-    out = np.empty(int(row_length.sum()), np.uint8)
-    order = np.argsort(layout_of, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(layout_of[order]) != 0])
-    for lo, hi in zip(starts, np.r_[starts[1:], n]):
-        rows = order[lo:hi]
-        widths = [length[rows[0]] for length in lengths]
-        cut = np.hstack([block[rows, :width] for block, width in zip(blocks, widths)])
-        out[row_start[rows][:, None] + np.arange(cut.shape[1])] = cut
-    return out.tobytes()
+    keep = np.hstack([np.arange(block.shape[1]) < length[:, None] for block, length in zip(blocks, lengths)])
+    return np.hstack(blocks)[keep].tobytes()
 
 
 def _check_range(table: str, name: str, values: np.ndarray, pg: str) -> None:
