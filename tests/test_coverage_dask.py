@@ -449,9 +449,41 @@ def test_footprints_become_households_in_id_order(tmp_path, monkeypatch):
     counted = village_counts(outside, {"lltt": np.zeros(len(outside), bool)}, outside["rung"].array)
     assert counted.index.tolist() == ["unassigned"] and counted["households"].tolist() == [len(units)]
 
+    spiked = villages.copy()  # an invalid outline is repaired as the importer would, when that is safe
+    x0, y0, x1, y1 = spiked.geometry.iloc[0].bounds
+    xm, d = (x0 + x1) / 2, (y1 - y0) / 10
+    spiked.iloc[0, spiked.columns.get_loc("geometry")] = shapely.Polygon(
+        [(x0, y0), (x1, y0), (x1, y1), (xm, y1), (xm, y1 + d), (xm, y1), (x0, y1)])  # a spike of no width
+    assert not spiked.geometry.iloc[0].is_valid
+    spiked.to_parquet(data.villages_path)
+    repaired = building_units(data, unit, params)
+    assert repaired["village_code"].astype(object).equals(units["village_code"].astype(object))
+    overlapping = villages.copy()  # ... and stops the run, naming the village, when it is not
+    overlapping.iloc[0, overlapping.columns.get_loc("geometry")] = shapely.MultiPolygon(
+        [shapely.box(x0, y0, x1, y1), shapely.box(x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4, x1, y1)])
+    overlapping.to_parquet(data.villages_path)
+    with pytest.raises(ValueError, match=f"village {overlapping['code'].iloc[0]} has an invalid outline"):
+        building_units(data, unit, params)
+    villages.to_parquet(data.villages_path)
+
     pd.concat([shuffled, shuffled.head(1)]).to_parquet(data.buildings_path(unit), geometry_encoding="geoarrow")
     with pytest.raises(ValueError, match="footprint ids repeat"):
         building_units(data, unit, params)
+
+
+def test_results_linked_into_the_output_stay_when_the_work_folder_goes(tmp_path):
+    from gis_service.distributed.storage import _link_or_copy
+
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    out.mkdir()
+    (work / "62.01.parquet").write_bytes(b"results")
+    (out / "62.01.parquet").write_bytes(b"an older run")
+    _link_or_copy(work / "62.01.parquet", out / "62.01.parquet")
+    _link_or_copy(work / "62.01.parquet", work / "62.01.parquet")  # the same file: left as it is
+    assert (work / "62.01.parquet").read_bytes() == b"results"
+    shutil.rmtree(work)
+    assert (out / "62.01.parquet").read_bytes() == b"results"
 
 
 def test_footprint_dataset_with_roads_runs_on_the_network_as_one_process(tmp_path, monkeypatch):

@@ -98,3 +98,28 @@ def test_any_polygons_match_the_exact_test(shapes, seed):
     rng = np.random.default_rng(seed)
     xy = np.vstack([rng.uniform(-50, 150, (2_000, 2)), _points_on(polygons, rng, 500)])
     assert (villages_of(xy, polygons) == exact(xy, polygons)).all()
+
+
+def test_a_collection_with_lines_or_points_without_coordinates():
+    """A village stored as a collection (a polygon with a stray line) holds the points on its line
+    too; a point without coordinates is in no village."""
+    polygons = np.array([shapely.box(0, 0, 10, 10),
+                         shapely.GeometryCollection([shapely.box(20, 0, 30, 10), shapely.LineString([(30, 0), (31, 0)])])],
+                        dtype=object)
+    xy = np.array([[5.0, 5.0], [15.0, 5.0], [25.0, 5.0], [30.5, 0.0], [np.nan, 5.0], [np.inf, 1.0]])
+    assert villages_of(xy, polygons).tolist() == [0, -1, 1, 1, -1, -1]
+    assert villages_of(xy[:3], polygons[:1]).tolist() == [0, -1, -1]
+    with_nan = np.vstack([xy[:1], [[np.nan, np.nan]]])
+    assert villages_of(with_nan, np.array([shapely.box(0, 0, 10, 10), shapely.GeometryCollection(
+        [shapely.box(20, 0, 30, 10)])], dtype=object)).tolist() == [0, -1]
+
+
+def test_tiny_villages_far_from_the_origin():
+    """Cells never get finer than the coordinates' float resolution, so the boundary marks stay
+    closed: two triangles a micrometre wide at a billion metres."""
+    a = shapely.Polygon([(1e9, 1e9), (1e9 + 1e-6, 1e9), (1e9, 1e9 + 1e-6)])
+    b = shapely.Polygon([(1e9 + 1e-6, 1e9), (1e9 + 1e-6, 1e9 + 1e-6), (1e9, 1e9 + 1e-6)])
+    polygons = np.array([a, b], dtype=object)
+    g = np.linspace(1e9 - 1e-7, 1e9 + 1.1e-6, 40)
+    xy = np.column_stack([np.repeat(g, 40), np.tile(g, 40)])
+    assert (villages_of(xy, polygons) == exact(xy, polygons)).all()

@@ -41,6 +41,7 @@ from gis_service.analysis.demand import UNASSIGNED_AREA, area_demand, household_
 from gis_service.analysis.parameters import value
 from gis_service.distributed import geoparquet
 from gis_service.distributed.village_lookup import villages_of
+from gis_service.ingest.geometry import safe_repair
 
 FORMAT = "gis-service-dataset/1"
 LEVELS = {"province": 1, "regency": 2, "district": 3}
@@ -219,6 +220,7 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
     villages, polygons = geoparquet.read_polygons(dataset.villages_path, ["code"], filters=mine)
     if polygons is None:  # another encoding: geopandas decodes it
         polygons = gpd.read_parquet(dataset.villages_path, columns=["code", "geometry"], filters=mine).geometry.to_numpy()
+    polygons = _valid_villages(polygons, villages.column("code").to_pylist(), dataset.villages_path)
     found = villages_of(lonlat, polygons)
     if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():  # by id, as units are everywhere
         order = np.argsort(ids, kind="stable")
@@ -232,6 +234,24 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
                          "has_septic_tank": np.full(n, None, dtype=object),
                          "people": np.full(n, round(value(params, "household_size")), np.int64),
                          "x": xy[:, 0], "y": xy[:, 1], "lon": lonlat[:, 0], "lat": lonlat[:, 1]})
+
+
+def _valid_villages(polygons: np.ndarray, codes: list, path: Path) -> np.ndarray:
+    """The villages with invalid outlines repaired as the importer repairs them
+    (``ingest.geometry.safe_repair``: only when the repair keeps the parts and the area), since
+    GEOS's point-in-polygon answers for an invalid outline depend on how it is asked. An outline
+    that cannot be repaired safely stops the run, naming the village."""
+    invalid = np.flatnonzero(~shapely.is_valid(polygons) & ~shapely.is_missing(polygons))
+    if not len(invalid):
+        return polygons
+    polygons = polygons.copy()
+    for i in invalid:
+        fixed, why = safe_repair(polygons[i])
+        if fixed is None:
+            raise ValueError(f"{path}: village {codes[i]} has an invalid outline that cannot be repaired safely "
+                             f"({why}); correct it in the file (docs/import-rules.md, 'Geometry policy')")
+        polygons[i] = fixed
+    return polygons
 
 
 def _footprint_centroids(path: Path, metric_crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -160,6 +160,8 @@ def _link_or_copy(source: Path, target: Path) -> None:
     """A results file into the output folder: a hard link where both are on one file system
     (instant; the work folder's files are never changed in place, only replaced, so the two
     stay the same), else a copy."""
+    if target.exists() and os.path.samefile(source, target):  # the output folder is the work folder
+        return
     target.unlink(missing_ok=True)
     try:
         os.link(source, target)

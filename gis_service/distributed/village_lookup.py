@@ -15,7 +15,9 @@ array lookup; only the points near a boundary get the exact point-in-polygon tes
    prepared polygon, for the points under its box.
 
 The result equals the exact test on every point (``tests/test_village_lookup.py`` compares
-them on Seruyan's real village outlines)."""
+them on Seruyan's real village outlines). Villages that are not polygons or multipolygons (a
+collection with lines) get the exact test for every point; invalid polygons should be made valid
+first (``dataset.building_units`` does), as GEOS answers for them depend on how it is asked."""
 
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ def villages_of(xy: np.ndarray, polygons: np.ndarray) -> np.ndarray:
     has_area = np.isfinite(bounds).all(axis=1)
     if not has_area.any():  # only empty polygons
         return found
+    kinds = shapely.get_type_id(polygons[has_area])
+    if not np.isin(kinds, (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)).all():
+        return _exact(xy, polygons, bounds)  # a collection's lines or points hold points too: no shortcut
     grid = _Grid.over(bounds[has_area])
     row, col = grid.cells(xy)
     inside = (row >= 0) & (row < grid.shape[0]) & (col >= 0) & (col < grid.shape[1])
@@ -69,8 +74,9 @@ class _Grid:
         width = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
         x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
         span_x, span_y = bounds[:, 2].max() - x0, bounds[:, 3].max() - y0
+        resolution = float(np.spacing(np.abs(bounds).max())) * 2**20  # samples half a cell apart stay apart
         cell = max(float(np.median(width)) / CELLS_PER_VILLAGE,
-                   float(np.sqrt((span_x + 1e-12) * (span_y + 1e-12) / GRID_CELLS)), 1e-9)
+                   float(np.sqrt((span_x + 1e-12) * (span_y + 1e-12) / GRID_CELLS)), resolution, 1e-9)
         shape = (int(span_y / cell) + 3, int(span_x / cell) + 3)
         while shape[0] * shape[1] > 2 * GRID_CELLS:  # a long thin extent: coarser still
             cell *= 2
@@ -82,7 +88,8 @@ class _Grid:
         col = np.floor((xy[:, 0] - self.origin[0]) / self.cell)
         row = np.floor((xy[:, 1] - self.origin[1]) / self.cell)
         big = float(max(self.shape) + 1)  # far points stay far, without integer overflow
-        return np.clip(row, -1, big).astype(np.int64), np.clip(col, -1, big).astype(np.int64)
+        row, col = np.clip(np.nan_to_num(row, nan=-1.0), -1, big), np.clip(np.nan_to_num(col, nan=-1.0), -1, big)
+        return row.astype(np.int64), col.astype(np.int64)  # NaN: off the grid, in no village
 
     def centres(self, flat: np.ndarray) -> np.ndarray:
         row, col = np.divmod(flat, self.shape[1])
@@ -124,6 +131,10 @@ def _exact(xy: np.ndarray, polygons: np.ndarray, bounds: np.ndarray) -> np.ndarr
     ``shapely.intersects_xy`` on the prepared polygon (an indexed point-in-area test, which real
     village outlines of thousands of vertices need)."""
     found = np.full(len(xy), -1, dtype=np.int64)
+    finite = np.isfinite(xy).all(axis=1)
+    if not finite.all():  # a point without coordinates is in no village
+        found[finite] = _exact(xy[finite], polygons, bounds)
+        return found
     if not len(xy):
         return found
     width = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
