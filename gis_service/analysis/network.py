@@ -515,6 +515,19 @@ def nearest_facilities(graph: Graph, facility_xy: np.ndarray, point_xy: np.ndarr
         cand_m.append(m)
     if len(cand_f) == 1:
         return cand_f[0], cand_m[0]
+    has = np.column_stack([f[:, 0] >= 0 for f in cand_f])
+    layer = np.argmax(has, axis=1)  # a point with candidates in one layer keeps that layer's list
+    rows = np.arange(len(point_xy))
+    f, m = np.stack(cand_f)[layer, rows], np.stack(cand_m)[layer, rows]
+    both = np.flatnonzero(has.sum(axis=1) > 1)
+    if len(both):
+        f[both], m[both] = _merge_layers([c[both] for c in cand_f], [c[both] for c in cand_m], k)
+    return f, m
+
+
+def _merge_layers(cand_f: list[np.ndarray], cand_m: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest of points joining through several layers: their lists merged, a facility met
+    through two keeping its faster time."""
     f, m = np.hstack(cand_f), np.hstack(cand_m)
     order = np.argsort(m, axis=1, kind="stable")
     f, m = np.take_along_axis(f, order, 1), np.take_along_axis(m, order, 1)
