@@ -220,7 +220,7 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
     villages, polygons = geoparquet.read_polygons(dataset.villages_path, ["code"], filters=mine)
     if polygons is None:  # another encoding: geopandas decodes it
         polygons = gpd.read_parquet(dataset.villages_path, columns=["code", "geometry"], filters=mine).geometry.to_numpy()
-    polygons = _valid_villages(polygons, villages.column("code").to_pylist(), dataset.villages_path)
+    polygons = _valid_villages(polygons, villages.column("code"), dataset.villages_path)
     found = villages_of(lonlat, polygons)
     if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():  # by id, as units are everywhere
         order = np.argsort(ids, kind="stable")
@@ -236,7 +236,7 @@ def building_units(dataset: Dataset, partition: Partition, params: dict) -> pd.D
                          "x": xy[:, 0], "y": xy[:, 1], "lon": lonlat[:, 0], "lat": lonlat[:, 1]})
 
 
-def _valid_villages(polygons: np.ndarray, codes: list, path: Path) -> np.ndarray:
+def _valid_villages(polygons: np.ndarray, codes: pa.ChunkedArray, path: Path) -> np.ndarray:
     """The villages with invalid outlines repaired as the importer repairs them
     (``ingest.geometry.safe_repair``: only when the repair keeps the parts and the area), since
     GEOS's point-in-polygon answers for an invalid outline depend on how it is asked. An outline
@@ -248,7 +248,7 @@ def _valid_villages(polygons: np.ndarray, codes: list, path: Path) -> np.ndarray
     for i in invalid:
         fixed, why = safe_repair(polygons[i])
         if fixed is None:
-            raise ValueError(f"{path}: village {codes[i]} has an invalid outline that cannot be repaired safely "
+            raise ValueError(f"{path}: village {codes[int(i)].as_py()} has an invalid outline that cannot be repaired safely "
                              f"({why}); correct it in the file (docs/import-rules.md, 'Geometry policy')")
         polygons[i] = fixed
     return polygons

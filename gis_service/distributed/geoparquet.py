@@ -141,6 +141,11 @@ def write(table: pa.Table, path: Path, *, encoding: str, geometry_type: str,
     if extra:
         meta[b"gis_service"] = json.dumps(extra).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    return write_table(table, path, row_group_size=row_group_size)
+
+
+def write_table(table: pa.Table, path: Path, *, row_group_size: int = 1_000_000) -> Path:
+    """Write any table as Parquet with ``write_options``, atomically (a temporary file renamed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

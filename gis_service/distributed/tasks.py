@@ -169,7 +169,8 @@ def reach_partition(spec: RunSpec, index: int, home: dict[str, list[int]]) -> di
     if areas:
         frame = pd.concat(areas, ignore_index=True)
         frame["geom"] = shapely.to_wkb(frame["geom"].to_numpy())
-        _write_table(pa.Table.from_pandas(frame, preserve_index=False), spec.work_dir / "areas" / f"{part.name}.parquet")
+        geoparquet.write_table(pa.Table.from_pandas(frame, preserve_index=False),
+                               spec.work_dir / "areas" / f"{part.name}.parquet")
         clock.lap("service_areas")
     if n:
         pending = np.zeros(n, bool)
@@ -232,13 +233,13 @@ def _wait_for_allocation(spec: RunSpec, part: Partition, index: int, hh: pd.Data
     ids = hh["id"].to_numpy()
     for service, (served_by, nearest, cost) in alloc.items():
         done = nearest >= 0
-        _write_table(pa.table({"hh": ids[done], "part": np.full(int(done.sum()), index, np.int32),
+        geoparquet.write_table(pa.table({"hh": ids[done], "part": np.full(int(done.sum()), index, np.int32),
                                "served_by": served_by[done], "nearest": nearest[done], "cost": cost[done]}),
                      spec.work_dir / "alloc" / service / f"unit-{part.name}.parquet")
     if len(near.columns):
-        _write_table(pa.Table.from_pandas(near.assign(household_id=ids), preserve_index=False),
+        geoparquet.write_table(pa.Table.from_pandas(near.assign(household_id=ids), preserve_index=False),
                      spec.work_dir / "near" / f"{part.name}.parquet")
-    _write_table(pa.concat_tables(open_pairs) if open_pairs else _empty_pairs(),
+    geoparquet.write_table(pa.concat_tables(open_pairs) if open_pairs else _empty_pairs(),
                  spec.work_dir / "reach" / f"{part.name}.parquet")
 
 
@@ -266,7 +267,7 @@ def allocate_pack(spec: RunSpec, service: str, pack: int, facilities: list[int],
     result = part.solve()
     served = np.where(result.served_by >= 0, fac_ids[np.maximum(result.served_by, 0)], -1)
     nearest = np.where(result.nearest >= 0, fac_ids[np.maximum(result.nearest, 0)], -1)
-    _write_table(pa.table({"hh": households, "part": pairs["part"].to_numpy()[first],
+    geoparquet.write_table(pa.table({"hh": households, "part": pairs["part"].to_numpy()[first],
                            "served_by": served, "nearest": nearest, "cost": result.nearest_cost}), out)
     return len(households)
 
@@ -315,7 +316,8 @@ def _count(spec: RunSpec, name: str, hh: pd.DataFrame, alloc: dict, near: pd.Dat
         rows[column] = pa.array(near[column].array) if isinstance(near[column].dtype, pd.ArrowDtype) else \
             pa.array(near[column].to_numpy(dtype=object), pa.string(), from_pandas=True)
     if modelled:
-        _write_table(_served_per_point(hh["point"].to_numpy(), served), spec.work_dir / "results" / f"{name}.parquet")
+        geoparquet.write_table(_served_per_point(hh["point"].to_numpy(), served),
+                               spec.work_dir / "results" / f"{name}.parquet")
     else:
         _write_household_results(spec, name, hh, rows)
     rung = hh["rung"].array if isinstance(hh["rung"].dtype, pd.CategoricalDtype) else hh["rung"].to_numpy()
@@ -351,7 +353,7 @@ def _served_per_point(point: np.ndarray, served: dict[str, np.ndarray]) -> pa.Ta
 def _save_counts(spec: RunSpec, name: str, counts: dict) -> None:
     """Counts beside the results: village table as Parquet, the rest as JSON (read on resume)."""
     folder = spec.work_dir / "counts"
-    _write_table(pa.Table.from_pandas(counts["villages"].reset_index()), folder / f"{name}.parquet")
+    geoparquet.write_table(pa.Table.from_pandas(counts["villages"].reset_index()), folder / f"{name}.parquet")
     _atomic_text(folder / f"{name}.json", json.dumps({k: v for k, v in counts.items() if k != "villages"}))
 
 
@@ -445,13 +447,6 @@ def _empty_pairs() -> pa.Table:
     return pa.table({"service": pa.array([], pa.int8()), "fac": pa.array([], pa.int32()),
                      "hh": pa.array([], pa.int64()), "cost": pa.array([], pa.float64()),
                      "part": pa.array([], pa.int32())})
-
-
-def _write_table(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, **geoparquet.write_options(table))
-    os.replace(tmp, path)
 
 
 def _atomic_text(path: Path, body: str) -> None:
